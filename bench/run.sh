@@ -1,0 +1,40 @@
+#!/bin/sh
+# Runs every benchmark of a Release build and collects their figures.
+#   bench/run.sh BUILD_DIR
+# Each figure is printed as `name value unit` and all of them are written to BUILD_DIR/results.json as one flat
+# JSON object {"name": value, ...}.
+set -eu
+build=${1:?usage: bench/run.sh BUILD_DIR}
+figures=$(mktemp)
+trap 'rm -f "$figures"' EXIT
+
+# ISS speed through the whole platform: the platform's last stderr line carries the MIPS figure.
+platform_mips() {
+    fw=$build/sw/$1.elf
+    line=$("$build/bin/smmuv3-vp" --firmware "$fw" 2>&1 >/dev/null | grep 'MIPS$' | tail -n 1)
+    echo "$line" | sed -n 's/.* \([0-9][0-9.]*\) MIPS$/\1/p'
+}
+for pair in compute:bench_compute loadstore:bench_loadstore; do
+    name=${pair%%:*} fw=${pair#*:}
+    mips=$(platform_mips "$fw")
+    [ -n "$mips" ] || { echo "bench: no MIPS figure from $fw" >&2; exit 1; }
+    echo "iss.$name.mips $mips MIPS" >>"$figures"
+done
+
+# Benchmark programs print their own `name value unit` lines.
+for prog in "$build"/bin/bench_*; do
+    [ -x "$prog" ] || continue
+    "$prog" | grep -E '^[a-z0-9_.]+ [0-9.eE+-]+ [A-Za-z/%]+$' >>"$figures"
+done
+
+cat "$figures"
+{
+    printf '{'
+    sep=''
+    while read -r name value unit; do
+        printf '%s"%s": %s' "$sep" "$name" "$value"
+        sep=', '
+    done <"$figures"
+    printf '}\n'
+} >"$build/results.json"
+echo "bench: figures written to $build/results.json"

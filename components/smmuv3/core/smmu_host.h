@@ -1,0 +1,66 @@
+/* The SMMUv3 architectural core reaches the outside world only through this interface. The SystemC shell
+ * implements it with TLM sockets; unit tests implement it with a plain memory array. */
+#ifndef SMMU_HOST_H
+#define SMMU_HOST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Why the core touches memory: lets the host route, time and trace each kind separately. */
+typedef enum smmu_mem_kind {
+    SMMU_MEM_STE,     /* stream table and L1STD fetches */
+    SMMU_MEM_CD,      /* context descriptors and L1CD fetches */
+    SMMU_MEM_TT,      /* translation table walks and HTTU updates */
+    SMMU_MEM_QUEUE,   /* command fetch, event / PRI record writes */
+    SMMU_MEM_MSI,     /* MSI writes (IRQ_CFG and CMD_SYNC completions) */
+} smmu_mem_kind;
+
+/* Memory attributes of a core-initiated access (from CR1, STE/CD walk attributes or MSI config). They do not
+ * change functional results in this model but are traced and passed to the interconnect. */
+typedef struct smmu_mem_attrs {
+    uint8_t cache;     /* 0 NC, 1 WB, 2 WT (CR1 encoding) or MemAttr for MSIs */
+    uint8_t share;     /* 0 NSH, 2 OSH, 3 ISH */
+    bool ns;           /* non-secure physical address space */
+} smmu_mem_attrs;
+
+typedef enum smmu_irq_line {
+    SMMU_IRQ_EVTQ = 0,
+    SMMU_IRQ_PRIQ = 1,
+    SMMU_IRQ_CMD_SYNC = 2,
+    SMMU_IRQ_GERROR = 3,
+    SMMU_IRQ_COUNT
+} smmu_irq_line;
+
+typedef struct smmu_host_ops {
+    /* Read/write len bytes (1..64, naturally aligned for 4/8) at physical address pa. Return true on success,
+     * false on an external abort (decode error, slave error). Little-endian byte order in buf. */
+    bool (*mem_read)(void *ctx, smmu_mem_kind kind, uint64_t pa, void *buf, unsigned len,
+                     const smmu_mem_attrs *attrs);
+    bool (*mem_write)(void *ctx, smmu_mem_kind kind, uint64_t pa, const void *buf, unsigned len,
+                      const smmu_mem_attrs *attrs);
+    /* Atomic 64-bit compare-and-swap for HTTU descriptor updates: if *pa == expected store desired.
+     * *observed receives the old value. Return false on an external abort. */
+    bool (*mem_cas64)(void *ctx, uint64_t pa, uint64_t expected, uint64_t desired, uint64_t *observed,
+                      const smmu_mem_attrs *attrs);
+    /* Wired interrupt outputs. Level-style: the core drives a pulse as set(true) then set(false). */
+    void (*irq_set)(void *ctx, smmu_irq_line line, bool level);
+    /* Time the core spends (cache lookups, command processing), in picoseconds, added to the current
+     * operation's annotated delay. May be NULL. */
+    void (*advance)(void *ctx, uint64_t ps);
+    /* Any invalidation that could change a translation or configuration completed: the host must drop every
+     * cached translation it handed out (DMI pointers upstream). May be NULL. */
+    void (*translations_changed)(void *ctx);
+    /* One line of deterministic text trace (no trailing newline). May be NULL; the core formats lines only when
+     * it is set and tracing is enabled. */
+    void (*trace)(void *ctx, const char *line);
+} smmu_host_ops;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
