@@ -1,0 +1,289 @@
+#include "cpu.h"
+
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <stdexcept>
+
+namespace vp {
+
+namespace {
+
+constexpr uint64_t kPsciNotSupported = ~0ull; // -1 as a 64-bit register value
+
+std::string hex(uint64_t value) {
+    char text[24];
+    std::snprintf(text, sizeof text, "0x%08" PRIx64, value);
+    return text;
+}
+
+const char *access_name(iss_access access) {
+    switch (access) {
+    case ISS_ACCESS_WRITE:
+        return "write";
+    case ISS_ACCESS_FETCH:
+        return "fetch";
+    default:
+        return "read";
+    }
+}
+
+} // namespace
+
+Cpu::Cpu(sc_core::sc_module_name name, const CpuConfig &config)
+    : sc_module(name), socket("socket"), irq("irq"), config_(config), wfi_signal_("wfi") {
+    if (config_.quantum_insns == 0)
+        throw std::invalid_argument("cpu: quantum must be at least one instruction");
+    if (!(config_.ns_per_insn > 0.0))
+        throw std::invalid_argument("cpu: ns per instruction must be positive");
+    char error[160] = "";
+    iss_ = iss_create(error, sizeof error);
+    if (!iss_)
+        throw std::runtime_error(std::string("cpu: ") + error);
+    insn_time_ = sc_core::sc_time(config_.ns_per_insn, sc_core::SC_NS);
+    // The TLM quantum equals one ISS quantum, so MMIO-heavy code that adds latency ends its quantum early.
+    tlm::tlm_global_quantum::instance().set(insn_time_ * static_cast<double>(config_.quantum_insns));
+    quantum_keeper_.reset();
+    socket.register_invalidate_direct_mem_ptr(this, &Cpu::invalidate_direct_mem_ptr);
+    SC_HAS_PROCESS(Cpu);
+    SC_THREAD(run);
+    // Unicorn and the code it generates run on this thread's stack; SystemC's default (a few hundred KiB) is
+    // too tight for that, and an overflow would crash the simulator.
+    set_stack_size(16 * 1024 * 1024);
+}
+
+Cpu::~Cpu() {
+    iss_destroy(iss_);
+}
+
+uint64_t Cpu::instructions() const {
+    return iss_instruction_count(iss_);
+}
+
+void Cpu::setup_memory() {
+    tlm::tlm_generic_payload request;
+    request.set_command(tlm::TLM_READ_COMMAND);
+    request.set_address(config_.ram_base);
+    tlm::tlm_dmi dmi;
+    uint64_t ram_last = config_.ram_base + config_.ram_size - 1;
+    if (!socket->get_direct_mem_ptr(request, dmi) || !dmi.is_read_write_allowed() ||
+        dmi.get_start_address() > config_.ram_base || dmi.get_end_address() < ram_last)
+        throw std::runtime_error("cpu: DMI refused for RAM at " + hex(config_.ram_base) +
+                                 " (the CPU needs read/write DMI over all of RAM)");
+    uint8_t *host = dmi.get_dmi_ptr() + (config_.ram_base - dmi.get_start_address());
+    if (iss_map_ram(iss_, config_.ram_base, config_.ram_size, host) != 0)
+        throw std::runtime_error("cpu: cannot map RAM at " + hex(config_.ram_base) + " size " +
+                                 hex(config_.ram_size) + " into the ISS (4 KiB alignment?)");
+    for (const CpuAlias &alias : config_.aliases)
+        if (iss_add_ram_alias(iss_, alias.va, alias.pa, alias.size) != 0)
+            throw std::runtime_error("cpu: cannot map alias VA " + hex(alias.va) + " -> PA " + hex(alias.pa) +
+                                     " size " + hex(alias.size) + " (outside RAM, overlapping or unaligned)");
+    for (const CpuConfig::Window &window : config_.mmio_windows)
+        if (iss_map_mmio(iss_, window.base, window.size, &Cpu::mmio_read, &Cpu::mmio_write, this) != 0)
+            throw std::runtime_error("cpu: cannot map MMIO window " + hex(window.base) + " size " +
+                                     hex(window.size));
+    iss_set_counter(iss_, &Cpu::counter, this);
+    iss_set_sysreg(iss_, ISS_CNTFRQ_EL0, config_.counter_hz);
+}
+
+void Cpu::run() {
+    try {
+        setup_memory();
+    } catch (const std::exception &error) {
+        halt(CpuHalt::InternalError, error.what());
+        return;
+    }
+    iss_set_pc(iss_, config_.entry_pc);
+    for (;;) {
+        bool irq_pending = irq.read();
+        if (irq_pending && !deliver_irq())
+            return;
+        iss_set_irq_pending(iss_, irq_pending);
+        iss_stop_reason reason = iss_run(iss_, config_.quantum_insns, nullptr);
+        account_instructions();
+        if (!handle_stop(reason))
+            return;
+    }
+}
+
+bool Cpu::deliver_irq() {
+    if (iss_take_irq(iss_)) {
+        irqs_taken_++;
+        return true;
+    }
+    uint32_t pstate = iss_get_pstate(iss_);
+    if ((pstate & ISS_PSTATE_I) || ISS_PSTATE_EL(pstate) == 1)
+        return true; // masked: stays pending at the GIC
+    halt_.pc = iss_get_pc(iss_);
+    halt(CpuHalt::IssError, "ISS error at PC " + hex(halt_.pc) + ": IRQ taken from EL" +
+                                std::to_string(ISS_PSTATE_EL(pstate)) + " cannot be delivered by this ISS");
+    return false;
+}
+
+void Cpu::account_instructions() {
+    uint64_t now = iss_instruction_count(iss_);
+    quantum_keeper_.inc(insn_time_ * static_cast<double>(now - insns_accounted_));
+    insns_accounted_ = now;
+}
+
+sc_core::sc_time Cpu::local_time_now() const {
+    uint64_t pending = iss_instruction_count(iss_) - insns_accounted_;
+    return quantum_keeper_.get_local_time() + insn_time_ * static_cast<double>(pending);
+}
+
+bool Cpu::handle_stop(iss_stop_reason reason) {
+    const iss_stop_info *info = iss_last_stop(iss_);
+    switch (reason) {
+    case ISS_STOP_QUANTUM:
+    case ISS_STOP_REQUESTED:
+    case ISS_STOP_IRQ:
+        quanta_++;
+        quantum_keeper_.sync();
+        return true;
+    case ISS_STOP_WFI:
+        wfi_count_++;
+        wait_for_interrupt();
+        return halt_.kind == CpuHalt::None;
+    case ISS_STOP_HVC:
+    case ISS_STOP_SMC: {
+        std::array<uint64_t, 4> args = {iss_get_x(iss_, 0), iss_get_x(iss_, 1), iss_get_x(iss_, 2),
+                                        iss_get_x(iss_, 3)};
+        HvcResult result = hvc_handler_ ? hvc_handler_(args) : HvcResult{kPsciNotSupported, false};
+        iss_set_x(iss_, 0, result.x0);
+        if (result.stop) {
+            quantum_keeper_.sync(); // the stop time is the call's time, not the last sync point
+            halt_.pc = info->pc;
+            halt(CpuHalt::HvcRequest, "");
+            return false;
+        }
+        return true;
+    }
+    case ISS_STOP_BUS_ERROR: {
+        quantum_keeper_.sync();
+        halt_.pc = info->pc;
+        halt_.address = info->address;
+        halt_.size = info->size;
+        halt_.write = info->access == ISS_ACCESS_WRITE;
+        bool unmapped = info->unmapped || last_response_ == tlm::TLM_ADDRESS_ERROR_RESPONSE;
+        std::string what = unmapped ? "unmapped address" : "bus error at address";
+        halt(CpuHalt::BusError, "CPU " + std::string(access_name(info->access)) + " of " +
+                                    std::to_string(info->size) + " bytes: " + what + " " +
+                                    hex(info->address) + " at PC " + hex(info->pc));
+        return false;
+    }
+    case ISS_STOP_ISS_ERROR:
+    default:
+        quantum_keeper_.sync();
+        halt_.pc = info->pc;
+        halt(CpuHalt::IssError, std::string("ISS error at PC ") + hex(info->pc) + ": " + info->message);
+        return false;
+    }
+}
+
+void Cpu::wait_for_interrupt() {
+    quantum_keeper_.sync();
+    sc_core::sc_time start = sc_core::sc_time_stamp();
+    wfi_signal_.write(true);
+    while (!irq.read()) {
+        wait(sc_core::SC_ZERO_TIME); // let this delta's updates land before judging activity
+        if (irq.read())
+            break;
+        if (!sc_core::sc_pending_activity()) {
+            halt_.pc = iss_last_stop(iss_)->pc;
+            halt(CpuHalt::NoProgress, "no progress: WFI at PC " + hex(halt_.pc) +
+                                          " with no pending interrupt and no simulation activity left");
+            wfi_time_ += sc_core::sc_time_stamp() - start;
+            return;
+        }
+        wait(irq.value_changed_event());
+    }
+    wfi_signal_.write(false);
+    wfi_time_ += sc_core::sc_time_stamp() - start;
+    quantum_keeper_.reset();
+}
+
+void Cpu::halt(CpuHalt kind, const std::string &message) {
+    halt_.kind = kind;
+    halt_.message = message;
+    sc_core::sc_stop();
+}
+
+bool Cpu::waiting_for_interrupt() const {
+    return wfi_signal_.read();
+}
+
+void Cpu::invalidate_direct_mem_ptr(sc_dt::uint64 start, sc_dt::uint64 end) {
+    // RAM stays mapped: the Memory never moves its storage, so an invalidation only means a target changed
+    // its mind about access rights, which this platform does not do. Count it so a test can notice.
+    (void)start;
+    (void)end;
+    dmi_invalidations_++;
+}
+
+bool Cpu::transport(uint64_t address, unsigned size, uint64_t *value, bool write) {
+    uint8_t buffer[8] = {};
+    tlm::tlm_generic_payload payload;
+    payload.set_command(write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
+    payload.set_address(address);
+    payload.set_data_ptr(buffer);
+    payload.set_data_length(size);
+    payload.set_streaming_width(size);
+    payload.set_byte_enable_ptr(nullptr);
+    payload.set_dmi_allowed(false);
+    payload.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    if (write)
+        std::memcpy(buffer, value, size); // the host is little-endian like the guest
+    account_instructions();
+    sc_core::sc_time delay = quantum_keeper_.get_local_time();
+    socket->b_transport(payload, delay);
+    quantum_keeper_.set(delay);
+    last_response_ = payload.get_response_status();
+    if (payload.is_response_error())
+        return false;
+    if (!write) {
+        *value = 0;
+        std::memcpy(value, buffer, size);
+    }
+    if (quantum_keeper_.need_sync())
+        iss_request_stop(iss_);
+    return true;
+}
+
+bool Cpu::mmio_read(void *ctx, uint64_t address, unsigned size, uint64_t *value) {
+    auto *cpu = static_cast<Cpu *>(ctx);
+    cpu->mmio_reads_++;
+    return cpu->transport(address, size, value, false);
+}
+
+bool Cpu::mmio_write(void *ctx, uint64_t address, unsigned size, uint64_t value) {
+    auto *cpu = static_cast<Cpu *>(ctx);
+    cpu->mmio_writes_++;
+    return cpu->transport(address, size, &value, true);
+}
+
+uint64_t Cpu::counter(void *ctx) {
+    auto *cpu = static_cast<Cpu *>(ctx);
+    sc_core::sc_time now = sc_core::sc_time_stamp() + cpu->local_time_now();
+    auto resolution_ps = static_cast<uint64_t>(sc_core::sc_get_time_resolution().to_seconds() * 1e12 + 0.5);
+    unsigned __int128 ps = static_cast<unsigned __int128>(now.value()) * resolution_ps;
+    return static_cast<uint64_t>(ps * cpu->config_.counter_hz / 1000000000000ull);
+}
+
+void Cpu::dump_stats(std::ostream &os) const {
+    const std::string prefix = std::string(name()) + ".";
+    os << prefix << "instructions " << instructions() << "\n";
+    os << prefix << "quanta " << quanta_ << "\n";
+    os << prefix << "mmio_reads " << mmio_reads_ << "\n";
+    os << prefix << "mmio_writes " << mmio_writes_ << "\n";
+    os << prefix << "irqs_taken " << irqs_taken_ << "\n";
+    os << prefix << "wfi_count " << wfi_count_ << "\n";
+    os << prefix << "wfi_time_ps " << static_cast<uint64_t>(wfi_time_.to_seconds() * 1e12 + 0.5) << "\n";
+    os << prefix << "dmi_invalidations " << dmi_invalidations_ << "\n";
+}
+
+void Cpu::trace(sc_core::sc_trace_file *tf) const {
+    sc_core::sc_trace(tf, wfi_signal_, std::string(name()) + ".wfi");
+    sc_core::sc_trace(tf, irq, std::string(name()) + ".irq");
+}
+
+} // namespace vp
