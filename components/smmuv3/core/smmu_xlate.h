@@ -44,6 +44,11 @@ typedef struct smmu_s1_cfg {
     uint64_t mair;
     uint16_t asid;
     smmu_regime regime;
+    /* Added by the engine helper: VMID tag of a stage-1-only NS-EL1 stream (STE.S2VMID when IDR0.S2P == 1).
+     * Ignored with stage 2 (s2->vmid tags then) and outside NS-EL1. vmid_valid == false leaves stage-1-only
+     * entries untagged; VMID-scoped invalidations then remove them for any VMID (allowed over-invalidation). */
+    bool vmid_valid;
+    uint16_t vmid;
 } smmu_s1_cfg;
 
 typedef struct smmu_s2_cfg {
@@ -94,6 +99,7 @@ typedef struct smmu_xlate_out {
     uint8_t share;          /* 0 NSH, 2 OSH, 3 ISH */
     bool global;            /* stage-1 nG == 0 */
     bool tlb_hit;           /* served from the TLB without a walk */
+    uint8_t s2_mem_attr;    /* added by the engine helper: stage-2 MemAttr[3:0] (stage 2 bypassed: 0xFF) */
 } smmu_xlate_out;
 
 /* Micro-architecture parameters of the translation engine. */

@@ -1,0 +1,609 @@
+/* Stream table and context descriptor fetch and decode, and the configuration cache that holds the decoded
+ * structures (IHI0070 chapter 5 and §16.2). Only legal structures are cached; L1 descriptors are cached
+ * whether valid or not, which the architecture permits. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "smmu_internal.h"
+
+/* ---- Configuration cache ---- */
+
+void smmu_cc_init(smmu *s) {
+    s->cc_sets = s->p.config_cache.sets;
+    s->cc_ways = s->cc_sets ? s->p.config_cache.ways : 0;
+    s->cc = s->cc_sets ? calloc((size_t)s->cc_sets * s->cc_ways, sizeof(smmu_cc_entry)) : NULL;
+    if (!s->cc)
+        s->cc_sets = s->cc_ways = 0;
+    s->cc_rand = s->p.engine.random_seed ? s->p.engine.random_seed : 1u;
+}
+
+void smmu_cc_free(smmu *s) {
+    free(s->cc);
+    s->cc = NULL;
+}
+
+void smmu_cc_clear(smmu *s) {
+    if (s->cc)
+        memset(s->cc, 0, (size_t)s->cc_sets * s->cc_ways * sizeof(smmu_cc_entry));
+    s->cc_clock = 0;
+}
+
+static uint32_t cc_set_of(const smmu *s, unsigned kind, uint32_t sid, uint32_t index) {
+    uint64_t h = ((uint64_t)sid << 24) ^ ((uint64_t)index * 0x9E3779B1u) ^ ((uint64_t)kind << 56);
+    h ^= h >> 29;
+    h *= UINT64_C(0xBF58476D1CE4E5B9);
+    h ^= h >> 32;
+    return (uint32_t)(h % s->cc_sets);
+}
+
+static smmu_cc_entry *cc_lookup(smmu *s, unsigned kind, uint32_t sid, uint32_t index) {
+    if (!s->cc_sets)
+        return NULL;
+    s->pending_ps += s->p.config_cache.lookup_ps;
+    smmu_cc_entry *set = &s->cc[(size_t)cc_set_of(s, kind, sid, index) * s->cc_ways];
+    for (uint32_t w = 0; w < s->cc_ways; w++) {
+        smmu_cc_entry *e = &set[w];
+        if (e->kind == kind && e->sid == sid && e->index == index) {
+            if (s->p.config_cache.policy == SMMU_REPL_LRU)
+                e->stamp = ++s->cc_clock;
+            s->st.cc_hits++;
+            return e;
+        }
+    }
+    s->st.cc_misses++;
+    return NULL;
+}
+
+/* Returns the entry to fill for (kind, sid, index), or NULL when the cache is disabled. */
+static smmu_cc_entry *cc_insert(smmu *s, unsigned kind, uint32_t sid, uint32_t index) {
+    if (!s->cc_sets)
+        return NULL;
+    smmu_cc_entry *set = &s->cc[(size_t)cc_set_of(s, kind, sid, index) * s->cc_ways];
+    smmu_cc_entry *victim = NULL;
+    for (uint32_t w = 0; w < s->cc_ways && !victim; w++)
+        if (set[w].kind == SMMU_CC_FREE ||
+            (set[w].kind == kind && set[w].sid == sid && set[w].index == index))
+            victim = &set[w];
+    if (!victim) {
+        if (s->p.config_cache.policy == SMMU_REPL_RANDOM) {
+            s->cc_rand ^= s->cc_rand << 13;
+            s->cc_rand ^= s->cc_rand >> 17;
+            s->cc_rand ^= s->cc_rand << 5;
+            victim = &set[s->cc_rand % s->cc_ways];
+        } else {
+            victim = &set[0];
+            for (uint32_t w = 1; w < s->cc_ways; w++)
+                if (set[w].stamp < victim->stamp)
+                    victim = &set[w];
+        }
+        s->st.cc_evictions++;
+    }
+    victim->kind = (uint8_t)kind;
+    victim->sid = sid;
+    victim->index = index;
+    victim->stamp = ++s->cc_clock;
+    return victim;
+}
+
+static void cc_drop(smmu *s, smmu_cc_entry *e) {
+    e->kind = SMMU_CC_FREE;
+    s->st.cc_invalidated++;
+}
+
+static uint32_t strtab_split(const smmu *s) {
+    unsigned split = (unsigned)SMMU_FIELD_GET(SMMU_STRTAB_BASE_CFG_SPLIT, s->strtab_base_cfg);
+    return (split == 8 || split == 10) ? split : 6;
+}
+
+static bool strtab_two_level(const smmu *s) {
+    return SMMU_FIELD_GET(SMMU_IDR0_ST_LEVEL, s->p.idr[0]) == 1 &&
+           SMMU_FIELD_GET(SMMU_STRTAB_BASE_CFG_FMT, s->strtab_base_cfg) == SMMU_STRTAB_FMT_2LVL;
+}
+
+void smmu_cc_inv_ste_range(smmu *s, uint32_t first_sid, uint64_t count, bool leaf) {
+    uint64_t last_sid = (uint64_t)first_sid + count - 1;
+    uint32_t split = strtab_split(s);
+    uint64_t first_l1 = first_sid >> split, last_l1 = last_sid >> split;
+    size_t n = (size_t)s->cc_sets * s->cc_ways;
+    for (size_t i = 0; i < n; i++) {
+        smmu_cc_entry *e = &s->cc[i];
+        switch (e->kind) {
+        case SMMU_CC_STE:
+        case SMMU_CC_CD:
+        case SMMU_CC_L1CD:
+            if (e->sid >= first_sid && e->sid <= last_sid)
+                cc_drop(s, e);
+            break;
+        case SMMU_CC_L1STD:
+            if (!leaf && e->sid >= first_l1 && e->sid <= last_l1)
+                cc_drop(s, e);
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+void smmu_cc_inv_cd(smmu *s, uint32_t sid, uint32_t ssid, bool leaf) {
+    size_t n = (size_t)s->cc_sets * s->cc_ways;
+    for (size_t i = 0; i < n; i++) {
+        smmu_cc_entry *e = &s->cc[i];
+        if (e->sid != sid)
+            continue;
+        /* Leaf == 0 also drops every L1CD of the stream: over-invalidation the architecture permits. */
+        if ((e->kind == SMMU_CC_CD && e->index == ssid) || (e->kind == SMMU_CC_L1CD && !leaf))
+            cc_drop(s, e);
+    }
+}
+
+void smmu_cc_inv_cd_all(smmu *s, uint32_t sid) {
+    size_t n = (size_t)s->cc_sets * s->cc_ways;
+    for (size_t i = 0; i < n; i++) {
+        smmu_cc_entry *e = &s->cc[i];
+        if (e->sid == sid && (e->kind == SMMU_CC_CD || e->kind == SMMU_CC_L1CD))
+            cc_drop(s, e);
+    }
+}
+
+void smmu_cc_inv_all(smmu *s) {
+    size_t n = (size_t)s->cc_sets * s->cc_ways;
+    for (size_t i = 0; i < n; i++)
+        if (s->cc[i].kind != SMMU_CC_FREE)
+            cc_drop(s, &s->cc[i]);
+}
+
+/* ---- Attribute helpers ---- */
+
+/* TCR-style region cacheability (0 NC, 1 WB-WA, 2 WT, 3 WB) to the host attribute encoding (0 NC, 1 WB, 2
+ * WT). */
+static uint8_t rgn_to_cache(unsigned rgn) {
+    return rgn == 2 ? 2 : (rgn == 0 ? 0 : 1);
+}
+/* Shareability field: 0b01 is reserved and behaves as Non-shareable. */
+static uint8_t sh_field(unsigned sh) {
+    return sh == 1 ? 0 : (uint8_t)sh;
+}
+
+static smmu_mem_attrs walk_attrs(unsigned ir, unsigned orgn, unsigned sh) {
+    (void)orgn;
+    smmu_mem_attrs a = {.cache = rgn_to_cache(ir), .share = sh_field(sh), .ns = true};
+    if (ir == 0 && orgn == 0)
+        a.share = 2; /* Non-cacheable walks are treated as Outer Shareable */
+    return a;
+}
+
+static bool granule_from_tg0(const smmu *s, unsigned tg, uint8_t *shift) {
+    static const uint8_t shifts[4] = {12, 16, 14, 0};
+    *shift = shifts[tg & 3];
+    return *shift && (smmu_granule_supported_mask(&s->p) & (1u << *shift));
+}
+
+static bool granule_from_tg1(const smmu *s, unsigned tg, uint8_t *shift) {
+    static const uint8_t shifts[4] = {0, 14, 12, 16};
+    *shift = shifts[tg & 3];
+    return *shift && (smmu_granule_supported_mask(&s->p) & (1u << *shift));
+}
+
+static bool endian_allowed(const smmu *s, bool big) {
+    unsigned te = smmu_idr_field(s, 0, SMMU_IDR0_TTENDIAN);
+    return !((te == SMMU_IDR0_TTENDIAN_LE && big) || (te == SMMU_IDR0_TTENDIAN_BE && !big));
+}
+
+static uint8_t min_u8(unsigned a, unsigned b) {
+    return (uint8_t)(a < b ? a : b);
+}
+
+/* ---- STE ---- */
+
+/* Returns false if the STE is invalid or ILLEGAL (C_BAD_STE). */
+static bool decode_ste(const smmu *s, const uint64_t d[SMMU_STE_DWORDS], smmu_ste_cfg *c) {
+    memset(c, 0, sizeof(*c));
+    if (!(d[0] & SMMU_STE0_V))
+        return false;
+    unsigned config = (unsigned)SMMU_FIELD_GET(SMMU_STE0_CONFIG, d[0]);
+    if (!(config & 4)) {
+        c->config = SMMU_STE_CONFIG_ABORT; /* 0b0xx: abort with no event, other fields ignored */
+        return true;
+    }
+    c->config = (uint8_t)config;
+    c->s1_enabled = (config & 1) != 0;
+    c->s2_enabled = (config & 2) != 0;
+    if (c->s1_enabled && !smmu_has(s, 0, SMMU_IDR0_S1P))
+        return false;
+    if (c->s2_enabled && !smmu_has(s, 0, SMMU_IDR0_S2P))
+        return false;
+
+    /* Attribute overrides exist only where IDR1 advertises them; otherwise the fields are RES0 and the
+     * incoming attributes are used. NSCFG only applies to Secure streams, which this model does not have. */
+    c->shcfg = SMMU_SHCFG_INCOMING;
+    if (smmu_has(s, 1, SMMU_IDR1_ATTR_TYPES_OVR)) {
+        c->memattr = (uint8_t)SMMU_FIELD_GET(SMMU_STE1_MEMATTR, d[1]);
+        c->mtcfg = (d[1] & SMMU_STE1_MTCFG) != 0;
+        c->alloccfg = (uint8_t)SMMU_FIELD_GET(SMMU_STE1_ALLOCCFG, d[1]);
+        c->shcfg = (uint8_t)SMMU_FIELD_GET(SMMU_STE1_SHCFG, d[1]);
+    }
+    c->nscfg = (uint8_t)SMMU_FIELD_GET(SMMU_STE1_NSCFG, d[1]);
+    if (smmu_has(s, 1, SMMU_IDR1_ATTR_PERMS_OVR)) {
+        c->privcfg = (uint8_t)SMMU_FIELD_GET(SMMU_STE1_PRIVCFG, d[1]);
+        c->instcfg = (uint8_t)SMMU_FIELD_GET(SMMU_STE1_INSTCFG, d[1]);
+    }
+    c->mev = (d[1] & SMMU_STE1_MEV) != 0;
+    /* Without ATS, EATS is RES0 and its effective value is 0b00. */
+    c->eats = smmu_has(s, 0, SMMU_IDR0_ATS) ? (uint8_t)SMMU_FIELD_GET(SMMU_STE1_EATS, d[1]) : 0;
+    c->regime = SMMU_REGIME_NS_EL1;
+
+    unsigned stall_model = smmu_idr_field(s, 0, SMMU_IDR0_STALL_MODEL);
+    if (c->s1_enabled) {
+        c->s1cdmax = (uint8_t)SMMU_FIELD_GET(SMMU_STE0_S1CDMAX, d[0]);
+        if (c->s1cdmax > smmu_idr_field(s, 1, SMMU_IDR1_SSIDSIZE))
+            return false;
+        c->s1fmt = SMMU_STE_S1FMT_LINEAR;
+        if (c->s1cdmax) {
+            unsigned fmt = (unsigned)SMMU_FIELD_GET(SMMU_STE0_S1FMT, d[0]);
+            if (fmt != SMMU_STE_S1FMT_LINEAR && !smmu_has(s, 0, SMMU_IDR0_CD2L))
+                return false;
+            c->s1fmt = (uint8_t)(fmt == 3 ? SMMU_STE_S1FMT_LINEAR : fmt);
+            unsigned dss = (unsigned)SMMU_FIELD_GET(SMMU_STE1_S1DSS, d[1]);
+            c->s1dss = (uint8_t)(dss == 3 ? SMMU_STE_S1DSS_TERMINATE : dss);
+        }
+        c->s1_ctx_ptr = SMMU_ADDR_GET(SMMU_STE0_S1CTXPTR, d[0]);
+        c->cd_attrs = walk_attrs((unsigned)SMMU_FIELD_GET(SMMU_STE1_S1CIR, d[1]),
+                                 (unsigned)SMMU_FIELD_GET(SMMU_STE1_S1COR, d[1]),
+                                 (unsigned)SMMU_FIELD_GET(SMMU_STE1_S1CSH, d[1]));
+        c->s1stalld = (d[1] & SMMU_STE1_S1STALLD) != 0;
+        if (c->s1stalld && stall_model != 0)
+            return false;
+        if (!c->s2_enabled && smmu_has(s, 0, SMMU_IDR0_HYP)) {
+            /* StreamWorld is used only with stage 1 alone and IDR0.Hyp (RES0 without Hyp): with stage 2 the
+             * stream is NS-EL1. */
+            unsigned strw = (unsigned)SMMU_FIELD_GET(SMMU_STE1_STRW, d[1]);
+            if (strw & 1)
+                return false; /* 0bx1: Secure/EL3 or reserved StreamWorld on a Non-secure stream */
+            if (strw == SMMU_STE_STRW_EL2)
+                c->regime = (s->cr2 & SMMU_CR2_E2H) ? SMMU_REGIME_EL2_E2H : SMMU_REGIME_EL2;
+        }
+    }
+
+    if (c->s1_enabled && !c->s2_enabled && c->regime == SMMU_REGIME_NS_EL1 && smmu_has(s, 0, SMMU_IDR0_S2P)) {
+        c->s1_vmid = (uint16_t)SMMU_FIELD_GET(SMMU_STE2_S2VMID, d[2]);
+        if (!smmu_has(s, 0, SMMU_IDR0_VMID16) && (c->s1_vmid >> 8))
+            return false;
+        c->s1_vmid_valid = true;
+    }
+
+    if (c->s2_enabled) {
+        if (!(d[2] & SMMU_STE2_S2AA64))
+            return false; /* IDR0.TTF: AArch64 tables only */
+        smmu_tt_cfg *tt = &c->s2.tt;
+        if (!granule_from_tg0(s, (unsigned)SMMU_FIELD_GET(SMMU_STE2_S2TG, d[2]), &tt->granule_shift))
+            return false;
+        tt->oa_bits = min_u8(smmu_pa_size_bits((unsigned)SMMU_FIELD_GET(SMMU_STE2_S2PS, d[2])), s->oas_bits);
+        tt->tsz = (uint8_t)SMMU_FIELD_GET(SMMU_STE2_S2T0SZ, d[2]);
+        if (!smmu_s2_start_level(tt->granule_shift, tt->tsz, (uint8_t)SMMU_FIELD_GET(SMMU_STE2_S2SL0, d[2]),
+                                 tt->oa_bits, &tt->start_level, &tt->concat_tables))
+            return false;
+        tt->big_endian = (d[2] & SMMU_STE2_S2ENDI) != 0;
+        if (!endian_allowed(s, tt->big_endian))
+            return false;
+        unsigned httu = smmu_idr_field(s, 0, SMMU_IDR0_HTTU);
+        bool ha = (d[2] & SMMU_STE2_S2HA) != 0, hd = (d[2] & SMMU_STE2_S2HD) != 0;
+        if ((ha && httu == 0) || (hd && httu < 2))
+            return false;
+        tt->ha = ha;
+        tt->hd = ha && hd; /* {S2HA,S2HD} = 0b01 behaves as HTTU disabled */
+        tt->affd = (d[2] & SMMU_STE2_S2AFFD) != 0;
+        tt->ttb = SMMU_ADDR_GET(SMMU_STE3_S2TTB, d[3]);
+        if (tt->ttb >> tt->oa_bits)
+            return false;
+        tt->walk_attrs = walk_attrs((unsigned)SMMU_FIELD_GET(SMMU_STE2_S2IR0, d[2]),
+                                    (unsigned)SMMU_FIELD_GET(SMMU_STE2_S2OR0, d[2]),
+                                    (unsigned)SMMU_FIELD_GET(SMMU_STE2_S2SH0, d[2]));
+        c->s2.vmid = (uint16_t)SMMU_FIELD_GET(SMMU_STE2_S2VMID, d[2]);
+        if (!smmu_has(s, 0, SMMU_IDR0_VMID16) && (c->s2.vmid >> 8))
+            return false;
+        c->s2.ptw = c->s1_enabled && (d[2] & SMMU_STE2_S2PTW) != 0;
+        c->s2s = (d[2] & SMMU_STE2_S2S) != 0;
+        c->s2r = (d[2] & SMMU_STE2_S2R) != 0;
+        if ((stall_model == 1 && c->s2s) || (stall_model == 2 && !c->s2s))
+            return false;
+    }
+    return true;
+}
+
+static bool read_mem(smmu *s, smmu_mem_kind kind, uint64_t pa, void *buf, unsigned len,
+                     const smmu_mem_attrs *a) {
+    return s->host.mem_read && s->host.mem_read(s->host_ctx, kind, pa, buf, len, a);
+}
+
+static void le_dwords(uint64_t *d, unsigned n) {
+    /* The host hands back little-endian bytes; convert in place on a big-endian build host. */
+    for (unsigned i = 0; i < n; i++) {
+        const uint8_t *b = (const uint8_t *)&d[i];
+        uint64_t v = 0;
+        for (int j = 7; j >= 0; j--)
+            v = (v << 8) | b[j];
+        d[i] = v;
+    }
+}
+
+static const smmu_ste_cfg *ste_fault(smmu_cfg_fault *f, uint8_t id, uint64_t fetch_addr) {
+    f->event_id = id;
+    f->fetch_addr = fetch_addr;
+    return NULL;
+}
+
+const smmu_ste_cfg *smmu_get_ste(smmu *s, uint32_t sid, smmu_cfg_fault *f) {
+    memset(f, 0, sizeof(*f));
+    unsigned log2size = (unsigned)SMMU_FIELD_GET(SMMU_STRTAB_BASE_CFG_LOG2SIZE, s->strtab_base_cfg);
+    unsigned sidsize = smmu_idr_field(s, 1, SMMU_IDR1_SIDSIZE);
+    if (log2size > sidsize)
+        log2size = sidsize;
+    if (((uint64_t)sid >> log2size) != 0)
+        return ste_fault(f, SMMU_EVT_C_BAD_STREAMID, 0);
+
+    smmu_cc_entry *hit = cc_lookup(s, SMMU_CC_STE, sid, 0);
+    if (hit)
+        return &hit->u.ste;
+
+    const smmu_mem_attrs attrs = smmu_cr1_table_attrs(s);
+    uint64_t base = SMMU_ADDR_GET(SMMU_STRTAB_BASE_ADDR, s->strtab_base) & smmu_oas_mask(s);
+    uint64_t ste_addr;
+    if (strtab_two_level(s)) {
+        uint32_t split = strtab_split(s);
+        uint32_t l1_index = (uint32_t)((uint64_t)sid >> split);
+        uint64_t l1desc;
+        smmu_cc_entry *l1 = cc_lookup(s, SMMU_CC_L1STD, l1_index, 0);
+        if (l1) {
+            l1desc = l1->u.l1desc;
+        } else {
+            uint64_t l1_addr = base + (uint64_t)l1_index * SMMU_L1STD_SIZE;
+            s->st.cc_fetches++;
+            SMMU_TRACE(s, "smmu: fetch L1STD sid=0x%x pa=0x%llx", sid, (unsigned long long)l1_addr);
+            if (!read_mem(s, SMMU_MEM_STE, l1_addr, &l1desc, sizeof(l1desc), &attrs))
+                return ste_fault(f, SMMU_EVT_F_STE_FETCH, l1_addr);
+            le_dwords(&l1desc, 1);
+            smmu_cc_entry *e = cc_insert(s, SMMU_CC_L1STD, l1_index, 0);
+            if (e)
+                e->u.l1desc = l1desc;
+        }
+        unsigned span = (unsigned)SMMU_FIELD_GET(SMMU_L1STD_SPAN, l1desc);
+        uint32_t leaf_index = sid & ((1u << split) - 1u);
+        if (span == 0 || span > 11 || leaf_index >= (1u << (span - 1)))
+            return ste_fault(f, SMMU_EVT_C_BAD_STREAMID, 0);
+        /* The leaf array is aligned to its own size: the low bits of L2Ptr are ignored. */
+        uint64_t l2 = SMMU_ADDR_GET(SMMU_L1STD_L2PTR, l1desc) & ~((UINT64_C(1) << (5 + span)) - 1u);
+        ste_addr = (l2 & smmu_oas_mask(s)) + (uint64_t)leaf_index * SMMU_STE_SIZE;
+    } else {
+        ste_addr = base + (uint64_t)sid * SMMU_STE_SIZE;
+    }
+
+    uint64_t d[SMMU_STE_DWORDS];
+    s->st.cc_fetches++;
+    SMMU_TRACE(s, "smmu: fetch STE sid=0x%x pa=0x%llx", sid, (unsigned long long)ste_addr);
+    if (!read_mem(s, SMMU_MEM_STE, ste_addr, d, SMMU_STE_SIZE, &attrs))
+        return ste_fault(f, SMMU_EVT_F_STE_FETCH, ste_addr);
+    le_dwords(d, SMMU_STE_DWORDS);
+    smmu_ste_cfg cfg;
+    if (!decode_ste(s, d, &cfg))
+        return ste_fault(f, SMMU_EVT_C_BAD_STE, 0);
+    smmu_cc_entry *e = cc_insert(s, SMMU_CC_STE, sid, 0);
+    if (!e) {
+        s->ste_uncached = cfg;
+        return &s->ste_uncached;
+    }
+    e->u.ste = cfg;
+    return &e->u.ste;
+}
+
+/* ---- CD ---- */
+
+static bool decode_tt(const smmu *s, bool tg1, unsigned tg, unsigned tsz, uint64_t ttb, unsigned ir,
+                      unsigned orgn, unsigned sh, uint8_t ips_bits, smmu_tt_cfg *tt) {
+    bool ok = tg1 ? granule_from_tg1(s, tg, &tt->granule_shift) : granule_from_tg0(s, tg, &tt->granule_shift);
+    if (!ok)
+        return false;
+    tt->tsz = (uint8_t)tsz;
+    if (!smmu_s1_start_level(tt->granule_shift, tt->tsz, &tt->start_level))
+        return false;
+    tt->ttb = ttb;
+    if (ttb >> ips_bits)
+        return false;
+    tt->concat_tables = 1;
+    tt->oa_bits = ips_bits;
+    tt->walk_attrs = walk_attrs(ir, orgn, sh);
+    return true;
+}
+
+/* Returns false if the CD is invalid or ILLEGAL (C_BAD_CD). */
+static bool decode_cd(const smmu *s, const smmu_ste_cfg *ste, const uint64_t d[SMMU_CD_DWORDS],
+                      smmu_cd_cfg *c) {
+    memset(c, 0, sizeof(*c));
+    if (!(d[0] & SMMU_CD0_V))
+        return false;
+    if (!(d[0] & SMMU_CD0_AA64))
+        return false; /* IDR0.TTF: VMSAv8-64 only */
+    const bool el2 = ste->regime == SMMU_REGIME_EL2;
+    smmu_s1_cfg *s1 = &c->s1;
+    s1->regime = ste->regime;
+    s1->vmid_valid = ste->s1_vmid_valid;
+    s1->vmid = ste->s1_vmid;
+
+    uint8_t ips_bits = min_u8(smmu_pa_size_bits((unsigned)SMMU_FIELD_GET(SMMU_CD0_IPS, d[0])), s->oas_bits);
+    /* EL2 without E2H has only TTB0 and cannot disable it. */
+    bool epd[2] = {el2 ? false : (d[0] & SMMU_CD0_EPD0) != 0, el2 ? true : (d[0] & SMMU_CD0_EPD1) != 0};
+    bool big = (d[0] & SMMU_CD0_ENDI) != 0;
+    if ((!epd[0] || !epd[1]) && !endian_allowed(s, big))
+        return false;
+    unsigned httu = smmu_idr_field(s, 0, SMMU_IDR0_HTTU);
+    bool ha = (d[0] & SMMU_CD0_HA) != 0, hd = (d[0] & SMMU_CD0_HD) != 0;
+    if ((ha && httu == 0) || (hd && httu < 2))
+        return false;
+    bool had_supported = smmu_has(s, 3, SMMU_IDR3_HAD);
+
+    if (!epd[0]) {
+        if (!decode_tt(s, false, (unsigned)SMMU_FIELD_GET(SMMU_CD0_TG0, d[0]),
+                       (unsigned)SMMU_FIELD_GET(SMMU_CD0_T0SZ, d[0]), SMMU_ADDR_GET(SMMU_CD1_TTB0, d[1]),
+                       (unsigned)SMMU_FIELD_GET(SMMU_CD0_IR0, d[0]),
+                       (unsigned)SMMU_FIELD_GET(SMMU_CD0_OR0, d[0]),
+                       (unsigned)SMMU_FIELD_GET(SMMU_CD0_SH0, d[0]), ips_bits, &s1->tt[0]))
+            return false;
+        s1->tt[0].had = had_supported && (d[1] & SMMU_CD1_HAD0);
+    }
+    if (!epd[1]) {
+        if (!decode_tt(s, true, (unsigned)SMMU_FIELD_GET(SMMU_CD0_TG1, d[0]),
+                       (unsigned)SMMU_FIELD_GET(SMMU_CD0_T1SZ, d[0]), SMMU_ADDR_GET(SMMU_CD2_TTB1, d[2]),
+                       (unsigned)SMMU_FIELD_GET(SMMU_CD0_IR1, d[0]),
+                       (unsigned)SMMU_FIELD_GET(SMMU_CD0_OR1, d[0]),
+                       (unsigned)SMMU_FIELD_GET(SMMU_CD0_SH1, d[0]), ips_bits, &s1->tt[1]))
+            return false;
+        s1->tt[1].had = had_supported && (d[2] & SMMU_CD2_HAD1);
+    }
+    bool affd = (d[0] & SMMU_CD0_AFFD) != 0;
+    for (int i = 0; i < 2; i++) {
+        smmu_tt_cfg *tt = &s1->tt[i];
+        tt->disabled = epd[i];
+        tt->oa_bits = ips_bits;
+        tt->big_endian = big;
+        tt->ha = ha;
+        tt->hd = ha && hd; /* {HD,HA} = 0b10 behaves as HTTU disabled */
+        tt->affd = affd;
+        if (tt->concat_tables == 0)
+            tt->concat_tables = 1;
+    }
+    s1->tbi[0] = (d[0] & SMMU_CD0_TBI0) != 0;
+    s1->tbi[1] = !el2 && (d[0] & SMMU_CD0_TBI1) != 0;
+    s1->wxn = (d[0] & SMMU_CD0_WXN) != 0;
+    /* UWXN has no effect with VMSAv8-64 tables (EL0-writable regions are always PXN there). */
+    s1->uwxn = false;
+    s1->pan = !el2 && (d[0] & SMMU_CD0_PAN) != 0;
+    s1->mair = d[3];
+    c->amair = d[4];
+
+    uint16_t asid = (uint16_t)SMMU_FIELD_GET(SMMU_CD0_ASID, d[0]);
+    if (!smmu_has(s, 0, SMMU_IDR0_ASID16) && (asid >> 8))
+        return false;
+    s1->asid = el2 ? 0 : asid;
+    c->aset = (d[0] & SMMU_CD0_ASET) != 0;
+
+    c->stall = (d[0] & SMMU_CD0_S) != 0;
+    c->record = (d[0] & SMMU_CD0_R) != 0;
+    c->abort_on_fault = (d[0] & SMMU_CD0_A) != 0;
+    unsigned stall_model = smmu_idr_field(s, 0, SMMU_IDR0_STALL_MODEL);
+    if (c->stall && (stall_model == 1 || ste->s1stalld))
+        return false;
+    if (!c->stall && stall_model == 2)
+        return false;
+    if (!c->abort_on_fault && smmu_has(s, 0, SMMU_IDR0_TERM_MODEL))
+        return false;
+    return true;
+}
+
+static const smmu_cd_cfg *cd_fault(smmu_cfg_fault *f, uint8_t id, uint64_t fetch_addr) {
+    f->event_id = id;
+    f->fetch_addr = fetch_addr;
+    return NULL;
+}
+
+static uint8_t fault_event_id(smmu_fault_type t) {
+    switch (t) {
+    case SMMU_FAULT_TRANSLATION:
+        return SMMU_EVT_F_TRANSLATION;
+    case SMMU_FAULT_ADDR_SIZE:
+        return SMMU_EVT_F_ADDR_SIZE;
+    case SMMU_FAULT_ACCESS:
+        return SMMU_EVT_F_ACCESS;
+    case SMMU_FAULT_PERMISSION:
+        return SMMU_EVT_F_PERMISSION;
+    case SMMU_FAULT_WALK_EABT:
+        return SMMU_EVT_F_WALK_EABT;
+    default:
+        return SMMU_EVT_F_TRANSLATION;
+    }
+}
+
+/* Reads a CD-table structure at `addr`, an IPA translated through stage 2 when the STE enables stage 2. */
+static bool fetch_cd_mem(smmu *s, uint32_t sid, const smmu_ste_cfg *ste, uint64_t addr, void *buf,
+                         unsigned len, smmu_cfg_fault *f) {
+    uint64_t pa = addr;
+    if (ste->s2_enabled) {
+        smmu_xlate_out out;
+        smmu_fault flt;
+        memset(&flt, 0, sizeof(flt));
+        smmu_access acc = {.write = false, .exec = false, .priv = false};
+        if (!smmu_engine_translate(s->eng, sid, NULL, &ste->s2, addr, acc, &out, &flt)) {
+            flt.fclass = SMMU_CLASS_CD;
+            flt.stage = 2;
+            flt.ipa = addr;
+            f->event_id = fault_event_id(flt.type);
+            f->fetch_addr = flt.fetch_addr;
+            f->s2_fault = flt;
+            f->has_s2_fault = true;
+            return false;
+        }
+        pa = out.oa;
+    }
+    if (!read_mem(s, SMMU_MEM_CD, pa, buf, len, &ste->cd_attrs)) {
+        f->event_id = SMMU_EVT_F_CD_FETCH;
+        f->fetch_addr = pa;
+        return false;
+    }
+    return true;
+}
+
+const smmu_cd_cfg *smmu_get_cd(smmu *s, uint32_t sid, const smmu_ste_cfg **ste_io, smmu_ste_cfg *ste_scratch,
+                               uint32_t index, smmu_cfg_fault *f) {
+    memset(f, 0, sizeof(*f));
+    smmu_cc_entry *hit = cc_lookup(s, SMMU_CC_CD, sid, index);
+    if (hit)
+        return &hit->u.cd;
+    if (*ste_io != ste_scratch) {
+        *ste_scratch = **ste_io;
+        *ste_io = ste_scratch;
+    }
+    const smmu_ste_cfg *ste = ste_scratch;
+
+    uint64_t cd_addr;
+    if (ste->s1cdmax && ste->s1fmt != SMMU_STE_S1FMT_LINEAR) {
+        unsigned leaf_bits = ste->s1fmt == SMMU_STE_S1FMT_2LVL_4K ? 6 : 10;
+        uint32_t l1_index = index >> leaf_bits;
+        uint64_t l1desc;
+        smmu_cc_entry *l1 = cc_lookup(s, SMMU_CC_L1CD, sid, l1_index);
+        if (l1) {
+            l1desc = l1->u.l1desc;
+        } else {
+            uint64_t l1_addr = ste->s1_ctx_ptr + (uint64_t)l1_index * SMMU_L1CD_SIZE;
+            s->st.cc_fetches++;
+            SMMU_TRACE(s, "smmu: fetch L1CD sid=0x%x ssid=0x%x addr=0x%llx", sid, index,
+                       (unsigned long long)l1_addr);
+            if (!fetch_cd_mem(s, sid, ste, l1_addr, &l1desc, sizeof(l1desc), f))
+                return NULL;
+            le_dwords(&l1desc, 1);
+            smmu_cc_entry *e = cc_insert(s, SMMU_CC_L1CD, sid, l1_index);
+            if (e)
+                e->u.l1desc = l1desc;
+        }
+        if (!(l1desc & SMMU_L1CD_V))
+            return cd_fault(f, SMMU_EVT_C_BAD_SUBSTREAMID, 0);
+        cd_addr = SMMU_ADDR_GET(SMMU_L1CD_L2PTR, l1desc) +
+                  (uint64_t)(index & ((1u << leaf_bits) - 1u)) * SMMU_CD_SIZE;
+    } else {
+        cd_addr = ste->s1_ctx_ptr + (uint64_t)index * SMMU_CD_SIZE;
+    }
+
+    uint64_t d[SMMU_CD_DWORDS];
+    s->st.cc_fetches++;
+    SMMU_TRACE(s, "smmu: fetch CD sid=0x%x ssid=0x%x addr=0x%llx", sid, index, (unsigned long long)cd_addr);
+    if (!fetch_cd_mem(s, sid, ste, cd_addr, d, SMMU_CD_SIZE, f))
+        return NULL;
+    le_dwords(d, SMMU_CD_DWORDS);
+    smmu_cd_cfg cfg;
+    if (!decode_cd(s, ste, d, &cfg))
+        return cd_fault(f, SMMU_EVT_C_BAD_CD, 0);
+    smmu_cc_entry *e = cc_insert(s, SMMU_CC_CD, sid, index);
+    if (!e) {
+        s->cd_uncached = cfg;
+        return &s->cd_uncached;
+    }
+    e->u.cd = cfg;
+    return &e->u.cd;
+}

@@ -1,0 +1,187 @@
+/* Event queue, global errors and interrupt delivery (wired pulses and MSIs) (IHI0070 §3.5, §7.2-7.5). */
+#include <string.h>
+
+#include "smmu_internal.h"
+
+const char *smmu_event_name(unsigned id) {
+    switch (id) {
+    case SMMU_EVT_F_UUT:
+        return "F_UUT";
+    case SMMU_EVT_C_BAD_STREAMID:
+        return "C_BAD_STREAMID";
+    case SMMU_EVT_F_STE_FETCH:
+        return "F_STE_FETCH";
+    case SMMU_EVT_C_BAD_STE:
+        return "C_BAD_STE";
+    case SMMU_EVT_F_BAD_ATS_TREQ:
+        return "F_BAD_ATS_TREQ";
+    case SMMU_EVT_F_STREAM_DISABLED:
+        return "F_STREAM_DISABLED";
+    case SMMU_EVT_F_TRANSL_FORBIDDEN:
+        return "F_TRANSL_FORBIDDEN";
+    case SMMU_EVT_C_BAD_SUBSTREAMID:
+        return "C_BAD_SUBSTREAMID";
+    case SMMU_EVT_F_CD_FETCH:
+        return "F_CD_FETCH";
+    case SMMU_EVT_C_BAD_CD:
+        return "C_BAD_CD";
+    case SMMU_EVT_F_WALK_EABT:
+        return "F_WALK_EABT";
+    case SMMU_EVT_F_TRANSLATION:
+        return "F_TRANSLATION";
+    case SMMU_EVT_F_ADDR_SIZE:
+        return "F_ADDR_SIZE";
+    case SMMU_EVT_F_ACCESS:
+        return "F_ACCESS";
+    case SMMU_EVT_F_PERMISSION:
+        return "F_PERMISSION";
+    default:
+        return NULL;
+    }
+}
+
+static void put_le64(uint8_t *b, uint64_t v) {
+    for (int i = 0; i < 8; i++)
+        b[i] = (uint8_t)(v >> (8 * i));
+}
+
+void smmu_irq_pulse(smmu *s, smmu_irq_line line) {
+    s->st.irq_pulses++;
+    SMMU_TRACE(s, "smmu: irq %s",
+               line == SMMU_IRQ_EVTQ       ? "evtq"
+               : line == SMMU_IRQ_PRIQ     ? "priq"
+               : line == SMMU_IRQ_CMD_SYNC ? "cmd-sync"
+                                           : "gerror");
+    if (s->host.irq_set) {
+        s->host.irq_set(s->host_ctx, line, true);
+        s->host.irq_set(s->host_ctx, line, false);
+    }
+}
+
+bool smmu_msi_write(smmu *s, uint64_t addr, uint32_t data, uint32_t cfg2_attr) {
+    uint8_t buf[4] = {(uint8_t)data, (uint8_t)(data >> 8), (uint8_t)(data >> 16), (uint8_t)(data >> 24)};
+    unsigned sh = (unsigned)SMMU_FIELD_GET(SMMU_IRQ_CFG2_SH, cfg2_attr);
+    smmu_mem_attrs attrs = {.cache = (uint8_t)SMMU_FIELD_GET(SMMU_IRQ_CFG2_MEMATTR, cfg2_attr),
+                            .share = (uint8_t)(sh == 1 ? 0 : sh),
+                            .ns = true};
+    s->st.msi_writes++;
+    bool ok =
+        s->host.mem_write && s->host.mem_write(s->host_ctx, SMMU_MEM_MSI, addr, buf, sizeof(buf), &attrs);
+    SMMU_TRACE(s, "smmu: msi addr=0x%llx data=0x%x%s", (unsigned long long)addr, data, ok ? "" : " abort");
+    if (!ok)
+        s->st.msi_aborts++;
+    return ok;
+}
+
+/* Interrupt of a queue or of GERROR: an MSI when MSIs are implemented and configured, else the wired line. */
+static void signal_irq(smmu *s, smmu_irq_line line, uint64_t cfg0, uint32_t cfg1, uint32_t cfg2,
+                       uint32_t abt_bit) {
+    uint64_t addr = SMMU_ADDR_GET(SMMU_IRQ_CFG0_ADDR, cfg0);
+    if (smmu_has(s, 0, SMMU_IDR0_MSI) && addr != 0) {
+        if (!smmu_msi_write(s, addr, cfg1, cfg2))
+            smmu_gerror_raise(s, abt_bit);
+    } else {
+        smmu_irq_pulse(s, line);
+    }
+}
+
+void smmu_gerror_raise(smmu *s, uint32_t bit) {
+    if ((s->gerror ^ s->gerrorn) & bit)
+        return; /* already active: the SMMU does not toggle again until software acknowledges */
+    s->gerror ^= bit;
+    s->st.gerrors++;
+    SMMU_TRACE(s, "smmu: gerror 0x%x gerror=0x%x gerrorn=0x%x", bit, s->gerror, s->gerrorn);
+    if (bit == SMMU_GERROR_MSI_GERROR_ABT_ERR)
+        return; /* never signalled, or an aborting GERROR MSI would loop */
+    if (s->irq_ctrlack & SMMU_IRQ_CTRL_GERROR_IRQEN)
+        signal_irq(s, SMMU_IRQ_GERROR, s->gerror_irq_cfg0, s->gerror_irq_cfg1, s->gerror_irq_cfg2,
+                   SMMU_GERROR_MSI_GERROR_ABT_ERR);
+}
+
+void smmu_event_encode(const smmu_event *ev, uint64_t rec[4]) {
+    rec[0] = SMMU_FIELD_PREP(SMMU_EVT0_ID, ev->id) | SMMU_FIELD_PREP(SMMU_EVT0_SID, ev->sid);
+    if (ev->ssv)
+        rec[0] |= SMMU_EVT0_SSV | SMMU_FIELD_PREP(SMMU_EVT0_SSID, ev->ssid);
+    rec[1] = 0;
+    rec[2] = ev->input_addr;
+    rec[3] = 0;
+    switch (ev->id) {
+    case SMMU_EVT_F_UUT:
+    case SMMU_EVT_F_TRANSL_FORBIDDEN:
+    case SMMU_EVT_F_BAD_ATS_TREQ:
+        if (ev->id == SMMU_EVT_F_UUT)
+            rec[1] = SMMU_FIELD_PREP(SMMU_EVT1_UUT_REASON, ev->uut_reason);
+        rec[1] |=
+            (ev->pnu ? SMMU_EVT1_PNU : 0) | (ev->ind ? SMMU_EVT1_IND : 0) | (ev->rnw ? SMMU_EVT1_RNW : 0);
+        break;
+    case SMMU_EVT_F_STE_FETCH:
+    case SMMU_EVT_F_CD_FETCH:
+        rec[3] = SMMU_ADDR_GET(SMMU_EVT3_FETCH_ADDR, ev->fetch_addr);
+        break;
+    case SMMU_EVT_F_WALK_EABT:
+    case SMMU_EVT_F_TRANSLATION:
+    case SMMU_EVT_F_ADDR_SIZE:
+    case SMMU_EVT_F_ACCESS:
+    case SMMU_EVT_F_PERMISSION:
+        rec[1] = (ev->pnu ? SMMU_EVT1_PNU : 0) | (ev->ind ? SMMU_EVT1_IND : 0) |
+                 (ev->rnw ? SMMU_EVT1_RNW : 0) | (ev->s2 ? SMMU_EVT1_S2 : 0) |
+                 SMMU_FIELD_PREP(SMMU_EVT1_CLASS, ev->fclass) | (ev->ttrnw ? SMMU_EVT1_TTRNW : 0);
+        if (ev->id == SMMU_EVT_F_WALK_EABT)
+            rec[3] = SMMU_ADDR_GET(SMMU_EVT3_FETCH_ADDR, ev->fetch_addr);
+        else if (ev->s2)
+            rec[3] = SMMU_ADDR_GET(SMMU_EVT3_IPA, ev->ipa);
+        break;
+    default:
+        break;
+    }
+}
+
+bool smmu_event_record(smmu *s, const smmu_event *ev) {
+    smmu_advance(s, s->p.event_ps);
+    smmu_queue *q = &s->evtq;
+    const char *why = NULL;
+    char ssid_text[16];
+    if (!(s->cr0ack & SMMU_CR0_EVENTQEN))
+        why = "disabled";
+    else if ((s->gerror ^ s->gerrorn) & SMMU_GERROR_EVENTQ_ABT_ERR)
+        why = "queue-abort";
+    else if (smmu_q_full(q)) {
+        why = "full";
+        bool overflow_active = ((q->prod ^ q->cons) & SMMU_Q_PROD_OVFLG) != 0;
+        if (!overflow_active) {
+            q->prod ^= SMMU_Q_PROD_OVFLG;
+            s->st.evtq_overflows++;
+        }
+    }
+    if (why) {
+        s->st.events_dropped++;
+        SMMU_TRACE(s, "smmu: event %s sid=0x%x ssid=%s addr=0x%llx dropped=%s", smmu_event_name(ev->id),
+                   ev->sid, smmu_ssid_str(ssid_text, ev->ssv, ev->ssid), (unsigned long long)ev->input_addr,
+                   why);
+        return false;
+    }
+
+    uint64_t rec[4];
+    uint8_t bytes[SMMU_EVT_SIZE];
+    smmu_event_encode(ev, rec);
+    for (int i = 0; i < 4; i++)
+        put_le64(&bytes[8 * i], rec[i]);
+    const bool was_empty = smmu_q_empty(q);
+    const smmu_mem_attrs attrs = smmu_cr1_queue_attrs(s);
+    uint64_t addr = smmu_q_entry_addr(q, q->prod, SMMU_EVT_SIZE) & smmu_oas_mask(s);
+    if (!s->host.mem_write ||
+        !s->host.mem_write(s->host_ctx, SMMU_MEM_QUEUE, addr, bytes, sizeof(bytes), &attrs)) {
+        s->st.events_dropped++;
+        SMMU_TRACE(s, "smmu: event %s sid=0x%x dropped=write-abort", smmu_event_name(ev->id), ev->sid);
+        smmu_gerror_raise(s, SMMU_GERROR_EVENTQ_ABT_ERR);
+        return false;
+    }
+    q->prod = smmu_q_inc(q, q->prod);
+    s->st.events_recorded++;
+    SMMU_TRACE(s, "smmu: event %s sid=0x%x ssid=%s addr=0x%llx prod=0x%x", smmu_event_name(ev->id), ev->sid,
+               smmu_ssid_str(ssid_text, ev->ssv, ev->ssid), (unsigned long long)ev->input_addr, q->prod);
+    if (was_empty && (s->irq_ctrlack & SMMU_IRQ_CTRL_EVENTQ_IRQEN))
+        signal_irq(s, SMMU_IRQ_EVTQ, s->evtq_irq_cfg0, s->evtq_irq_cfg1, s->evtq_irq_cfg2,
+                   SMMU_GERROR_MSI_EVENTQ_ABT_ERR);
+    return true;
+}

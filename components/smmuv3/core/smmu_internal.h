@@ -1,0 +1,250 @@
+/* State of one SMMU shared by the control-plane files (smmu.c, smmu_config.c, smmu_cmdq.c, smmu_evtq.c).
+ * Not a public interface: the shell and the tests use smmu.h only. */
+#ifndef SMMU_INTERNAL_H
+#define SMMU_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "smmu.h"
+#include "smmu_regs.h"
+#include "smmu_structs.h"
+
+/* A queue as the registers describe it. prod/cons hold the whole register (index, wrap and flag bits). */
+typedef struct smmu_queue {
+    uint64_t base;
+    uint32_t prod;
+    uint32_t cons;
+    uint8_t max_log2; /* IDR1.xQS */
+} smmu_queue;
+
+static inline unsigned smmu_q_log2(const smmu_queue *q) {
+    unsigned log2 = (unsigned)SMMU_FIELD_GET(SMMU_Q_BASE_LOG2SIZE, q->base);
+    return log2 < q->max_log2 ? log2 : q->max_log2;
+}
+/* Mask of the index plus wrap bits of PROD/CONS for the current size. */
+static inline uint32_t smmu_q_ptr_mask(const smmu_queue *q) {
+    return (2u << smmu_q_log2(q)) - 1u;
+}
+static inline uint32_t smmu_q_index(const smmu_queue *q, uint32_t ptr) {
+    return ptr & ((1u << smmu_q_log2(q)) - 1u);
+}
+static inline bool smmu_q_empty(const smmu_queue *q) {
+    return ((q->prod ^ q->cons) & smmu_q_ptr_mask(q)) == 0;
+}
+static inline bool smmu_q_full(const smmu_queue *q) {
+    uint32_t diff = (q->prod ^ q->cons) & smmu_q_ptr_mask(q);
+    return diff == (1u << smmu_q_log2(q));
+}
+/* ptr + 1 within the index/wrap bits, keeping the flag bits above them. */
+static inline uint32_t smmu_q_inc(const smmu_queue *q, uint32_t ptr) {
+    uint32_t mask = smmu_q_ptr_mask(q);
+    return (ptr & ~mask) | ((ptr + 1u) & mask);
+}
+static inline uint64_t smmu_q_entry_addr(const smmu_queue *q, uint32_t ptr, unsigned entry_size) {
+    return SMMU_ADDR_GET(SMMU_Q_BASE_ADDR, q->base) + (uint64_t)smmu_q_index(q, ptr) * entry_size;
+}
+
+/* A decoded, legal STE. */
+typedef struct smmu_ste_cfg {
+    uint8_t config; /* SMMU_STE_CONFIG_ABORT / BYPASS / S1 / S2 / NESTED */
+    bool s1_enabled, s2_enabled;
+    uint8_t s1fmt, s1cdmax, s1dss;
+    uint64_t s1_ctx_ptr;
+    smmu_mem_attrs cd_attrs; /* S1CIR/S1COR/S1CSH */
+    bool s1stalld;
+    bool s1_vmid_valid; /* stage 1 alone in NS-EL1 with IDR0.S2P: S2VMID still tags the TLB entries */
+    uint16_t s1_vmid;
+    uint8_t eats;
+    smmu_regime regime;
+    /* incoming attribute overrides */
+    uint8_t memattr, alloccfg, shcfg, nscfg, privcfg, instcfg;
+    bool mtcfg;
+    bool mev;
+    smmu_s2_cfg s2;
+    bool s2r, s2s;
+} smmu_ste_cfg;
+
+/* A decoded, legal CD. */
+typedef struct smmu_cd_cfg {
+    smmu_s1_cfg s1;
+    bool record, abort_on_fault, stall;
+    bool aset;
+    uint64_t amair;
+} smmu_cd_cfg;
+
+typedef enum smmu_cc_kind {
+    SMMU_CC_FREE = 0,
+    SMMU_CC_STE,
+    SMMU_CC_L1STD,
+    SMMU_CC_CD,
+    SMMU_CC_L1CD
+} smmu_cc_kind;
+
+/* A configuration cache entry. Keys: STE (sid), L1STD (L1 index), CD (sid, CD index), L1CD (sid, L1 index) */
+typedef struct smmu_cc_entry {
+    uint8_t kind;
+    uint32_t sid;
+    uint32_t index;
+    uint64_t stamp; /* last use (LRU) or insertion (FIFO) */
+    union {
+        smmu_ste_cfg ste;
+        smmu_cd_cfg cd;
+        uint64_t l1desc;
+    } u;
+} smmu_cc_entry;
+
+enum { SMMU_STATS_OPCODES = 256, SMMU_STATS_EVENTS = 256 };
+
+typedef struct smmu_counters {
+    uint64_t reg_reads, reg_writes;
+    uint64_t cmds[SMMU_STATS_OPCODES];
+    uint64_t cmd_errors_ill, cmd_errors_abt;
+    uint64_t events_raised[SMMU_STATS_EVENTS];
+    uint64_t events_recorded, events_dropped, evtq_overflows;
+    uint64_t cc_hits, cc_misses, cc_fetches, cc_evictions, cc_invalidated;
+    uint64_t translations, translations_ok, bypassed, aborts, raz_wi;
+    uint64_t sync_sev, sync_msi, sync_irq;
+    uint64_t msi_writes, msi_aborts, irq_pulses;
+    uint64_t gerrors;
+} smmu_counters;
+
+struct smmu {
+    smmu_params p;
+    smmu_host_ops host;
+    void *host_ctx;
+    smmu_engine *eng;
+    bool trace_on;
+
+    /* registers */
+    uint32_t cr0, cr0ack, cr1, cr2;
+    uint32_t gbpa;
+    uint32_t irq_ctrl, irq_ctrlack;
+    uint32_t gerror, gerrorn;
+    uint64_t gerror_irq_cfg0;
+    uint32_t gerror_irq_cfg1, gerror_irq_cfg2;
+    uint64_t strtab_base;
+    uint32_t strtab_base_cfg;
+    smmu_queue cmdq, evtq, priq;
+    uint64_t evtq_irq_cfg0;
+    uint32_t evtq_irq_cfg1, evtq_irq_cfg2;
+    uint64_t priq_irq_cfg0;
+    uint32_t priq_irq_cfg1, priq_irq_cfg2;
+
+    /* configuration cache */
+    smmu_cc_entry *cc;
+    uint32_t cc_sets, cc_ways;
+    uint64_t cc_clock;
+    uint64_t pending_ps; /* lookup latency gathered during one operation, charged once at its end */
+    uint32_t cc_rand;
+    smmu_ste_cfg ste_uncached; /* results when the cache is disabled (sets == 0) */
+    smmu_cd_cfg cd_uncached;
+
+    /* derived from the ID registers */
+    uint8_t oas_bits;
+    bool in_cmdq; /* re-entrancy guard: a CMD_SYNC MSI may land in our own registers through the host */
+
+    smmu_counters st;
+};
+
+/* ID register helpers. */
+static inline bool smmu_has(const smmu *s, unsigned idr, uint64_t mask) {
+    return (s->p.idr[idr] & mask) != 0;
+}
+static inline unsigned smmu_idr_field(const smmu *s, unsigned idr, uint64_t mask) {
+    return (unsigned)SMMU_FIELD_GET(mask, s->p.idr[idr]);
+}
+static inline bool smmu_enabled(const smmu *s) {
+    return (s->cr0ack & SMMU_CR0_SMMUEN) != 0;
+}
+static inline uint64_t smmu_oas_mask(const smmu *s) {
+    return (UINT64_C(1) << s->oas_bits) - 1u;
+}
+
+/* Trace (no formatting cost when off). */
+static inline bool smmu_tracing(const smmu *s) {
+    return s->trace_on && s->host.trace;
+}
+void smmu_tracef(smmu *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define SMMU_TRACE(s, ...)                                                                                   \
+    do {                                                                                                     \
+        if (smmu_tracing(s))                                                                                 \
+            smmu_tracef((s), __VA_ARGS__);                                                                   \
+    } while (0)
+
+/* "0x1f", or "-" without a SubstreamID: for trace lines. buf holds at least 16 bytes. */
+const char *smmu_ssid_str(char *buf, bool ssv, uint32_t ssid);
+
+static inline void smmu_advance(smmu *s, uint64_t ps) {
+    if (ps && s->host.advance)
+        s->host.advance(s->host_ctx, ps);
+}
+
+/* Memory attributes of table fetches and queue accesses from CR1. */
+smmu_mem_attrs smmu_cr1_table_attrs(const smmu *s);
+smmu_mem_attrs smmu_cr1_queue_attrs(const smmu *s);
+
+/* ---- configuration (smmu_config.c) ---- */
+typedef enum smmu_cfg_status {
+    SMMU_CFG_OK = 0,
+    SMMU_CFG_FAULT, /* an event describes the problem */
+} smmu_cfg_status;
+
+/* Where a configuration lookup ended when it failed: the event to raise and its details. */
+typedef struct smmu_cfg_fault {
+    uint8_t event_id;
+    uint64_t fetch_addr; /* F_STE_FETCH / F_CD_FETCH / F_WALK_EABT */
+    smmu_fault s2_fault; /* nested CD fetch that faulted at stage 2 (event_id is its translation event) */
+    bool has_s2_fault;
+} smmu_cfg_fault;
+
+void smmu_cc_init(smmu *s);
+void smmu_cc_free(smmu *s);
+void smmu_cc_clear(smmu *s);
+/* Looks up or fetches the STE of sid. Returns NULL with *fault set on a configuration error. */
+const smmu_ste_cfg *smmu_get_ste(smmu *s, uint32_t sid, smmu_cfg_fault *fault);
+/* Looks up or fetches CD `index` of the STE *ste. Returns NULL with *fault set. A fetch inserts into the
+ * cache and may evict the STE: *ste is then redirected to a copy in *ste_scratch. */
+const smmu_cd_cfg *smmu_get_cd(smmu *s, uint32_t sid, const smmu_ste_cfg **ste, smmu_ste_cfg *ste_scratch,
+                               uint32_t index, smmu_cfg_fault *fault);
+void smmu_cc_inv_ste_range(smmu *s, uint32_t first_sid, uint64_t count, bool leaf);
+void smmu_cc_inv_cd(smmu *s, uint32_t sid, uint32_t ssid, bool leaf);
+void smmu_cc_inv_cd_all(smmu *s, uint32_t sid);
+void smmu_cc_inv_all(smmu *s);
+
+/* ---- commands (smmu_cmdq.c) ---- */
+void smmu_cmdq_process(smmu *s);
+const char *smmu_opcode_name(unsigned opcode);
+
+/* ---- events, GERROR, IRQ/MSI (smmu_evtq.c) ---- */
+typedef struct smmu_event {
+    uint8_t id;
+    uint32_t sid;
+    bool ssv;
+    uint32_t ssid;
+    uint64_t input_addr;
+    bool rnw, ind, pnu;
+    bool s2;
+    uint8_t fclass;
+    bool ttrnw;
+    uint64_t ipa;        /* dword 3 as IPA[55:12] */
+    uint64_t fetch_addr; /* dword 3 as FetchAddr[55:3] (used when has_fetch_addr) */
+    bool has_fetch_addr;
+    uint16_t uut_reason;
+} smmu_event;
+
+/* Builds and writes an event record. Returns true if it reached the queue. */
+bool smmu_event_record(smmu *s, const smmu_event *ev);
+void smmu_event_encode(const smmu_event *ev, uint64_t rec[4]);
+const char *smmu_event_name(unsigned id);
+/* Activates GERROR bit(s) (no effect if already active) and signals the GERROR interrupt. */
+void smmu_gerror_raise(smmu *s, uint32_t bit);
+/* Sends an MSI; returns false on an abort. */
+bool smmu_msi_write(smmu *s, uint64_t addr, uint32_t data, uint32_t cfg2_attr);
+void smmu_irq_pulse(smmu *s, smmu_irq_line line);
+
+/* ---- parameters (smmu_params.c) ---- */
+unsigned smmu_granule_supported_mask(const smmu_params *p); /* bit 12, 14, 16 for 4K/16K/64K */
+
+#endif

@@ -1,0 +1,158 @@
+/* SMMU parameters: the default ID-register envelope and the check that an ID-register set describes an SMMU
+ * this model can be. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "smmu_internal.h"
+
+void smmu_params_default(smmu_params *p) {
+    memset(p, 0, sizeof(*p));
+    p->idr[0] =
+        (uint32_t)(SMMU_IDR0_S2P | SMMU_IDR0_S1P | SMMU_FIELD_PREP(SMMU_IDR0_TTF, SMMU_IDR0_TTF_AARCH64) |
+                   SMMU_IDR0_COHACC | SMMU_FIELD_PREP(SMMU_IDR0_HTTU, 2) | SMMU_IDR0_HYP | SMMU_IDR0_ASID16 |
+                   SMMU_IDR0_MSI | SMMU_IDR0_SEV | SMMU_IDR0_VMID16 | SMMU_IDR0_CD2L |
+                   SMMU_FIELD_PREP(SMMU_IDR0_TTENDIAN, SMMU_IDR0_TTENDIAN_MIXED) |
+                   SMMU_FIELD_PREP(SMMU_IDR0_STALL_MODEL, 1) | SMMU_FIELD_PREP(SMMU_IDR0_ST_LEVEL, 1));
+    p->idr[1] = (uint32_t)(SMMU_FIELD_PREP(SMMU_IDR1_SIDSIZE, 16) | SMMU_FIELD_PREP(SMMU_IDR1_SSIDSIZE, 20) |
+                           SMMU_FIELD_PREP(SMMU_IDR1_PRIQS, 19) | SMMU_FIELD_PREP(SMMU_IDR1_EVENTQS, 19) |
+                           SMMU_FIELD_PREP(SMMU_IDR1_CMDQS, 19) | SMMU_IDR1_ATTR_TYPES_OVR |
+                           SMMU_IDR1_ATTR_PERMS_OVR);
+    p->idr[2] = 0;
+    p->idr[3] = (uint32_t)(SMMU_IDR3_RIL | SMMU_IDR3_HAD);
+    p->idr[4] = 0;
+    p->idr[5] = (uint32_t)(SMMU_FIELD_PREP(SMMU_IDR5_OAS, 5) | SMMU_IDR5_GRAN4K | SMMU_IDR5_GRAN16K |
+                           SMMU_IDR5_GRAN64K);
+    /* No JEP106 identity is claimed: implementer 0, product 0. */
+    p->iidr = 0;
+    p->aidr = (uint32_t)SMMU_FIELD_PREP(SMMU_AIDR_MINOR, 2); /* SMMUv3.2 */
+
+    p->engine.tlb = (smmu_cache_params){.sets = 128, .ways = 4, .policy = SMMU_REPL_LRU, .lookup_ps = 1000};
+    p->engine.walk_cache =
+        (smmu_cache_params){.sets = 32, .ways = 4, .policy = SMMU_REPL_LRU, .lookup_ps = 1000};
+    p->engine.tlb_tag_stream = false;
+    p->engine.walk_step_ps = 2000;
+    p->engine.random_seed = 1;
+    p->engine.oas_bits = 48;
+    p->engine.hw_af = true;
+    p->engine.hw_dirty = true;
+    p->config_cache = (smmu_cache_params){.sets = 64, .ways = 4, .policy = SMMU_REPL_LRU, .lookup_ps = 1000};
+    p->cmd_ps = 10000;
+    p->event_ps = 10000;
+    p->reg_access_ps = 5000;
+}
+
+unsigned smmu_granule_supported_mask(const smmu_params *p) {
+    unsigned m = 0;
+    if (p->idr[5] & SMMU_IDR5_GRAN4K)
+        m |= 1u << 12;
+    if (p->idr[5] & SMMU_IDR5_GRAN16K)
+        m |= 1u << 14;
+    if (p->idr[5] & SMMU_IDR5_GRAN64K)
+        m |= 1u << 16;
+    return m;
+}
+
+static bool fail(char *err, size_t err_len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static bool fail(char *err, size_t err_len, const char *fmt, ...) {
+    if (err && err_len) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, err_len, fmt, ap);
+        va_end(ap);
+    }
+    return false;
+}
+
+static bool cache_params_ok(const smmu_cache_params *c) {
+    return c->sets == 0 || (c->ways > 0 && c->policy <= 2);
+}
+
+bool smmu_params_validate(const smmu_params *p, char *err, size_t err_len) {
+    if (!p)
+        return fail(err, err_len, "no parameters");
+    const uint64_t idr0 = p->idr[0], idr1 = p->idr[1], idr3 = p->idr[3], idr5 = p->idr[5];
+    const char *unsupported = "not supported by this model yet";
+
+    if (!(idr0 & (SMMU_IDR0_S1P | SMMU_IDR0_S2P)))
+        return fail(err, err_len, "IDR0: neither S1P nor S2P: an SMMU needs at least one translation stage");
+    unsigned ttf = (unsigned)SMMU_FIELD_GET(SMMU_IDR0_TTF, idr0);
+    if (ttf == 0)
+        return fail(err, err_len, "IDR0.TTF=0 is reserved");
+    if (ttf != SMMU_IDR0_TTF_AARCH64)
+        return fail(err, err_len, "IDR0.TTF=%u: AArch32 (LPAE) translation tables are %s", ttf, unsupported);
+    if (SMMU_FIELD_GET(SMMU_IDR0_TTENDIAN, idr0) == SMMU_IDR0_TTENDIAN_RESERVED)
+        return fail(err, err_len, "IDR0.TTENDIAN=1 is reserved");
+    unsigned stall_model = (unsigned)SMMU_FIELD_GET(SMMU_IDR0_STALL_MODEL, idr0);
+    if (stall_model == 3)
+        return fail(err, err_len, "IDR0.STALL_MODEL=3 is reserved");
+    if (stall_model != 1)
+        return fail(err, err_len, "IDR0.STALL_MODEL=%u: the stall fault model is %s", stall_model,
+                    unsupported);
+    if (SMMU_FIELD_GET(SMMU_IDR0_ST_LEVEL, idr0) > 1)
+        return fail(err, err_len, "IDR0.ST_LEVEL=%u is reserved",
+                    (unsigned)SMMU_FIELD_GET(SMMU_IDR0_ST_LEVEL, idr0));
+    if ((idr0 & SMMU_IDR0_PRI) && !(idr0 & SMMU_IDR0_ATS))
+        return fail(err, err_len, "IDR0.PRI=1 requires IDR0.ATS=1");
+    if (idr0 & SMMU_IDR0_ATS)
+        return fail(err, err_len, "IDR0.ATS=1: ATS is %s", unsupported);
+    if (idr0 & SMMU_IDR0_PRI)
+        return fail(err, err_len, "IDR0.PRI=1: PRI is %s", unsupported);
+    if (SMMU_FIELD_GET(SMMU_IDR0_HTTU, idr0) == 3)
+        return fail(err, err_len, "IDR0.HTTU=3: hardware table-descriptor access flags are %s", unsupported);
+    if ((idr0 & SMMU_IDR0_CD2L) && !(idr0 & SMMU_IDR0_S1P))
+        return fail(err, err_len, "IDR0.CD2L=1 without IDR0.S1P: CD tables need stage 1");
+    if (idr0 & SMMU_IDR0_BTM)
+        return fail(err, err_len, "IDR0.BTM=1: broadcast TLB maintenance is %s", unsupported);
+    if (idr0 & SMMU_IDR0_VMW)
+        return fail(err, err_len, "IDR0.VMW=1: VMID wildcards are %s", unsupported);
+    if (idr0 & (SMMU_IDR0_ATOS | SMMU_IDR0_VATOS))
+        return fail(err, err_len, "IDR0.ATOS/VATOS=1: address translation operations are %s", unsupported);
+    if (idr0 & SMMU_IDR0_RME_IMPL)
+        return fail(err, err_len, "IDR0.RME_IMPL=1: Realm management is %s", unsupported);
+    if (idr0 & (SMMU_BIT(29) | SMMU_BIT(31)))
+        return fail(err, err_len, "IDR0: reserved bits set");
+
+    unsigned cmdqs = (unsigned)SMMU_FIELD_GET(SMMU_IDR1_CMDQS, idr1);
+    unsigned eventqs = (unsigned)SMMU_FIELD_GET(SMMU_IDR1_EVENTQS, idr1);
+    unsigned priqs = (unsigned)SMMU_FIELD_GET(SMMU_IDR1_PRIQS, idr1);
+    if (cmdqs > 19 || eventqs > 19 || priqs > 19)
+        return fail(err, err_len, "IDR1: queue size above 2^19 entries (CMDQS=%u EVENTQS=%u PRIQS=%u)", cmdqs,
+                    eventqs, priqs);
+    unsigned ssidsize = (unsigned)SMMU_FIELD_GET(SMMU_IDR1_SSIDSIZE, idr1);
+    if (ssidsize > 20)
+        return fail(err, err_len, "IDR1.SSIDSIZE=%u: above the 20-bit maximum", ssidsize);
+    if ((idr0 & SMMU_IDR0_CD2L) && ssidsize == 0)
+        return fail(err, err_len, "IDR0.CD2L=1 with IDR1.SSIDSIZE=0: 2-level CD tables need substreams");
+    if (SMMU_FIELD_GET(SMMU_IDR1_SIDSIZE, idr1) > 32)
+        return fail(err, err_len, "IDR1.SIDSIZE=%u: above 32 bits",
+                    (unsigned)SMMU_FIELD_GET(SMMU_IDR1_SIDSIZE, idr1));
+    if (idr1 & (SMMU_IDR1_ECMDQ | SMMU_IDR1_TABLES_PRESET | SMMU_IDR1_QUEUES_PRESET | SMMU_IDR1_REL))
+        return fail(err, err_len, "IDR1: ECMDQ/TABLES_PRESET/QUEUES_PRESET/REL are %s", unsupported);
+
+    if (p->idr[2] != 0)
+        return fail(err, err_len, "IDR2 must be 0 without VATOS");
+    if (idr3 & ~(uint64_t)(SMMU_IDR3_RIL | SMMU_IDR3_HAD))
+        return fail(err, err_len, "IDR3=0x%x: only RIL and HAD are %s", (unsigned)idr3,
+                    "supported by this model yet");
+
+    unsigned oas = (unsigned)SMMU_FIELD_GET(SMMU_IDR5_OAS, idr5);
+    if (oas > 6)
+        return fail(err, err_len, "IDR5.OAS=%u is reserved", oas);
+    if (!(idr5 & (SMMU_IDR5_GRAN4K | SMMU_IDR5_GRAN16K | SMMU_IDR5_GRAN64K)))
+        return fail(err, err_len, "IDR5: no translation granule (GRAN4K/16K/64K all 0)");
+    if (SMMU_FIELD_GET(SMMU_IDR5_VAX, idr5) != 0)
+        return fail(err, err_len, "IDR5.VAX=%u: VAs above 48 bits are %s",
+                    (unsigned)SMMU_FIELD_GET(SMMU_IDR5_VAX, idr5), unsupported);
+    if (idr5 & (SMMU_BIT(7) | SMMU_BIT(8)))
+        return fail(err, err_len, "IDR5.DS/D128: LPA2 and 128-bit descriptors are %s", unsupported);
+
+    if (SMMU_FIELD_GET(SMMU_AIDR_MAJOR, p->aidr) != 0 || SMMU_FIELD_GET(SMMU_AIDR_MINOR, p->aidr) > 4)
+        return fail(err, err_len, "AIDR=0x%x: not an SMMUv3.0..3.4 revision", p->aidr);
+
+    if (!cache_params_ok(&p->config_cache))
+        return fail(err, err_len, "config_cache: ways must be > 0 and policy 0..2 when sets > 0");
+    if (!cache_params_ok(&p->engine.tlb) || !cache_params_ok(&p->engine.walk_cache))
+        return fail(err, err_len, "engine cache: ways must be > 0 and policy 0..2 when sets > 0");
+    return true;
+}

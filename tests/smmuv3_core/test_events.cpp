@@ -1,0 +1,295 @@
+// Event queue, overflow, interrupts and MSIs, GERROR.
+#include <gtest/gtest.h>
+
+#include "smmu_harness.h"
+
+using namespace smmu_test;
+
+namespace {
+
+// Every translation of SID 1 faults with F_TRANSLATION (empty page table) and is recorded.
+void faulting_stream(Harness &h, S1Stream &st) {
+    st = make_s1_stream(h, 1, 1);
+}
+
+uint32_t active_gerror(Harness &h) {
+    return h.rd32(SMMU_GERROR) ^ h.rd32(SMMU_GERRORN);
+}
+
+} // namespace
+
+TEST(SmmuEvtq, RecordsAreDroppedWhenDisabled) {
+    Harness h;
+    h.bring_up();
+    S1Stream st;
+    faulting_stream(h, st);
+    h.wr32(SMMU_CR0, (uint32_t)(SMMU_CR0_SMMUEN | SMMU_CR0_CMDQEN));
+    smmu_result r = h.translate(1, 0x1000);
+    EXPECT_EQ(r.event_id, SMMU_EVT_F_TRANSLATION);
+    EXPECT_FALSE(r.event_recorded);
+    EXPECT_EQ(h.rd32(SMMU_EVENTQ_PROD), 0u);
+    EXPECT_EQ(h.stat("evtq.dropped"), 1u);
+}
+
+TEST(SmmuEvtq, FullQueueOverflowsAndRecovers) {
+    Harness h;
+    h.setup_queues(6, 2); // 4 event records
+    h.setup_stream_table({});
+    h.enable();
+    S1Stream st;
+    faulting_stream(h, st);
+    for (int i = 0; i < 4; i++)
+        EXPECT_TRUE(h.translate(1, 0x1000 + i * 0x1000).event_recorded);
+    uint32_t prod = h.rd32(SMMU_EVENTQ_PROD);
+    EXPECT_EQ(prod & 7, 4u); // full: index 0 with the wrap bit set
+    EXPECT_EQ(prod & SMMU_Q_PROD_OVFLG, 0u);
+    // Queue full: the record is lost and OVFLG toggles once.
+    EXPECT_FALSE(h.translate(1, 0x9000).event_recorded);
+    EXPECT_TRUE(h.rd32(SMMU_EVENTQ_PROD) & SMMU_Q_PROD_OVFLG);
+    EXPECT_FALSE(h.translate(1, 0xA000).event_recorded);
+    EXPECT_TRUE(h.rd32(SMMU_EVENTQ_PROD) & SMMU_Q_PROD_OVFLG) << "no second toggle while overflow is active";
+    EXPECT_EQ(h.stat("evtq.overflows"), 1u);
+    // The consumer drains and acknowledges (OVACKFLG = OVFLG).
+    auto ev = h.events();
+    ASSERT_EQ(ev.size(), 4u);
+    for (int i = 0; i < 4; i++)
+        EXPECT_EQ(ev[i].input_addr(), 0x1000u + i * 0x1000u);
+    EXPECT_TRUE(h.rd32(SMMU_EVENTQ_CONS) & SMMU_Q_CONS_OVACKFLG);
+    // Recording continues, and a new overflow toggles OVFLG back.
+    for (int i = 0; i < 4; i++)
+        EXPECT_TRUE(h.translate(1, 0x20000 + i * 0x1000).event_recorded);
+    EXPECT_FALSE(h.translate(1, 0x30000).event_recorded);
+    EXPECT_EQ(h.rd32(SMMU_EVENTQ_PROD) & SMMU_Q_PROD_OVFLG, 0u);
+    EXPECT_EQ(h.stat("evtq.overflows"), 2u);
+}
+
+TEST(SmmuEvtq, UnacknowledgedOverflowDoesNotStopRecording) {
+    Harness h;
+    h.setup_queues(6, 1); // 2 records
+    h.setup_stream_table({});
+    h.enable();
+    S1Stream st;
+    faulting_stream(h, st);
+    h.translate(1, 0x1000);
+    h.translate(1, 0x2000);
+    EXPECT_FALSE(h.translate(1, 0x3000).event_recorded);
+    // Consume one record without acknowledging the overflow.
+    uint32_t cons = h.rd32(SMMU_EVENTQ_CONS);
+    h.wr32(SMMU_EVENTQ_CONS, cons + 1);
+    EXPECT_TRUE(h.translate(1, 0x4000).event_recorded);
+}
+
+TEST(SmmuEvtq, InterruptGatingAndEmptyToNonEmpty) {
+    Harness h;
+    h.bring_up();
+    S1Stream st;
+    faulting_stream(h, st);
+    h.translate(1, 0x1000);
+    EXPECT_EQ(h.irq_pulses[SMMU_IRQ_EVTQ], 0u); // IRQEN = 0
+    h.events();
+    h.wr32(SMMU_IRQ_CTRL, SMMU_IRQ_CTRL_EVENTQ_IRQEN);
+    h.translate(1, 0x1000);
+    EXPECT_EQ(h.irq_pulses[SMMU_IRQ_EVTQ], 1u);
+    h.translate(1, 0x2000); // queue was not empty
+    EXPECT_EQ(h.irq_pulses[SMMU_IRQ_EVTQ], 1u);
+    h.events();
+    h.translate(1, 0x3000);
+    EXPECT_EQ(h.irq_pulses[SMMU_IRQ_EVTQ], 2u);
+}
+
+TEST(SmmuEvtq, MsiInsteadOfWiredAndMsiAbort) {
+    Harness h;
+    h.bring_up();
+    S1Stream st;
+    faulting_stream(h, st);
+    h.wr64(SMMU_EVENTQ_IRQ_CFG0, 0x90000100);
+    h.wr32(SMMU_EVENTQ_IRQ_CFG1, 0x55);
+    h.wr32(SMMU_EVENTQ_IRQ_CFG2, 0x1F);
+    h.wr32(SMMU_IRQ_CTRL, SMMU_IRQ_CTRL_EVENTQ_IRQEN | SMMU_IRQ_CTRL_GERROR_IRQEN);
+    h.translate(1, 0x1000);
+    ASSERT_EQ(h.msis.size(), 1u);
+    EXPECT_EQ(h.msis[0].addr, 0x90000100u);
+    EXPECT_EQ(h.msis[0].data, 0x55u);
+    EXPECT_EQ(h.irq_pulses[SMMU_IRQ_EVTQ], 0u);
+    h.events();
+    h.mem.add_write_abort(0x90000100, 0x90000104);
+    h.translate(1, 0x2000);
+    EXPECT_EQ(active_gerror(h), (uint32_t)SMMU_GERROR_MSI_EVENTQ_ABT_ERR);
+    EXPECT_EQ(h.irq_pulses[SMMU_IRQ_GERROR], 1u); // GERROR has no MSI configured: wired
+}
+
+TEST(SmmuEvtq, QueueWriteAbortStopsQueueUntilAcknowledged) {
+    Harness h;
+    h.bring_up();
+    S1Stream st;
+    faulting_stream(h, st);
+    h.mem.add_write_abort(h.evtq_base, h.evtq_base + 32);
+    EXPECT_FALSE(h.translate(1, 0x1000).event_recorded);
+    EXPECT_EQ(active_gerror(h), (uint32_t)SMMU_GERROR_EVENTQ_ABT_ERR);
+    h.mem.clear_aborts();
+    EXPECT_FALSE(h.translate(1, 0x2000).event_recorded) << "queue stays stopped while the error is active";
+    h.wr32(SMMU_GERRORN, h.rd32(SMMU_GERROR));
+    EXPECT_TRUE(h.translate(1, 0x3000).event_recorded);
+    auto ev = h.events();
+    ASSERT_EQ(ev.size(), 1u);
+    EXPECT_EQ(ev[0].input_addr(), 0x3000u);
+}
+
+TEST(SmmuGerror, InterruptGatingMsiAndMsiAbort) {
+    Harness h;
+    h.bring_up();
+    // CMDQ_ERR without GERROR_IRQEN: no interrupt.
+    h.cmd(SMMU_FIELD_PREP(SMMU_CMD0_OPCODE, 0x77));
+    EXPECT_EQ(active_gerror(h), (uint32_t)SMMU_GERROR_CMDQ_ERR);
+    EXPECT_EQ(h.irq_pulses[SMMU_IRQ_GERROR], 0u);
+    h.mem.write64(h.cmdq_base, SMMU_FIELD_PREP(SMMU_CMD0_OPCODE, SMMU_OP_SYNC));
+    h.wr32(SMMU_GERRORN, h.rd32(SMMU_GERROR));
+    // GERROR through an MSI.
+    h.wr64(SMMU_GERROR_IRQ_CFG0, 0x90000200);
+    h.wr32(SMMU_GERROR_IRQ_CFG1, 0x77);
+    h.wr32(SMMU_IRQ_CTRL, SMMU_IRQ_CTRL_GERROR_IRQEN);
+    h.cmd(SMMU_FIELD_PREP(SMMU_CMD0_OPCODE, 0x78));
+    ASSERT_EQ(h.msis.size(), 1u);
+    EXPECT_EQ(h.msis[0].data, 0x77u);
+    EXPECT_EQ(h.irq_pulses[SMMU_IRQ_GERROR], 0u);
+    // A GERROR MSI that aborts sets MSI_GERROR_ABT_ERR, which raises no interrupt itself.
+    uint32_t cons = h.rd32(SMMU_CMDQ_CONS) & 63;
+    h.mem.write64(h.cmdq_base + cons * 16, SMMU_FIELD_PREP(SMMU_CMD0_OPCODE, SMMU_OP_SYNC));
+    h.wr32(SMMU_GERRORN, h.rd32(SMMU_GERROR));
+    h.mem.add_write_abort(0x90000200, 0x90000204);
+    h.cmd(SMMU_FIELD_PREP(SMMU_CMD0_OPCODE, 0x79));
+    EXPECT_EQ(active_gerror(h), (uint32_t)(SMMU_GERROR_CMDQ_ERR | SMMU_GERROR_MSI_GERROR_ABT_ERR));
+    EXPECT_EQ(h.msis.size(), 1u);
+    EXPECT_EQ(h.irq_pulses[SMMU_IRQ_GERROR], 0u);
+    // GERRORN acknowledges bits individually.
+    h.wr32(SMMU_GERRORN, h.rd32(SMMU_GERRORN) ^ SMMU_GERROR_MSI_GERROR_ABT_ERR);
+    EXPECT_EQ(active_gerror(h), (uint32_t)SMMU_GERROR_CMDQ_ERR);
+}
+
+TEST(SmmuEvents, TransferAttributesAndFieldsOfTranslationFaults) {
+    Harness h;
+    h.bring_up();
+    S1Stream st = make_s1_stream(h, 0x21, 3);
+    st.pt->map(0x5000, 0x40005000, kS1PageRo);
+    // Write to a read-only page: F_PERMISSION, RnW=0, privileged instruction bits from the transaction.
+    smmu_result r = h.translate(0x21, 0x5010, true, false, 0, SMMU_AT_UNTRANSLATED, true);
+    EXPECT_EQ(r.status, SMMU_XLATE_ABORT);
+    EXPECT_EQ(r.event_id, SMMU_EVT_F_PERMISSION);
+    auto ev = h.events();
+    ASSERT_EQ(ev.size(), 1u);
+    EXPECT_EQ(ev[0].id(), (unsigned)SMMU_EVT_F_PERMISSION);
+    EXPECT_EQ(ev[0].sid(), 0x21u);
+    EXPECT_FALSE(ev[0].ssv());
+    EXPECT_FALSE(ev[0].rnw());
+    EXPECT_TRUE(ev[0].pnu());
+    EXPECT_FALSE(ev[0].s2());
+    EXPECT_EQ(ev[0].cls(), (unsigned)SMMU_CLASS_IN);
+    EXPECT_EQ(ev[0].input_addr(), 0x5010u);
+    // A read works; an instruction fetch of an unmapped page gives F_TRANSLATION with InD.
+    EXPECT_EQ(h.translate(0x21, 0x5010).status, SMMU_XLATE_OK);
+    h.translate(0x21, 0x8000, false, false, 0, SMMU_AT_UNTRANSLATED, false, true);
+    ev = h.events();
+    ASSERT_EQ(ev.size(), 1u);
+    EXPECT_EQ(ev[0].id(), (unsigned)SMMU_EVT_F_TRANSLATION);
+    EXPECT_TRUE(ev[0].rnw());
+    EXPECT_TRUE(ev[0].ind());
+    EXPECT_FALSE(ev[0].pnu());
+}
+
+TEST(SmmuEvents, RecordAndAbortFlagsOfTheCd) {
+    Harness h;
+    h.bring_up();
+    S1Stream st = make_s1_stream(h, 1, 1);
+    auto c = Harness::cd(st.pt->root(), 1);
+    c[0] &= ~(SMMU_CD0_R | SMMU_CD0_A);
+    h.write_cd(st.cd_addr, c);
+    smmu_result r = h.translate(1, 0x1000, true);
+    EXPECT_EQ(r.status, SMMU_XLATE_RAZ_WI); // A=0 with TERM_MODEL=0
+    EXPECT_EQ(r.event_id, SMMU_EVT_F_TRANSLATION);
+    EXPECT_FALSE(r.event_recorded); // R=0
+    EXPECT_TRUE(h.events().empty());
+    c[0] |= SMMU_CD0_A;
+    h.write_cd(st.cd_addr, c);
+    h.cfgi_cd(1, 0);
+    r = h.translate(1, 0x1000);
+    EXPECT_EQ(r.status, SMMU_XLATE_ABORT);
+    EXPECT_FALSE(r.event_recorded);
+    // Config errors are recorded whatever CD.R says: C_BAD_CD with R=0 in the bad CD.
+    c[0] &= ~SMMU_CD0_V;
+    h.write_cd(st.cd_addr, c);
+    h.cfgi_cd(1, 0);
+    EXPECT_TRUE(h.translate(1, 0x1000).event_recorded);
+    EXPECT_EQ(h.stat("translations.raz_wi"), 1u);
+    EXPECT_EQ(h.stat("event.F_TRANSLATION"), 2u) << "raised events are counted even when not recorded";
+    EXPECT_EQ(h.stat("evtq.recorded"), 1u);
+}
+
+TEST(SmmuEvents, TermModelOneForcesAbortAndRequiresA) {
+    smmu_params p;
+    smmu_params_default(&p);
+    p.idr[0] |= (uint32_t)SMMU_IDR0_TERM_MODEL;
+    Harness h(&p);
+    h.bring_up();
+    S1Stream st = make_s1_stream(h, 1, 1);
+    auto c = Harness::cd(st.pt->root(), 1);
+    c[0] &= ~SMMU_CD0_A; // ILLEGAL with TERM_MODEL=1
+    h.write_cd(st.cd_addr, c);
+    EXPECT_EQ(h.translate(1, 0x1000).event_id, SMMU_EVT_C_BAD_CD);
+}
+
+TEST(SmmuEvents, TranslatedTrafficAndTranslationRequestsWithoutAts) {
+    Harness h;
+    h.bring_up();
+    auto bypass = Harness::ste_bypass();
+    bypass[1] |= SMMU_FIELD_PREP(SMMU_STE1_EATS, 1); // EATS is RES0 without ATS: no effect
+    h.write_ste(1, bypass);
+    h.write_ste(2, Harness::ste_abort());
+    smmu_result r = h.translate(1, 0x7000, false, false, 0, SMMU_AT_TRANSLATED);
+    EXPECT_EQ(r.status, SMMU_XLATE_ABORT);
+    EXPECT_EQ(r.event_id, SMMU_EVT_F_TRANSL_FORBIDDEN);
+    r = h.translate(2, 0x7000, false, false, 0, SMMU_AT_TRANSLATED); // Config abort: no event
+    EXPECT_EQ(r.event_id, 0u);
+    r = h.translate(1, 0x7000, false, false, 0, SMMU_AT_TRANSLATION_REQ);
+    EXPECT_EQ(r.event_id, SMMU_EVT_F_UUT);
+    auto ev = h.events();
+    ASSERT_EQ(ev.size(), 2u);
+    EXPECT_EQ(ev[0].id(), (unsigned)SMMU_EVT_F_TRANSL_FORBIDDEN);
+    EXPECT_EQ(ev[0].input_addr(), 0x7000u);
+    EXPECT_TRUE(ev[0].rnw());
+    EXPECT_EQ(ev[1].id(), (unsigned)SMMU_EVT_F_UUT);
+    EXPECT_EQ(SMMU_FIELD_GET(SMMU_EVT1_UUT_REASON, ev[1].raw[1]), (uint64_t)SMMU_UUT_ATS_NOT_IMPLEMENTED);
+    // SMMUEN=0: Translated traffic is still refused.
+    h.wr32(SMMU_CR0, (uint32_t)(SMMU_CR0_CMDQEN | SMMU_CR0_EVENTQEN));
+    r = h.translate(1, 0x7000, true, false, 0, SMMU_AT_TRANSLATED);
+    EXPECT_EQ(r.event_id, SMMU_EVT_F_TRANSL_FORBIDDEN);
+    EXPECT_TRUE(r.event_recorded);
+}
+
+TEST(SmmuEvents, StatisticsAndTraceNames) {
+    Harness h;
+    h.bring_up();
+    smmu_set_trace(h.s, true);
+    S1Stream st = make_s1_stream(h, 1, 1);
+    h.translate(1, 0x1000);
+    auto m = h.stats();
+    EXPECT_EQ(m.at("event.F_TRANSLATION"), 1u);
+    EXPECT_EQ(m.at("evtq.recorded"), 1u);
+    EXPECT_EQ(m.at("translations.total"), 1u);
+    EXPECT_EQ(m.at("translations.aborted"), 1u);
+    EXPECT_EQ(m.at("config_cache.fetches"), 2u); // STE + CD
+    EXPECT_TRUE(m.count("cmd.CFGI_STE"));
+    EXPECT_TRUE(m.count("event.C_BAD_STE"));
+    bool engine = false;
+    for (auto &kv : m)
+        engine |= kv.first.rfind("engine.", 0) == 0;
+    EXPECT_TRUE(engine);
+    bool fault_line = false, event_line = false, fetch_line = false;
+    for (auto &l : h.trace) {
+        fault_line |= l.rfind("smmu: fault F_TRANSLATION sid=0x1", 0) == 0;
+        event_line |= l.rfind("smmu: event F_TRANSLATION sid=0x1", 0) == 0;
+        fetch_line |= l.rfind("smmu: fetch STE sid=0x1 pa=0x", 0) == 0;
+    }
+    EXPECT_TRUE(fault_line);
+    EXPECT_TRUE(event_line);
+    EXPECT_TRUE(fetch_line);
+}

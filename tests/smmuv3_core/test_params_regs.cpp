@@ -1,0 +1,250 @@
+// Parameters validation and the register file.
+#include <gtest/gtest.h>
+
+#include "smmu_harness.h"
+
+using namespace smmu_test;
+
+namespace {
+
+std::string validate_error(const smmu_params &p) {
+    char err[256] = "";
+    EXPECT_FALSE(smmu_params_validate(&p, err, sizeof(err)));
+    return err;
+}
+
+} // namespace
+
+TEST(SmmuParams, DefaultEnvelopeIsValid) {
+    smmu_params p;
+    smmu_params_default(&p);
+    char err[256] = "";
+    EXPECT_TRUE(smmu_params_validate(&p, err, sizeof(err))) << err;
+    EXPECT_TRUE(p.idr[0] & SMMU_IDR0_S1P);
+    EXPECT_TRUE(p.idr[0] & SMMU_IDR0_S2P);
+    EXPECT_FALSE(p.idr[0] & SMMU_IDR0_ATS);
+    EXPECT_FALSE(p.idr[0] & SMMU_IDR0_PRI);
+    EXPECT_EQ(SMMU_FIELD_GET(SMMU_IDR1_SSIDSIZE, p.idr[1]), 20u);
+    EXPECT_EQ(SMMU_FIELD_GET(SMMU_IDR1_SIDSIZE, p.idr[1]), 16u);
+    EXPECT_TRUE(p.idr[3] & SMMU_IDR3_RIL);
+}
+
+TEST(SmmuParams, RejectsImpossibleCombinationsWithReason) {
+    struct Case {
+        unsigned idr;
+        uint64_t clear, set;
+        const char *needle;
+    } cases[] = {
+        {0, SMMU_IDR0_S1P | SMMU_IDR0_S2P, 0, "translation stage"},
+        {0, 0, SMMU_IDR0_ATS, "not supported by this model yet"},
+        {0, 0, SMMU_IDR0_ATS | SMMU_IDR0_PRI, "not supported by this model yet"},
+        {0, 0, SMMU_IDR0_PRI, "requires IDR0.ATS"},
+        {0, SMMU_IDR0_STALL_MODEL, SMMU_FIELD_PREP(SMMU_IDR0_STALL_MODEL, 0),
+         "not supported by this model yet"},
+        {0, SMMU_IDR0_STALL_MODEL, SMMU_FIELD_PREP(SMMU_IDR0_STALL_MODEL, 3), "reserved"},
+        {0, SMMU_IDR0_TTF, SMMU_FIELD_PREP(SMMU_IDR0_TTF, 3), "AArch32"},
+        {0, SMMU_IDR0_TTF, 0, "TTF=0"},
+        {0, SMMU_IDR0_TTENDIAN, SMMU_FIELD_PREP(SMMU_IDR0_TTENDIAN, 1), "TTENDIAN"},
+        {1, SMMU_IDR1_CMDQS, SMMU_FIELD_PREP(SMMU_IDR1_CMDQS, 20), "queue size"},
+        {1, SMMU_IDR1_EVENTQS, SMMU_FIELD_PREP(SMMU_IDR1_EVENTQS, 25), "queue size"},
+        {1, SMMU_IDR1_SSIDSIZE, SMMU_FIELD_PREP(SMMU_IDR1_SSIDSIZE, 21), "SSIDSIZE"},
+        {1, SMMU_IDR1_SSIDSIZE, 0, "CD2L"},
+        {5, SMMU_IDR5_OAS, SMMU_FIELD_PREP(SMMU_IDR5_OAS, 7), "OAS"},
+        {5, SMMU_IDR5_GRAN4K | SMMU_IDR5_GRAN16K | SMMU_IDR5_GRAN64K, 0, "granule"},
+    };
+    for (const Case &c : cases) {
+        smmu_params p;
+        smmu_params_default(&p);
+        p.idr[c.idr] = (uint32_t)((p.idr[c.idr] & ~c.clear) | c.set);
+        std::string err = validate_error(p);
+        EXPECT_NE(err.find(c.needle), std::string::npos) << "got: " << err << " want: " << c.needle;
+        EXPECT_EQ(err.find('\n'), std::string::npos);
+        smmu_host_ops ops{};
+        EXPECT_EQ(smmu_create(&p, &ops, nullptr), nullptr);
+    }
+}
+
+TEST(SmmuParams, CacheParameterChecks) {
+    smmu_params p;
+    smmu_params_default(&p);
+    p.config_cache.ways = 0;
+    EXPECT_NE(validate_error(p).find("config_cache"), std::string::npos);
+}
+
+TEST(SmmuRegs, IdRegistersReflectParameters) {
+    smmu_params p;
+    smmu_params_default(&p);
+    p.iidr = 0x4321043B; // product 0x432, variant 1, revision 0, implementer 0x43B
+    Harness h(&p);
+    for (unsigned i = 0; i < 6; i++)
+        EXPECT_EQ(h.rd32(SMMU_IDR0 + 4 * i), p.idr[i]);
+    EXPECT_EQ(h.rd32(SMMU_IIDR), p.iidr);
+    EXPECT_EQ(h.rd32(SMMU_AIDR), p.aidr);
+    // PIDRs carry the same identity as IIDR.
+    EXPECT_EQ(h.rd32(SMMU_PIDR0), 0x32u);
+    EXPECT_EQ(h.rd32(SMMU_PIDR1) & 0xF, 0x4u);
+    EXPECT_EQ(h.rd32(SMMU_PIDR1) >> 4, 0xBu);
+    EXPECT_EQ(h.rd32(SMMU_PIDR2) & 0x7, 0x3u);
+    EXPECT_EQ(h.rd32(SMMU_PIDR2) >> 4, 0x1u);
+    EXPECT_EQ(h.rd32(SMMU_PIDR4) & 0xF, 0x4u);
+    EXPECT_EQ(h.rd32(SMMU_CIDR0), 0x0Du);
+    EXPECT_EQ(h.rd32(SMMU_CIDR3), 0xB1u);
+    // ID registers are read-only.
+    h.wr32(SMMU_IDR0, 0);
+    EXPECT_EQ(h.rd32(SMMU_IDR0), p.idr[0]);
+}
+
+TEST(SmmuRegs, AccessRulesAndReservedOffsets) {
+    Harness h;
+    uint64_t v = 1;
+    EXPECT_FALSE(smmu_reg_read(h.s, 0x22, 4, &v));
+    EXPECT_FALSE(smmu_reg_read(h.s, 0x84, 8, &v));
+    EXPECT_FALSE(smmu_reg_read(h.s, 0x80, 2, &v));
+    EXPECT_FALSE(smmu_reg_write(h.s, 0x20000, 4, 0));
+    // Reserved offsets are RAZ/WI.
+    h.wr32(0x0E00, 0xFFFFFFFF);
+    EXPECT_EQ(h.rd32(0x0E00), 0u);
+    h.wr32(0x10000, 0xFFFFFFFF);
+    EXPECT_EQ(h.rd32(0x10000), 0u);
+    h.wr32(SMMU_AGBPA, 0x1234);
+    EXPECT_EQ(h.rd32(SMMU_AGBPA), 0u);
+    EXPECT_EQ(h.rd32(SMMU_STATUSR), 0u);
+}
+
+TEST(SmmuRegs, SixtyFourBitRegistersAsHalves) {
+    Harness h;
+    h.wr32(SMMU_STRTAB_BASE, 0x12345FC0);
+    h.wr32(SMMU_STRTAB_BASE + 4, 0x4000ABCD);
+    EXPECT_EQ(h.rd64(SMMU_STRTAB_BASE), 0x4000ABCD12345FC0ull);
+    EXPECT_EQ(h.rd32(SMMU_STRTAB_BASE + 4), 0x4000ABCDu);
+    // RES0 bits (below ADDR[6], above 62) are masked.
+    h.wr64(SMMU_STRTAB_BASE, ~0ull);
+    EXPECT_EQ(h.rd64(SMMU_STRTAB_BASE), SMMU_STRTAB_BASE_ADDR | SMMU_STRTAB_BASE_RA);
+    h.wr64(SMMU_CMDQ_BASE, ~0ull);
+    EXPECT_EQ(h.rd64(SMMU_CMDQ_BASE), SMMU_Q_BASE_ADDR | SMMU_Q_BASE_RWA | SMMU_Q_BASE_LOG2SIZE);
+    // A 64-bit access to a pair of 32-bit registers acts on both.
+    h.wr64(SMMU_GERROR_IRQ_CFG1, 0x0000003F12345678ull);
+    EXPECT_EQ(h.rd32(SMMU_GERROR_IRQ_CFG1), 0x12345678u);
+    EXPECT_EQ(h.rd32(SMMU_GERROR_IRQ_CFG2), 0x3Fu);
+}
+
+TEST(SmmuRegs, Cr0AckFollowsAndReservedBitsMasked) {
+    Harness h;
+    h.wr32(SMMU_CR0, 0xFFFFFFFF);
+    uint32_t expect = (uint32_t)(SMMU_CR0_SMMUEN | SMMU_CR0_EVENTQEN | SMMU_CR0_CMDQEN);
+    EXPECT_EQ(h.rd32(SMMU_CR0), expect); // PRIQEN, ATSCHK, VMW are RES0 in this envelope
+    EXPECT_EQ(h.rd32(SMMU_CR0ACK), expect);
+    h.wr32(SMMU_CR0, 0);
+    EXPECT_EQ(h.rd32(SMMU_CR0ACK), 0u);
+    h.wr32(SMMU_IRQ_CTRL, 0xFF);
+    EXPECT_EQ(h.rd32(SMMU_IRQ_CTRL), (uint32_t)(SMMU_IRQ_CTRL_GERROR_IRQEN | SMMU_IRQ_CTRL_EVENTQ_IRQEN));
+    EXPECT_EQ(h.rd32(SMMU_IRQ_CTRLACK), h.rd32(SMMU_IRQ_CTRL));
+    h.wr32(SMMU_CR2, 0xFF);
+    EXPECT_EQ(h.rd32(SMMU_CR2), (uint32_t)(SMMU_CR2_E2H | SMMU_CR2_RECINVSID | SMMU_CR2_PTM));
+}
+
+TEST(SmmuRegs, WritesIgnoredWhileEnabled) {
+    Harness h;
+    h.bring_up();
+    uint64_t base = h.rd64(SMMU_STRTAB_BASE);
+    uint32_t cfg = h.rd32(SMMU_STRTAB_BASE_CFG);
+    h.wr64(SMMU_STRTAB_BASE, 0x1000);
+    h.wr32(SMMU_STRTAB_BASE_CFG, 3);
+    EXPECT_EQ(h.rd64(SMMU_STRTAB_BASE), base);
+    EXPECT_EQ(h.rd32(SMMU_STRTAB_BASE_CFG), cfg);
+    uint64_t cq = h.rd64(SMMU_CMDQ_BASE), eq = h.rd64(SMMU_EVENTQ_BASE);
+    h.wr64(SMMU_CMDQ_BASE, 0x2000);
+    h.wr64(SMMU_EVENTQ_BASE, 0x3000);
+    h.wr32(SMMU_CMDQ_CONS, 5);
+    h.wr32(SMMU_EVENTQ_PROD, 5);
+    EXPECT_EQ(h.rd64(SMMU_CMDQ_BASE), cq);
+    EXPECT_EQ(h.rd64(SMMU_EVENTQ_BASE), eq);
+    EXPECT_EQ(h.rd32(SMMU_CMDQ_CONS), 0u);
+    EXPECT_EQ(h.rd32(SMMU_EVENTQ_PROD), 0u);
+    // CR1: neither table (SMMUEN=1) nor queue (queues enabled) fields are writable; CR2 neither.
+    h.wr32(SMMU_CR1, 0xFFF);
+    EXPECT_EQ(h.rd32(SMMU_CR1), 0u);
+    h.wr32(SMMU_CR2, SMMU_CR2_RECINVSID);
+    EXPECT_EQ(h.rd32(SMMU_CR2), 0u);
+    // After disabling SMMUEN only the table fields become writable.
+    h.wr32(SMMU_CR0, (uint32_t)(SMMU_CR0_CMDQEN | SMMU_CR0_EVENTQEN));
+    h.wr32(SMMU_CR1, 0xFFF);
+    EXPECT_EQ(h.rd32(SMMU_CR1), (uint32_t)SMMU_CR1_TABLE_FIELDS);
+    h.wr32(SMMU_CR0, 0);
+    h.wr32(SMMU_CR1, 0x015);
+    EXPECT_EQ(h.rd32(SMMU_CR1), 0x015u);
+}
+
+TEST(SmmuRegs, IrqCfgIgnoredWhileInterruptEnabled) {
+    Harness h;
+    h.wr64(SMMU_EVENTQ_IRQ_CFG0, 0x9000);
+    h.wr32(SMMU_IRQ_CTRL, SMMU_IRQ_CTRL_EVENTQ_IRQEN);
+    h.wr64(SMMU_EVENTQ_IRQ_CFG0, 0xA000);
+    h.wr32(SMMU_EVENTQ_IRQ_CFG1, 7);
+    EXPECT_EQ(h.rd64(SMMU_EVENTQ_IRQ_CFG0), 0x9000u);
+    EXPECT_EQ(h.rd32(SMMU_EVENTQ_IRQ_CFG1), 0u);
+    // ADDR[55:2]: low bits RES0.
+    h.wr64(SMMU_GERROR_IRQ_CFG0, 0xFFFF00000000FFFFull);
+    EXPECT_EQ(h.rd64(SMMU_GERROR_IRQ_CFG0), 0x00FF00000000FFFCull);
+    // PRIQ MSI registers are RES0 without PRI.
+    h.wr64(SMMU_PRIQ_IRQ_CFG0, 0x5000);
+    EXPECT_EQ(h.rd64(SMMU_PRIQ_IRQ_CFG0), 0u);
+}
+
+TEST(SmmuRegs, MsiRegistersRes0WithoutMsi) {
+    smmu_params p;
+    smmu_params_default(&p);
+    p.idr[0] &= ~(uint32_t)SMMU_IDR0_MSI;
+    Harness h(&p);
+    h.wr64(SMMU_GERROR_IRQ_CFG0, 0x1000);
+    h.wr32(SMMU_GERROR_IRQ_CFG1, 5);
+    EXPECT_EQ(h.rd64(SMMU_GERROR_IRQ_CFG0), 0u);
+    EXPECT_EQ(h.rd32(SMMU_GERROR_IRQ_CFG1), 0u);
+}
+
+TEST(SmmuRegs, GbpaUpdateHandshake) {
+    Harness h;
+    uint32_t reset = h.rd32(SMMU_GBPA);
+    EXPECT_EQ(reset & SMMU_GBPA_UPDATE, 0u);
+    EXPECT_EQ(reset & SMMU_GBPA_ABORT, 0u);
+    // Without Update the write has no effect.
+    h.wr32(SMMU_GBPA, (uint32_t)SMMU_GBPA_ABORT);
+    EXPECT_EQ(h.rd32(SMMU_GBPA), reset);
+    h.wr32(SMMU_GBPA, (uint32_t)(SMMU_GBPA_ABORT | SMMU_GBPA_UPDATE));
+    EXPECT_EQ(h.rd32(SMMU_GBPA), (uint32_t)SMMU_GBPA_ABORT); // completed: Update reads 0
+}
+
+TEST(SmmuRegs, PageOneQueuePointersAndAlias) {
+    Harness h;
+    h.wr64(SMMU_EVENTQ_BASE, 0x4000 | 4);
+    h.wr32(SMMU_EVENTQ_PROD, 0x13);
+    h.wr32(SMMU_EVENTQ_CONS, 0x80000011);
+    EXPECT_EQ(h.rd32(SMMU_EVENTQ_PROD), 0x13u);
+    EXPECT_EQ(h.rd32(SMMU_EVENTQ_CONS), 0x80000011u);
+    EXPECT_EQ(h.rd32(SMMU_EVENTQ_PROD_ALIAS), 0x13u);
+    EXPECT_EQ(h.rd32(SMMU_EVENTQ_CONS_ALIAS), 0x80000011u);
+    h.wr32(SMMU_PRIQ_CONS, 0x7);
+    EXPECT_EQ(h.rd32(SMMU_PRIQ_CONS), 0x7u);
+    EXPECT_EQ(h.rd32(SMMU_PRIQ_CONS_ALIAS), 0x7u);
+}
+
+TEST(SmmuRegs, ResetRestoresValues) {
+    Harness h;
+    h.bring_up();
+    h.wr32(SMMU_IRQ_CTRL, SMMU_IRQ_CTRL_GERROR_IRQEN);
+    smmu_reset(h.s);
+    EXPECT_EQ(h.rd32(SMMU_CR0), 0u);
+    EXPECT_EQ(h.rd32(SMMU_CR0ACK), 0u);
+    EXPECT_EQ(h.rd32(SMMU_IRQ_CTRL), 0u);
+    EXPECT_EQ(h.rd64(SMMU_STRTAB_BASE), 0u);
+}
+
+TEST(SmmuRegs, TraceLinePerRegisterWriteOnlyWhenEnabled) {
+    Harness h;
+    h.wr32(SMMU_CR2, SMMU_CR2_RECINVSID);
+    EXPECT_TRUE(h.trace.empty());
+    smmu_set_trace(h.s, true);
+    h.wr32(SMMU_CR2, SMMU_CR2_RECINVSID);
+    ASSERT_EQ(h.trace.size(), 1u);
+    EXPECT_EQ(h.trace[0], "smmu: write CR2 = 0x2");
+}
