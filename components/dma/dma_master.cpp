@@ -1,0 +1,257 @@
+#include "dma_master.h"
+
+#include <algorithm>
+#include <ostream>
+#include <stdexcept>
+
+namespace vp {
+
+using sc_core::sc_time;
+
+namespace {
+constexpr uint64_t kPageSize = 4096;
+
+unsigned validated_chunk(unsigned chunk_bytes) {
+    if (chunk_bytes == 0 || chunk_bytes > kPageSize || (chunk_bytes & (chunk_bytes - 1)) != 0)
+        throw std::invalid_argument("DMA master: chunk size must be a power of two between 1 and 4096 bytes");
+    return chunk_bytes;
+}
+} // namespace
+
+DmaMaster::DmaMaster(sc_core::sc_module_name name, uint32_t reset_stream_id, unsigned chunk_bytes,
+                     sc_time chunk_time)
+    : sc_module(name), reg_socket("reg_socket"), socket("socket"), irq("irq"),
+      chunk_bytes_(validated_chunk(chunk_bytes)), chunk_time_(chunk_time), stream_id_(reset_stream_id),
+      txn_attr_(new TxnAttr), buffer_(chunk_bytes_) {
+    reg_socket.register_b_transport(this, &DmaMaster::reg_b_transport);
+    reg_socket.register_transport_dbg(this, &DmaMaster::reg_transport_dbg);
+    gp_.set_extension(txn_attr_);
+    SC_THREAD(copy_thread);
+    SC_METHOD(irq_method);
+    sensitive << irq_event_;
+}
+
+uint32_t DmaMaster::read_reg(uint64_t offset) const {
+    switch (offset) {
+    case kRegId:
+        return kIdValue;
+    case kRegSrcLo:
+        return static_cast<uint32_t>(src_);
+    case kRegSrcHi:
+        return static_cast<uint32_t>(src_ >> 32);
+    case kRegDstLo:
+        return static_cast<uint32_t>(dst_);
+    case kRegDstHi:
+        return static_cast<uint32_t>(dst_ >> 32);
+    case kRegLen:
+        return len_;
+    case kRegStreamId:
+        return stream_id_;
+    case kRegSubstream:
+        return substream_;
+    case kRegAttr:
+        return attr_;
+    case kRegCtrl:
+        return irq_enable_ ? kCtrlIrqEnable : 0;
+    case kRegStatus:
+        return status_;
+    case kRegFaultLo:
+        return static_cast<uint32_t>(fault_addr_);
+    case kRegFaultHi:
+        return static_cast<uint32_t>(fault_addr_ >> 32);
+    case kRegBytesDone:
+        return bytes_done_;
+    default:
+        return 0; // reserved: RAZ/WI
+    }
+}
+
+void DmaMaster::write_reg(uint64_t offset, uint32_t value) {
+    switch (offset) {
+    case kRegSrcLo:
+        src_ = (src_ & ~uint64_t{0xFFFFFFFF}) | value;
+        break;
+    case kRegSrcHi:
+        src_ = (src_ & uint64_t{0xFFFFFFFF}) | (uint64_t{value} << 32);
+        break;
+    case kRegDstLo:
+        dst_ = (dst_ & ~uint64_t{0xFFFFFFFF}) | value;
+        break;
+    case kRegDstHi:
+        dst_ = (dst_ & uint64_t{0xFFFFFFFF}) | (uint64_t{value} << 32);
+        break;
+    case kRegLen:
+        len_ = value;
+        break;
+    case kRegStreamId:
+        stream_id_ = value;
+        break;
+    case kRegSubstream:
+        substream_ = value & (kSubstreamSsv | kSubstreamIdMask);
+        break;
+    case kRegAttr:
+        attr_ = value & (kAttrPriv | kAttrExec);
+        break;
+    case kRegCtrl:
+        irq_enable_ = (value & kCtrlIrqEnable) != 0;
+        if (value & kCtrlStart) {
+            // A bad length or a start while busy is ignored and leaves STATUS as it is: the firmware sees
+            // the job never started instead of a fault that did not happen.
+            if (status_ == kBusy || len_ == 0 || len_ > kMaxLen) {
+                ++counters_.rejected_starts;
+            } else {
+                job_ = Job{src_, dst_, len_, stream_id_, substream_, attr_};
+                status_ = kBusy;
+                fault_addr_ = 0;
+                bytes_done_ = 0;
+                ++counters_.jobs;
+                start_event_.notify(sc_core::SC_ZERO_TIME);
+            }
+        }
+        irq_event_.notify();
+        break;
+    case kRegStatus:
+        if (value == kIdle && status_ != kBusy) {
+            status_ = kIdle;
+            irq_event_.notify();
+        }
+        break;
+    default:
+        break; // read-only or reserved
+    }
+}
+
+void DmaMaster::reg_b_transport(tlm::tlm_generic_payload &gp, sc_time &) {
+    const uint64_t offset = gp.get_address();
+    const unsigned len = gp.get_data_length();
+    unsigned char *data = gp.get_data_ptr();
+    if (offset >= kRegSpaceSize || len > kRegSpaceSize - offset) {
+        gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+        return;
+    }
+    bool all_bytes = true;
+    if (gp.get_byte_enable_ptr()) {
+        for (unsigned i = 0; i < gp.get_byte_enable_length(); ++i)
+            all_bytes = all_bytes && gp.get_byte_enable_ptr()[i] == TLM_BYTE_ENABLED;
+    }
+    if ((len != 4 && len != 8) || (offset & (len - 1)) != 0 || gp.get_streaming_width() < len || !all_bytes ||
+        gp.is_read() == gp.is_write()) {
+        gp.set_response_status(gp.is_read() || gp.is_write() ? tlm::TLM_GENERIC_ERROR_RESPONSE
+                                                             : tlm::TLM_COMMAND_ERROR_RESPONSE);
+        return;
+    }
+    // A 64-bit access is the two 32-bit halves, low word first.
+    for (unsigned word = 0; word < len; word += 4) {
+        if (gp.is_read()) {
+            const uint32_t value = read_reg(offset + word);
+            for (unsigned i = 0; i < 4; ++i)
+                data[word + i] = static_cast<unsigned char>(value >> (8 * i));
+        } else {
+            uint32_t value = 0;
+            for (unsigned i = 0; i < 4; ++i)
+                value |= uint32_t{data[word + i]} << (8 * i);
+            write_reg(offset + word, value);
+        }
+    }
+    gp.set_response_status(tlm::TLM_OK_RESPONSE);
+}
+
+unsigned DmaMaster::reg_transport_dbg(tlm::tlm_generic_payload &gp) {
+    const uint64_t offset = gp.get_address();
+    const unsigned len = gp.get_data_length();
+    if (!gp.is_read() || offset >= kRegSpaceSize || len > kRegSpaceSize - offset)
+        return 0;
+    unsigned char *data = gp.get_data_ptr();
+    for (unsigned i = 0; i < len; ++i)
+        data[i] =
+            static_cast<unsigned char>(read_reg((offset + i) & ~uint64_t{3}) >> (8 * ((offset + i) & 3)));
+    return len;
+}
+
+bool DmaMaster::transfer(bool write, uint64_t addr, unsigned len, sc_time &delay) {
+    txn_attr_->stream_id = job_.stream_id;
+    txn_attr_->substream_id = job_.substream & kSubstreamIdMask;
+    txn_attr_->ssv = (job_.substream & kSubstreamSsv) != 0;
+    txn_attr_->priv = (job_.attr & kAttrPriv) != 0;
+    txn_attr_->exec = !write && (job_.attr & kAttrExec) != 0;
+    gp_.set_command(write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
+    gp_.set_address(addr);
+    gp_.set_data_ptr(buffer_.data());
+    gp_.set_data_length(len);
+    gp_.set_streaming_width(len);
+    gp_.set_byte_enable_ptr(nullptr);
+    gp_.set_byte_enable_length(0);
+    gp_.set_dmi_allowed(false);
+    gp_.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    ++counters_.transactions;
+    socket->b_transport(gp_, delay);
+    return gp_.is_response_ok();
+}
+
+void DmaMaster::finish(Status status, uint64_t fault_addr) {
+    status_ = status;
+    fault_addr_ = fault_addr;
+    if (status != kDone)
+        ++counters_.faults;
+    irq_event_.notify();
+}
+
+void DmaMaster::copy_thread() {
+    for (;;) {
+        sc_core::wait(start_event_);
+        sc_time delay = sc_core::SC_ZERO_TIME;
+        uint32_t done = 0;
+        Status result = kDone;
+        uint64_t fault_addr = 0;
+        while (done < job_.len) {
+            const uint64_t src = job_.src + done;
+            const uint64_t dst = job_.dst + done;
+            // Never cross a 4 KiB page on either side: each transaction has a single translation.
+            const uint64_t chunk = std::min({uint64_t{chunk_bytes_}, uint64_t{job_.len - done},
+                                             kPageSize - (src % kPageSize), kPageSize - (dst % kPageSize)});
+            const unsigned n = static_cast<unsigned>(chunk);
+            if (!transfer(false, src, n, delay)) {
+                result = kReadFault;
+                fault_addr = src;
+                break;
+            }
+            delay += chunk_time_;
+            if (!transfer(true, dst, n, delay)) {
+                result = kWriteFault;
+                fault_addr = dst;
+                break;
+            }
+            done += n;
+            counters_.bytes += n;
+            // Synchronise per chunk so that software polling STATUS / BYTES_DONE sees the copy progress in
+            // time.
+            sc_core::wait(delay);
+            delay = sc_core::SC_ZERO_TIME;
+            bytes_done_ = done;
+        }
+        if (delay != sc_core::SC_ZERO_TIME)
+            sc_core::wait(delay);
+        finish(result, fault_addr);
+    }
+}
+
+void DmaMaster::irq_method() {
+    const bool finished = status_ == kDone || status_ == kReadFault || status_ == kWriteFault;
+    irq.write(irq_enable_ && finished);
+}
+
+void DmaMaster::stats(const std::function<void(const std::string &, uint64_t)> &cb) const {
+    cb("jobs", counters_.jobs);
+    cb("bytes", counters_.bytes);
+    cb("faults", counters_.faults);
+    cb("rejected_starts", counters_.rejected_starts);
+    cb("transactions", counters_.transactions);
+}
+
+void DmaMaster::dump_stats(std::ostream &os) const {
+    stats([&os, this](const std::string &name, uint64_t value) {
+        os << this->name() << '.' << name << ' ' << value << '\n';
+    });
+}
+
+} // namespace vp

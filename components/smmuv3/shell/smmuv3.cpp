@@ -1,0 +1,789 @@
+#include "smmuv3.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <ostream>
+#include <stdexcept>
+
+namespace vp {
+
+using sc_core::sc_time;
+
+namespace {
+
+// Register offsets whose writes can change how transactions translate, so DMI handed out upstream must go.
+constexpr uint64_t kRegCr0 = 0x20;
+constexpr uint64_t kRegCr2 = 0x2C;
+constexpr uint64_t kRegGbpa = 0x44;
+constexpr uint64_t kRegStrtabBase = 0x80;
+constexpr uint64_t kRegStrtabBaseCfg = 0x88;
+// Queue pointers shown as trace signals.
+constexpr uint64_t kRegCmdqProd = 0x98;
+constexpr uint64_t kRegCmdqCons = 0x9C;
+constexpr uint64_t kRegEvtqProd = 0x100A8;
+constexpr uint64_t kRegEvtqCons = 0x100AC;
+constexpr uint64_t kRegPriqProd = 0x100C8;
+constexpr uint64_t kRegPriqCons = 0x100CC;
+
+constexpr unsigned kMinPageShift = 12; // the smallest translation granule: no translation is smaller
+
+// Event numbers that decide how an abort is answered (SMMUv3 event record types).
+constexpr uint8_t kEventStreamFetch = 0x03; // F_STE_FETCH
+constexpr uint8_t kEventCdFetch = 0x09;     // F_CD_FETCH
+constexpr uint8_t kEventWalkEabt = 0x0B;    // F_WALK_EABT
+constexpr uint8_t kEventTranslation = 0x10; // F_TRANSLATION
+constexpr uint8_t kEventPermission = 0x13;  // F_PERMISSION (0x10..0x13: translation-related faults)
+
+bool is_translation_fault(uint8_t event_id) {
+    return event_id >= kEventTranslation && event_id <= kEventPermission;
+}
+
+uint64_t span_mask_of(uint8_t size_shift) {
+    unsigned shift = std::max<unsigned>(size_shift, kMinPageShift);
+    return shift >= 64 ? ~uint64_t{0} : (uint64_t{1} << shift) - 1;
+}
+
+enum LastResult : uint32_t { kResultOk = 0, kResultAbort = 1, kResultRazWi = 2, kResultError = 3 };
+
+} // namespace
+
+// Points the core's host callbacks at the annotated delay of the transport being served, and counts nesting
+// so a transaction the core itself causes cannot re-enter the core (e.g. an MSI aimed at the SMMU's own
+// registers).
+class Smmuv3::DelayScope {
+  public:
+    DelayScope(Smmuv3 &owner, sc_time &delay) : owner_(owner), saved_(owner.delay_) {
+        owner_.delay_ = &delay;
+        ++owner_.core_depth_;
+    }
+    ~DelayScope() {
+        owner_.delay_ = saved_;
+        --owner_.core_depth_;
+    }
+    DelayScope(const DelayScope &) = delete;
+    DelayScope &operator=(const DelayScope &) = delete;
+
+  private:
+    Smmuv3 &owner_;
+    sc_time *saved_;
+};
+
+const smmu_host_ops Smmuv3::host_ops_ = {
+    [](void *ctx, smmu_mem_kind kind, uint64_t pa, void *buf, unsigned len, const smmu_mem_attrs *) {
+        return static_cast<Smmuv3 *>(ctx)->mem_access(kind, pa, buf, len, false);
+    },
+    [](void *ctx, smmu_mem_kind kind, uint64_t pa, const void *buf, unsigned len, const smmu_mem_attrs *) {
+        return static_cast<Smmuv3 *>(ctx)->mem_access(kind, pa, const_cast<void *>(buf), len, true);
+    },
+    // Atomic by construction: SystemC processes are not preempted, and neither this code nor an LT target's
+    // b_transport calls wait() between the read and the write, so no other process can touch the descriptor
+    // in between. (A target that waits inside b_transport would break this; the project's memory does not.)
+    [](void *ctx, uint64_t pa, uint64_t expected, uint64_t desired, uint64_t *observed,
+       const smmu_mem_attrs *) {
+        auto *self = static_cast<Smmuv3 *>(ctx);
+        ++self->counters_.mem_cas;
+        uint8_t bytes[8];
+        if (!self->mem_access(SMMU_MEM_TT, pa, bytes, 8, false))
+            return false;
+        uint64_t old = 0;
+        for (unsigned i = 0; i < 8; ++i)
+            old |= uint64_t{bytes[i]} << (8 * i);
+        *observed = old;
+        if (old != expected)
+            return true;
+        for (unsigned i = 0; i < 8; ++i)
+            bytes[i] = static_cast<uint8_t>(desired >> (8 * i));
+        return self->mem_access(SMMU_MEM_TT, pa, bytes, 8, true);
+    },
+    [](void *ctx, smmu_irq_line line, bool level) { static_cast<Smmuv3 *>(ctx)->irq_set(line, level); },
+    [](void *ctx, uint64_t ps) { static_cast<Smmuv3 *>(ctx)->advance(ps); },
+    [](void *ctx) { static_cast<Smmuv3 *>(ctx)->invalidate_upstream_dmi(); },
+    [](void *ctx, const char *line) { static_cast<Smmuv3 *>(ctx)->trace_line(line); },
+};
+
+Smmuv3::Params Smmuv3::default_params() {
+    Params p;
+    smmu_params_default(&p.core);
+    p.irq_pulse_width = sc_time(1, sc_core::SC_NS);
+    return p;
+}
+
+static const Smmuv3::Params &validated(const Smmuv3::Params &p) {
+    char reason[256] = "";
+    if (!smmu_params_validate(&p.core, reason, sizeof reason))
+        throw std::invalid_argument(std::string("invalid SMMUv3 parameters: ") + reason);
+    if (p.irq_pulse_width == sc_core::SC_ZERO_TIME)
+        throw std::invalid_argument("invalid SMMUv3 parameters: the IRQ pulse width must be greater than 0");
+    return p;
+}
+
+Smmuv3::Smmuv3(sc_core::sc_module_name name, const Params &params)
+    : sc_module(name), reg_socket("reg_socket"), upstream_socket("upstream_socket"),
+      downstream_socket("downstream_socket"), walk_socket("walk_socket"), evtq_irq("evtq_irq"),
+      priq_irq("priq_irq"), cmd_sync_irq("cmd_sync_irq"), gerror_irq("gerror_irq"),
+      params_(validated(params)), cmdq_prod_("cmdq_prod"), cmdq_cons_("cmdq_cons"), evtq_prod_("evtq_prod"),
+      evtq_cons_("evtq_cons"), priq_prod_("priq_prod"), priq_cons_("priq_cons"), tlb_hits_("tlb_hits"),
+      tlb_misses_("tlb_misses"), last_sid_("last_sid"), last_ssid_("last_ssid"), last_result_("last_result"),
+      last_addr_("last_addr"), last_pa_("last_pa"), upstream_count_("upstream_count") {
+    core_ = smmu_create(&params_.core, &host_ops_, this);
+    if (!core_)
+        throw std::invalid_argument("invalid SMMUv3 parameters: the core refused them");
+
+    // Picoseconds map onto sc_time values directly when the resolution is 1 ps (the default), which keeps
+    // host->advance cheap on the translation hot path.
+    ps_is_time_unit_ = sc_core::sc_get_time_resolution() == sc_time(1, sc_core::SC_PS);
+
+    reg_socket.register_b_transport(this, &Smmuv3::reg_b_transport);
+    reg_socket.register_transport_dbg(this, &Smmuv3::reg_transport_dbg);
+    upstream_socket.register_b_transport(this, &Smmuv3::upstream_b_transport);
+    upstream_socket.register_get_direct_mem_ptr(this, &Smmuv3::upstream_get_dmi);
+    upstream_socket.register_transport_dbg(this, &Smmuv3::upstream_transport_dbg);
+    downstream_socket.register_invalidate_direct_mem_ptr(this, &Smmuv3::downstream_invalidate);
+    walk_socket.register_invalidate_direct_mem_ptr(this, &Smmuv3::walk_invalidate);
+
+    irq_ports_[SMMU_IRQ_EVTQ] = &evtq_irq;
+    irq_ports_[SMMU_IRQ_PRIQ] = &priq_irq;
+    irq_ports_[SMMU_IRQ_CMD_SYNC] = &cmd_sync_irq;
+    irq_ports_[SMMU_IRQ_GERROR] = &gerror_irq;
+
+    SC_METHOD(irq_method);
+    sensitive << irq_event_;
+    SC_METHOD(trace_signals_method);
+    sensitive << trace_event_;
+    dont_initialize();
+}
+
+Smmuv3::~Smmuv3() {
+    smmu_destroy(core_);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Upstream: DMA masters.
+
+void Smmuv3::upstream_b_transport(int, tlm::tlm_generic_payload &gp, sc_time &delay) {
+    ++counters_.upstream_transactions;
+    TxnAttr *attr = TxnAttr::of(gp);
+    if (!attr) {
+        ++counters_.upstream_missing_attr;
+        if (!missing_attr_reported_) {
+            missing_attr_reported_ = true;
+            SC_REPORT_WARNING(name(),
+                              "upstream transaction without vp::TxnAttr: platform configuration error "
+                              "(answered with TLM_GENERIC_ERROR_RESPONSE; reported once)");
+        }
+        gp.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
+        last_result_value_ = kResultError;
+        note_for_trace();
+        return;
+    }
+    if (core_depth_ != 0) {
+        // Traffic caused by the SMMU's own accesses looping back to its upstream port: the core is not
+        // re-entrant.
+        ++counters_.upstream_unsupported;
+        gp.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
+        return;
+    }
+    DelayScope scope(*this, delay);
+    if (attr->kind != TxnKind::Memory) {
+        ++counters_.upstream_unsupported;
+        if (!unsupported_reported_) {
+            unsupported_reported_ = true;
+            SC_REPORT_WARNING(name(),
+                              "PCIe message on the upstream socket: not handled by this SMMU model yet");
+        }
+        gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
+        return;
+    }
+    if (attr->at == PcieAt::TranslationRequest) {
+        answer_ats_request(*attr, gp);
+        return;
+    }
+    translate_request(*attr, gp);
+}
+
+void Smmuv3::translate_request(const TxnAttr &attr, tlm::tlm_generic_payload &gp) {
+    const uint64_t addr = gp.get_address();
+    unsigned char *const data = gp.get_data_ptr();
+    const unsigned len = gp.get_data_length();
+    const unsigned width = gp.get_streaming_width();
+    unsigned char *const be = gp.get_byte_enable_ptr();
+    const unsigned be_len = gp.get_byte_enable_length();
+    const bool is_write = gp.is_write();
+    // A streaming burst stays within its streaming window: translate that window, not the whole length.
+    const unsigned span_len = (width != 0 && width < len) ? width : len;
+    counters_.upstream_bytes += len;
+
+    smmu_txn txn;
+    txn.sid = attr.stream_id;
+    txn.ssid = attr.substream_id;
+    txn.ssv = attr.ssv;
+    txn.secure = attr.security == SecurityState::Secure;
+    txn.acc.write = is_write;
+    txn.acc.exec = attr.exec && !is_write;
+    txn.acc.priv = attr.priv;
+    txn.at = attr.at == PcieAt::Translated ? SMMU_AT_TRANSLATED : SMMU_AT_UNTRANSLATED;
+    txn.no_write = attr.no_write;
+
+    last_sid_value_ = attr.stream_id;
+    last_ssid_value_ = attr.ssv ? attr.substream_id : 0;
+    last_addr_value_ = addr;
+
+    smmu_result res;
+    tlm::tlm_response_status status = tlm::TLM_OK_RESPONSE;
+    bool dmi_hint = true;
+    unsigned done = 0;
+    uint32_t result_kind = kResultOk;
+    do {
+        const uint64_t cur = addr + done;
+        const unsigned remaining = span_len - done;
+        const uint64_t to_page_end =
+            (uint64_t{1} << kMinPageShift) - (cur & ((uint64_t{1} << kMinPageShift) - 1));
+        txn.addr = cur;
+        txn.len = static_cast<uint32_t>(std::min<uint64_t>(remaining, to_page_end));
+        smmu_translate(core_, &txn, &res);
+        if (done != 0)
+            ++counters_.upstream_splits;
+
+        const uint64_t mask = span_mask_of(res.size_shift);
+        const uint64_t to_span_end = mask - (cur & mask) + 1; // 0 when the span is the whole 64-bit space
+        const unsigned piece =
+            (to_span_end == 0 || to_span_end >= remaining) ? remaining : static_cast<unsigned>(to_span_end);
+        if (done == 0)
+            last_pa_value_ = res.pa;
+
+        if (res.status == SMMU_XLATE_ABORT) {
+            ++counters_.upstream_aborts;
+            // Translation faults and walk external aborts name an address problem; configuration errors,
+            // stream aborts and GBPA.ABORT are the stream being refused as a whole.
+            status = (is_translation_fault(res.event_id) || res.event_id == kEventWalkEabt)
+                         ? tlm::TLM_ADDRESS_ERROR_RESPONSE
+                         : tlm::TLM_GENERIC_ERROR_RESPONSE;
+            result_kind = kResultAbort;
+            dmi_hint = false;
+            break;
+        }
+        if (res.status == SMMU_XLATE_RAZ_WI) {
+            ++counters_.upstream_raz_wi;
+            if (gp.is_read())
+                std::memset(data + done, 0, width < len ? len - done : piece);
+            result_kind = kResultRazWi;
+            dmi_hint = false;
+            done += piece;
+            continue;
+        }
+
+        if (done == 0 && piece == span_len) {
+            // The usual case: one translation covers the transaction; forward the payload itself.
+            gp.set_address(res.pa);
+            gp.set_dmi_allowed(false);
+            downstream_socket->b_transport(gp, *delay_);
+            gp.set_address(addr);
+            status = gp.get_response_status();
+        } else if ((be && be_len != len) || width < len) {
+            // A repeating byte-enable pattern or a streaming window cannot be cut at an arbitrary offset.
+            ++counters_.upstream_unsupported;
+            status = be ? tlm::TLM_BYTE_ENABLE_ERROR_RESPONSE : tlm::TLM_BURST_ERROR_RESPONSE;
+            result_kind = kResultError;
+            dmi_hint = false;
+            break;
+        } else {
+            gp.set_address(res.pa);
+            gp.set_data_ptr(data + done);
+            gp.set_data_length(piece);
+            gp.set_streaming_width(piece);
+            gp.set_byte_enable_ptr(be ? be + done : nullptr);
+            gp.set_byte_enable_length(be ? piece : 0);
+            gp.set_dmi_allowed(false);
+            gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+            downstream_socket->b_transport(gp, *delay_);
+            status = gp.get_response_status();
+            gp.set_address(addr);
+            gp.set_data_ptr(data);
+            gp.set_data_length(len);
+            gp.set_streaming_width(width);
+            gp.set_byte_enable_ptr(be);
+            gp.set_byte_enable_length(be_len);
+        }
+        if (status != tlm::TLM_OK_RESPONSE) {
+            ++counters_.upstream_downstream_errors;
+            result_kind = kResultError;
+            dmi_hint = false;
+            break;
+        }
+        if (!gp.is_dmi_allowed() || piece != span_len)
+            dmi_hint = false;
+        else if (dmi_requested_)
+            remember_dmi_hint(txn, res);
+        done += piece;
+    } while (done < span_len);
+
+    gp.set_response_status(status);
+    gp.set_dmi_allowed(dmi_hint && status == tlm::TLM_OK_RESPONSE && result_kind == kResultOk);
+    last_result_value_ = result_kind;
+    note_for_trace();
+}
+
+void Smmuv3::answer_ats_request(TxnAttr &attr, tlm::tlm_generic_payload &gp) {
+    ++counters_.ats_translation_requests;
+    smmu_txn txn;
+    txn.sid = attr.stream_id;
+    txn.ssid = attr.substream_id;
+    txn.ssv = attr.ssv;
+    txn.secure = attr.security == SecurityState::Secure;
+    txn.addr = gp.get_address();
+    txn.len = std::max(1u, gp.get_data_length());
+    txn.acc.write = !attr.no_write;
+    txn.acc.exec = attr.exec;
+    txn.acc.priv = attr.priv;
+    txn.at = SMMU_AT_TRANSLATION_REQ;
+    txn.no_write = attr.no_write;
+    smmu_result res;
+    smmu_translate(core_, &txn, &res);
+
+    AtsCompletion &c = attr.ats;
+    c = AtsCompletion();
+    if (res.status == SMMU_XLATE_OK) {
+        const uint64_t mask = span_mask_of(res.size_shift);
+        c.translated_addr = res.pa & ~mask;
+        c.size = mask + 1; // 0 only for a whole-64-bit bypass span, which no real ATS completion can carry
+        c.read = res.read;
+        c.write = res.write && !attr.no_write;
+        c.exec = res.exec;
+        c.priv = attr.priv;
+    } else if (res.status == SMMU_XLATE_RAZ_WI || is_translation_fault(res.event_id)) {
+        // A translation fault answers a Translation Request with R=W=0, not with an error completion.
+        c.translated_addr = gp.get_address() & ~uint64_t{0xFFF};
+        c.size = 0x1000;
+    } else if (res.event_id == kEventWalkEabt || res.event_id == kEventStreamFetch ||
+               res.event_id == kEventCdFetch) {
+        c.status = AtsCompletionStatus::CompleterAbort;
+    } else {
+        c.status = AtsCompletionStatus::UnsupportedRequest;
+    }
+    attr.ats_valid = true;
+    gp.set_response_status(tlm::TLM_OK_RESPONSE);
+}
+
+void Smmuv3::remember_dmi_hint(const smmu_txn &txn, const smmu_result &res) {
+    const uint64_t mask = span_mask_of(res.size_shift);
+    const uint64_t ia_base = txn.addr & ~mask;
+    DmiHint &h = dmi_hints_[(txn.addr >> kMinPageShift) % kDmiHints];
+    const bool same = h.valid && h.sid == txn.sid && h.ssid == txn.ssid && h.ssv == txn.ssv &&
+                      h.priv == txn.acc.priv && h.exec == txn.acc.exec && h.secure == txn.secure &&
+                      h.ia_base == ia_base && h.span_mask == mask && h.pa_base == (res.pa & ~mask);
+    if (!same) {
+        h = DmiHint();
+        h.valid = true;
+        h.sid = txn.sid;
+        h.ssid = txn.ssid;
+        h.ssv = txn.ssv;
+        h.priv = txn.acc.priv;
+        h.exec = txn.acc.exec;
+        h.secure = txn.secure;
+        h.ia_base = ia_base;
+        h.pa_base = res.pa & ~mask;
+        h.span_mask = mask;
+    }
+    // Write DMI only after a write went through the SMMU: that write made the core set the dirty state
+    // (HTTU), which writes through a DMI pointer would otherwise skip.
+    if (txn.acc.write)
+        h.write = h.write || res.write;
+    else
+        h.read = h.read || res.read;
+}
+
+bool Smmuv3::upstream_get_dmi(int, tlm::tlm_generic_payload &gp, tlm::tlm_dmi &dmi) {
+    // Translations are only remembered once some master asks for DMI: the bookkeeping is wasted time
+    // otherwise.
+    dmi_requested_ = true;
+    const uint64_t addr = gp.get_address();
+    // Denials describe the page only, so the master asks again after a later b_transport.
+    dmi.allow_none();
+    dmi.set_start_address(addr & ~((uint64_t{1} << kMinPageShift) - 1));
+    dmi.set_end_address(addr | ((uint64_t{1} << kMinPageShift) - 1));
+    const TxnAttr *attr = TxnAttr::of(gp);
+    const DmiHint &h = dmi_hints_[(addr >> kMinPageShift) % kDmiHints];
+    const bool want_write = gp.is_write();
+    if (!attr || !h.valid || h.sid != attr->stream_id || h.ssv != attr->ssv ||
+        (attr->ssv && h.ssid != attr->substream_id) || h.priv != attr->priv ||
+        h.exec != (attr->exec && !want_write) || h.secure != (attr->security == SecurityState::Secure) ||
+        (addr & ~h.span_mask) != h.ia_base || !(want_write ? h.write : h.read)) {
+        ++counters_.dmi_denials;
+        return false;
+    }
+    const uint64_t pa = h.pa_base + (addr - h.ia_base);
+    tlm::tlm_generic_payload down;
+    down.set_address(pa);
+    down.set_command(want_write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
+    tlm::tlm_dmi down_dmi;
+    if (!downstream_socket->get_direct_mem_ptr(down, down_dmi) || down_dmi.get_start_address() > pa ||
+        down_dmi.get_end_address() < pa) {
+        ++counters_.dmi_denials;
+        return false;
+    }
+    const uint64_t pa_start = std::max<uint64_t>(h.pa_base, down_dmi.get_start_address());
+    const uint64_t pa_end = std::min<uint64_t>(h.pa_base + h.span_mask, down_dmi.get_end_address());
+    dmi.set_dmi_ptr(down_dmi.get_dmi_ptr() + (pa_start - down_dmi.get_start_address()));
+    dmi.set_start_address(h.ia_base + (pa_start - h.pa_base));
+    dmi.set_end_address(h.ia_base + (pa_end - h.pa_base));
+    const bool read = h.read && down_dmi.is_read_allowed();
+    const bool write = h.write && down_dmi.is_write_allowed();
+    if (!read && !write) {
+        ++counters_.dmi_denials;
+        return false;
+    }
+    if (read && write)
+        dmi.allow_read_write();
+    else if (read)
+        dmi.allow_read();
+    else
+        dmi.allow_write();
+    dmi.set_read_latency(down_dmi.get_read_latency());
+    dmi.set_write_latency(down_dmi.get_write_latency());
+    ++counters_.dmi_grants;
+    dmi_outstanding_ = true;
+    return true;
+}
+
+unsigned Smmuv3::upstream_transport_dbg(int, tlm::tlm_generic_payload &) {
+    // A debug access would have to translate, which fills caches and may record events: not side-effect free.
+    return 0;
+}
+
+void Smmuv3::invalidate_upstream_dmi() {
+    for (DmiHint &h : dmi_hints_)
+        h.valid = false;
+    if (!dmi_outstanding_)
+        return;
+    dmi_outstanding_ = false;
+    ++counters_.dmi_invalidations;
+    for (unsigned i = 0; i < upstream_socket.size(); ++i)
+        upstream_socket[i]->invalidate_direct_mem_ptr(0, ~sc_dt::uint64{0});
+}
+
+void Smmuv3::downstream_invalidate(sc_dt::uint64, sc_dt::uint64) {
+    // Upstream regions are in input addresses: finding the ones backed by this PA range is not worth it.
+    invalidate_upstream_dmi();
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Registers.
+
+bool Smmuv3::register_write_changes_translation(uint64_t offset) const {
+    const uint64_t reg = offset & ~uint64_t{7};
+    return offset == kRegCr0 || offset == kRegCr2 || offset == kRegGbpa || reg == kRegStrtabBase ||
+           offset == kRegStrtabBaseCfg;
+}
+
+void Smmuv3::reg_b_transport(tlm::tlm_generic_payload &gp, sc_time &delay) {
+    const uint64_t offset = gp.get_address();
+    const unsigned len = gp.get_data_length();
+    unsigned char *data = gp.get_data_ptr();
+    if (offset >= SMMU_REG_SPACE_SIZE || len > SMMU_REG_SPACE_SIZE - offset) {
+        ++counters_.reg_errors;
+        gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+        return;
+    }
+    bool all_bytes = true;
+    if (gp.get_byte_enable_ptr()) {
+        for (unsigned i = 0; i < gp.get_byte_enable_length(); ++i)
+            all_bytes = all_bytes && gp.get_byte_enable_ptr()[i] == TLM_BYTE_ENABLED;
+    }
+    if ((len != 4 && len != 8) || (offset & (len - 1)) != 0 || gp.get_streaming_width() < len || !all_bytes ||
+        core_depth_ != 0 || gp.is_read() == gp.is_write()) {
+        ++counters_.reg_errors;
+        gp.set_response_status(gp.is_read() || gp.is_write() ? tlm::TLM_GENERIC_ERROR_RESPONSE
+                                                             : tlm::TLM_COMMAND_ERROR_RESPONSE);
+        return;
+    }
+    DelayScope scope(*this, delay);
+    bool ok;
+    if (gp.is_read()) {
+        ++counters_.reg_reads;
+        uint64_t value = 0;
+        ok = smmu_reg_read(core_, offset, len, &value);
+        for (unsigned i = 0; i < len; ++i)
+            data[i] = static_cast<unsigned char>(value >> (8 * i));
+    } else {
+        ++counters_.reg_writes;
+        uint64_t value = 0;
+        for (unsigned i = 0; i < len; ++i)
+            value |= uint64_t{data[i]} << (8 * i);
+        ok = smmu_reg_write(core_, offset, len, value);
+        if (ok && register_write_changes_translation(offset))
+            invalidate_upstream_dmi();
+    }
+    if (!ok)
+        ++counters_.reg_errors;
+    gp.set_response_status(ok ? tlm::TLM_OK_RESPONSE : tlm::TLM_GENERIC_ERROR_RESPONSE);
+    note_for_trace();
+}
+
+unsigned Smmuv3::reg_transport_dbg(tlm::tlm_generic_payload &gp) {
+    // Reads only: SMMU register reads have no side effects, writes do (commands, queue enables).
+    const uint64_t offset = gp.get_address();
+    const unsigned len = gp.get_data_length();
+    if (!gp.is_read() || core_depth_ != 0 || offset >= SMMU_REG_SPACE_SIZE ||
+        len > SMMU_REG_SPACE_SIZE - offset)
+        return 0;
+    sc_time ignored;
+    DelayScope scope(*this, ignored);
+    unsigned char *data = gp.get_data_ptr();
+    for (unsigned i = 0; i < len;) {
+        const uint64_t word = (offset + i) & ~uint64_t{3};
+        uint64_t value = 0;
+        if (!smmu_reg_read(core_, word, 4, &value))
+            value = 0;
+        for (unsigned b = (offset + i) & 3; b < 4 && i < len; ++b, ++i)
+            data[i] = static_cast<unsigned char>(value >> (8 * b));
+    }
+    return len;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Host interface of the core.
+
+bool Smmuv3::mem_access(smmu_mem_kind kind, uint64_t pa, void *buf, unsigned len, bool write) {
+    sc_time &delay = delay_ ? *delay_ : scratch_delay_;
+    if (write) {
+        ++counters_.mem_writes;
+        if (kind == SMMU_MEM_MSI)
+            ++counters_.msi_writes;
+    } else {
+        ++counters_.mem_reads;
+    }
+    if (len == 0)
+        return true;
+    const uint64_t last = pa + len - 1;
+    if (last >= pa) {
+        for (WalkDmiRegion &r : walk_dmi_) {
+            if (!r.valid || pa < r.start || last > r.end || !(write ? r.write : r.read))
+                continue;
+            unsigned char *p = r.ptr + (pa - r.start);
+            if (write) {
+                std::memcpy(p, buf, len);
+                delay += r.write_latency;
+            } else {
+                std::memcpy(buf, p, len);
+                delay += r.read_latency;
+            }
+            ++counters_.mem_dmi_accesses;
+            return true;
+        }
+    }
+    mem_gp_.set_command(write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
+    mem_gp_.set_address(pa);
+    mem_gp_.set_data_ptr(static_cast<unsigned char *>(buf));
+    mem_gp_.set_data_length(len);
+    mem_gp_.set_streaming_width(len);
+    mem_gp_.set_byte_enable_ptr(nullptr);
+    mem_gp_.set_byte_enable_length(0);
+    mem_gp_.set_dmi_allowed(false);
+    mem_gp_.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    walk_socket->b_transport(mem_gp_, delay);
+    if (!mem_gp_.is_response_ok()) {
+        ++counters_.mem_errors;
+        return false;
+    }
+    // MSIs go to interrupt controllers, never worth a DMI region.
+    if (params_.walk_dmi && kind != SMMU_MEM_MSI && mem_gp_.is_dmi_allowed()) {
+        tlm::tlm_dmi dmi;
+        mem_gp_.set_address(pa);
+        if (walk_socket->get_direct_mem_ptr(mem_gp_, dmi) && dmi.get_start_address() <= pa &&
+            dmi.get_end_address() >= pa) {
+            WalkDmiRegion &r = walk_dmi_[walk_dmi_next_];
+            walk_dmi_next_ = (walk_dmi_next_ + 1) % kWalkDmiRegions;
+            r.valid = true;
+            r.start = dmi.get_start_address();
+            r.end = dmi.get_end_address();
+            r.ptr = dmi.get_dmi_ptr();
+            r.read = dmi.is_read_allowed();
+            r.write = dmi.is_write_allowed();
+            r.read_latency = dmi.get_read_latency();
+            r.write_latency = dmi.get_write_latency();
+        }
+    }
+    return true;
+}
+
+void Smmuv3::walk_invalidate(sc_dt::uint64 start, sc_dt::uint64 end) {
+    for (WalkDmiRegion &r : walk_dmi_) {
+        if (r.valid && r.start <= end && start <= r.end)
+            r.valid = false;
+    }
+}
+
+void Smmuv3::advance(uint64_t ps) {
+    sc_time &delay = delay_ ? *delay_ : scratch_delay_;
+    // The core charges the same few latencies over and over: converting each once keeps the hot path cheap.
+    if (ps != cached_ps_) {
+        cached_ps_ = ps;
+        cached_time_ =
+            ps_is_time_unit_ ? sc_time::from_value(ps) : sc_time(static_cast<double>(ps), sc_core::SC_PS);
+    }
+    delay += cached_time_;
+}
+
+sc_time Smmuv3::now_with_delay() const {
+    return sc_core::sc_time_stamp() + (delay_ ? *delay_ : sc_time());
+}
+
+void Smmuv3::irq_set(smmu_irq_line line, bool level) {
+    if (line >= SMMU_IRQ_COUNT)
+        return;
+    IrqState &s = irq_state_[line];
+    const sc_time offset = delay_ ? *delay_ : sc_core::SC_ZERO_TIME;
+    const sc_time at = sc_core::sc_time_stamp() + offset;
+    if (level && !s.core_level) {
+        ++counters_.irq_pulses[line];
+        // A pulse arriving while the previous one is still high merges with it: the edge was already seen.
+        s.high_from = at >= s.high_until ? at : std::min(s.high_from, at);
+        s.high_until = std::max(s.high_until, at + params_.irq_pulse_width);
+    }
+    s.core_level = level;
+    irq_event_.notify(offset);
+}
+
+// Drives every IRQ output from the core level and the pulse windows, and wakes up again at the next change.
+void Smmuv3::irq_method() {
+    const sc_time now = sc_core::sc_time_stamp();
+    sc_time next = sc_core::SC_ZERO_TIME;
+    bool have_next = false;
+    auto consider = [&](const sc_time &t) {
+        if (t > now && (!have_next || t < next)) {
+            next = t;
+            have_next = true;
+        }
+    };
+    for (unsigned i = 0; i < SMMU_IRQ_COUNT; ++i) {
+        const IrqState &s = irq_state_[i];
+        const bool started = now >= s.high_from;
+        const bool high = started && (s.core_level || now < s.high_until);
+        if (irq_ports_[i]->read() != high)
+            irq_ports_[i]->write(high);
+        consider(s.high_from);
+        consider(s.high_until);
+    }
+    if (have_next)
+        irq_event_.notify(next - now);
+}
+
+void Smmuv3::trace_line(const char *line) {
+    if (!trace_os_)
+        return;
+    const double ps = now_with_delay().to_seconds() * 1e12;
+    *trace_os_ << static_cast<uint64_t>(std::llround(ps)) << " ps " << line << '\n';
+}
+
+void Smmuv3::set_trace_stream(std::ostream *os) {
+    trace_os_ = os;
+    smmu_set_trace(core_, os != nullptr);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Observability.
+
+void Smmuv3::note_for_trace() {
+    if (trace_signals_on_)
+        trace_event_.notify(sc_core::SC_ZERO_TIME);
+}
+
+void Smmuv3::trace(sc_core::sc_trace_file *tf) {
+    trace_signals_on_ = true;
+    const std::string prefix = std::string(name()) + ".";
+    sc_core::sc_trace(tf, evtq_irq, prefix + "evtq_irq");
+    sc_core::sc_trace(tf, priq_irq, prefix + "priq_irq");
+    sc_core::sc_trace(tf, cmd_sync_irq, prefix + "cmd_sync_irq");
+    sc_core::sc_trace(tf, gerror_irq, prefix + "gerror_irq");
+    for (auto *sig : {&cmdq_prod_, &cmdq_cons_, &evtq_prod_, &evtq_cons_, &priq_prod_, &priq_cons_,
+                      &last_sid_, &last_ssid_, &last_result_})
+        sc_core::sc_trace(tf, *sig, sig->name());
+    for (auto *sig : {&tlb_hits_, &tlb_misses_, &last_addr_, &last_pa_, &upstream_count_})
+        sc_core::sc_trace(tf, *sig, sig->name());
+}
+
+void Smmuv3::trace_signals_method() {
+    sc_time ignored;
+    DelayScope scope(*this, ignored);
+    auto reg = [this](uint64_t offset) {
+        uint64_t value = 0;
+        smmu_reg_read(core_, offset, 4, &value);
+        return static_cast<uint32_t>(value);
+    };
+    cmdq_prod_.write(reg(kRegCmdqProd));
+    cmdq_cons_.write(reg(kRegCmdqCons));
+    evtq_prod_.write(reg(kRegEvtqProd));
+    evtq_cons_.write(reg(kRegEvtqCons));
+    priq_prod_.write(reg(kRegPriqProd));
+    priq_cons_.write(reg(kRegPriqCons));
+    struct TlbCounts {
+        uint64_t hits = 0, misses = 0;
+    } tlb;
+    smmu_stats(
+        core_,
+        [](void *arg, const char *name, uint64_t value) {
+            auto *counts = static_cast<TlbCounts *>(arg);
+            const std::string n(name);
+            if (n.find("tlb") == std::string::npos || n.find("walk") != std::string::npos)
+                return;
+            if (n.size() >= 4 && n.compare(n.size() - 4, 4, "hits") == 0)
+                counts->hits += value;
+            else if (n.size() >= 6 && n.compare(n.size() - 6, 6, "misses") == 0)
+                counts->misses += value;
+        },
+        &tlb);
+    tlb_hits_.write(tlb.hits);
+    tlb_misses_.write(tlb.misses);
+    last_sid_.write(last_sid_value_);
+    last_ssid_.write(last_ssid_value_);
+    last_result_.write(last_result_value_);
+    last_addr_.write(last_addr_value_);
+    last_pa_.write(last_pa_value_);
+    upstream_count_.write(counters_.upstream_transactions);
+}
+
+void Smmuv3::stats(const std::function<void(const std::string &, uint64_t)> &cb) const {
+    const Counters &c = counters_;
+    cb("upstream.transactions", c.upstream_transactions);
+    cb("upstream.bytes", c.upstream_bytes);
+    cb("upstream.splits", c.upstream_splits);
+    cb("upstream.aborts", c.upstream_aborts);
+    cb("upstream.raz_wi", c.upstream_raz_wi);
+    cb("upstream.missing_attr", c.upstream_missing_attr);
+    cb("upstream.unsupported", c.upstream_unsupported);
+    cb("upstream.downstream_errors", c.upstream_downstream_errors);
+    cb("upstream.ats_translation_requests", c.ats_translation_requests);
+    cb("upstream.dmi_grants", c.dmi_grants);
+    cb("upstream.dmi_denials", c.dmi_denials);
+    cb("upstream.dmi_invalidations", c.dmi_invalidations);
+    cb("regs.reads", c.reg_reads);
+    cb("regs.writes", c.reg_writes);
+    cb("regs.errors", c.reg_errors);
+    cb("mem.reads", c.mem_reads);
+    cb("mem.writes", c.mem_writes);
+    cb("mem.dmi_accesses", c.mem_dmi_accesses);
+    cb("mem.errors", c.mem_errors);
+    cb("mem.cas", c.mem_cas);
+    cb("mem.msi_writes", c.msi_writes);
+    cb("irq.evtq.pulses", c.irq_pulses[SMMU_IRQ_EVTQ]);
+    cb("irq.priq.pulses", c.irq_pulses[SMMU_IRQ_PRIQ]);
+    cb("irq.cmd_sync.pulses", c.irq_pulses[SMMU_IRQ_CMD_SYNC]);
+    cb("irq.gerror.pulses", c.irq_pulses[SMMU_IRQ_GERROR]);
+    using Callback = std::function<void(const std::string &, uint64_t)>;
+    smmu_stats(
+        core_,
+        [](void *arg, const char *name, uint64_t value) {
+            (*static_cast<const Callback *>(arg))(name, value);
+        },
+        const_cast<void *>(static_cast<const void *>(&cb)));
+}
+
+void Smmuv3::dump_stats(std::ostream &os) const {
+    // Prefixed with the module name, like every other component, so platform-wide statistics stay flat.
+    stats([&os, this](const std::string &name, uint64_t value) {
+        os << this->name() << '.' << name << ' ' << value << '\n';
+    });
+}
+
+} // namespace vp

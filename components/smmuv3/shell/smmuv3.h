@@ -1,0 +1,189 @@
+// vp::Smmuv3: the SystemC/TLM-2.0 (loosely timed) wrapper around the C SMMUv3 core (components/smmuv3/core).
+// The core owns every architectural decision; this module only moves bytes and time between sockets and the
+// core's host interface, turns the core's IRQ pulses into visible signal pulses and hands out DMI safely.
+#ifndef VP_SMMUV3_H
+#define VP_SMMUV3_H
+
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <string>
+
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/multi_passthrough_target_socket.h>
+#include <tlm_utils/simple_initiator_socket.h>
+#include <tlm_utils/simple_target_socket.h>
+
+#include "smmu.h"
+#include "txn_attr.h"
+
+namespace vp {
+
+class Smmuv3 : public sc_core::sc_module {
+  public:
+    struct Params {
+        smmu_params core;                 // raw ID registers, caches, latencies (smmu_params_default())
+        sc_core::sc_time irq_pulse_width; // how long a wired IRQ pulse stays high (must be > 0)
+        bool walk_dmi = true;             // use DMI for walk / queue memory when the target grants it
+    };
+    static Params default_params();
+
+    // Page 0 and page 1 registers: 0x20000 bytes, 32- and 64-bit naturally aligned accesses.
+    tlm_utils::simple_target_socket<Smmuv3> reg_socket;
+    // DMA masters (the TBU side); every transaction carries a vp::TxnAttr. Any number of masters may bind.
+    tlm_utils::multi_passthrough_target_socket<Smmuv3, 32, tlm::tlm_base_protocol_types, 0,
+                                               sc_core::SC_ZERO_OR_MORE_BOUND>
+        upstream_socket;
+    // Translated traffic, toward the interconnect.
+    tlm_utils::simple_initiator_socket<Smmuv3> downstream_socket;
+    // The SMMU's own accesses: stream table, CDs, translation tables, queues, MSI writes.
+    tlm_utils::simple_initiator_socket<Smmuv3> walk_socket;
+
+    // Wired interrupts (SPIs 74..77 on virt). Each event is a pulse of Params::irq_pulse_width: connect them
+    // to edge-triggered GIC inputs (as QEMU's virt device tree declares them).
+    sc_core::sc_out<bool> evtq_irq;
+    sc_core::sc_out<bool> priq_irq;
+    sc_core::sc_out<bool> cmd_sync_irq;
+    sc_core::sc_out<bool> gerror_irq;
+
+    SC_HAS_PROCESS(Smmuv3);
+    // Throws std::invalid_argument with a one-line reason if the parameters describe an impossible SMMU.
+    Smmuv3(sc_core::sc_module_name name, const Params &params = default_params());
+    ~Smmuv3() override;
+    Smmuv3(const Smmuv3 &) = delete;
+    Smmuv3 &operator=(const Smmuv3 &) = delete;
+
+    // Adds the IRQ lines, queue pointers, TLB counters and the last upstream transaction to a trace file and
+    // starts keeping those signals up to date (they cost nothing until this is called).
+    void trace(sc_core::sc_trace_file *tf);
+    // Text trace: one line per core trace record, prefixed with the simulated time in ps. nullptr turns it
+    // off.
+    void set_trace_stream(std::ostream *os);
+
+    // Every counter of the shell and the core as `name value` lines.
+    void dump_stats(std::ostream &os) const;
+    void stats(const std::function<void(const std::string &name, uint64_t value)> &cb) const;
+
+    // Shell counters (the core's own are in stats()).
+    struct Counters {
+        uint64_t upstream_transactions = 0;
+        uint64_t upstream_bytes = 0;
+        uint64_t upstream_splits = 0; // extra translations because a transaction crossed a translation span
+        uint64_t upstream_aborts = 0; // transactions answered with an error because the SMMU aborted them
+        uint64_t upstream_raz_wi = 0; // transactions (pieces) terminated as RAZ/WI
+        uint64_t upstream_missing_attr = 0; // transactions without vp::TxnAttr: platform configuration error
+        uint64_t upstream_unsupported = 0; // PCIe messages or byte-enable patterns this shell does not handle
+        uint64_t upstream_downstream_errors = 0; // the downstream target answered an error
+        uint64_t ats_translation_requests = 0;
+        uint64_t dmi_grants = 0;
+        uint64_t dmi_denials = 0;
+        uint64_t dmi_invalidations = 0; // invalidate_direct_mem_ptr broadcasts to the upstream masters
+        uint64_t reg_reads = 0;
+        uint64_t reg_writes = 0;
+        uint64_t reg_errors = 0; // wrong size / alignment / re-entrant access answered with an error
+        uint64_t mem_reads = 0;  // core accesses through walk_socket (any kind)
+        uint64_t mem_writes = 0;
+        uint64_t mem_dmi_accesses = 0; // of which served by DMI
+        uint64_t mem_errors = 0;
+        uint64_t mem_cas = 0;
+        uint64_t msi_writes = 0;
+        uint64_t irq_pulses[SMMU_IRQ_COUNT] = {};
+    };
+    const Counters &counters() const { return counters_; }
+
+    // The core, for tests that want to call its C API directly.
+    smmu *core() { return core_; }
+
+  private:
+    class DelayScope;
+
+    void upstream_b_transport(int port, tlm::tlm_generic_payload &gp, sc_core::sc_time &delay);
+    bool upstream_get_dmi(int port, tlm::tlm_generic_payload &gp, tlm::tlm_dmi &dmi);
+    unsigned upstream_transport_dbg(int port, tlm::tlm_generic_payload &gp);
+    void reg_b_transport(tlm::tlm_generic_payload &gp, sc_core::sc_time &delay);
+    unsigned reg_transport_dbg(tlm::tlm_generic_payload &gp);
+    void downstream_invalidate(sc_dt::uint64 start, sc_dt::uint64 end);
+    void walk_invalidate(sc_dt::uint64 start, sc_dt::uint64 end);
+
+    void translate_request(const TxnAttr &attr, tlm::tlm_generic_payload &gp);
+    void answer_ats_request(TxnAttr &attr, tlm::tlm_generic_payload &gp);
+    void remember_dmi_hint(const smmu_txn &txn, const smmu_result &res);
+    void invalidate_upstream_dmi();
+    bool register_write_changes_translation(uint64_t offset) const;
+
+    bool mem_access(smmu_mem_kind kind, uint64_t pa, void *buf, unsigned len, bool write);
+    void irq_set(smmu_irq_line line, bool level);
+    void advance(uint64_t ps);
+    void trace_line(const char *line);
+    sc_core::sc_time now_with_delay() const;
+
+    void irq_method();
+    void trace_signals_method();
+    void note_for_trace();
+
+    static const smmu_host_ops host_ops_;
+
+    Params params_;
+    smmu *core_ = nullptr;
+    Counters counters_;
+
+    // Annotated delay of the transport the core is running in (its host calls add to it), and nesting depth.
+    sc_core::sc_time *delay_ = nullptr;
+    sc_core::sc_time scratch_delay_;
+    unsigned core_depth_ = 0;
+    bool ps_is_time_unit_ = true;
+    uint64_t cached_ps_ = 0;
+    sc_core::sc_time cached_time_;
+
+    tlm::tlm_generic_payload mem_gp_;
+    static constexpr unsigned kWalkDmiRegions = 4;
+    struct WalkDmiRegion {
+        bool valid = false;
+        uint64_t start = 0, end = 0;
+        unsigned char *ptr = nullptr;
+        bool read = false, write = false;
+        sc_core::sc_time read_latency, write_latency;
+    } walk_dmi_[kWalkDmiRegions];
+    unsigned walk_dmi_next_ = 0;
+
+    // Recent plain-OK translations that b_transport performed; DMI upstream is only granted for these, so a
+    // DMI request never makes the core walk or record an event on its own.
+    static constexpr unsigned kDmiHints = 16;
+    struct DmiHint {
+        bool valid = false;
+        uint32_t sid = 0, ssid = 0;
+        bool ssv = false, priv = false, exec = false, secure = false;
+        uint64_t ia_base = 0, pa_base = 0, span_mask = 0;
+        bool read = false, write = false;
+    } dmi_hints_[kDmiHints];
+    bool dmi_requested_ = false;
+    bool dmi_outstanding_ = false;
+    bool missing_attr_reported_ = false;
+    bool unsupported_reported_ = false;
+
+    // IRQ pulse stretching: the core pulses (set then clear at once); the line stays high for the pulse
+    // width.
+    struct IrqState {
+        bool core_level = false;
+        sc_core::sc_time high_from, high_until;
+    } irq_state_[SMMU_IRQ_COUNT];
+    sc_core::sc_event irq_event_;
+    sc_core::sc_out<bool> *irq_ports_[SMMU_IRQ_COUNT];
+
+    std::ostream *trace_os_ = nullptr;
+
+    // Observability signals (updated only after trace() was called).
+    bool trace_signals_on_ = false;
+    sc_core::sc_event trace_event_;
+    sc_core::sc_signal<uint32_t> cmdq_prod_, cmdq_cons_, evtq_prod_, evtq_cons_, priq_prod_, priq_cons_;
+    sc_core::sc_signal<uint64_t> tlb_hits_, tlb_misses_;
+    sc_core::sc_signal<uint32_t> last_sid_, last_ssid_, last_result_;
+    sc_core::sc_signal<uint64_t> last_addr_, last_pa_, upstream_count_;
+    uint32_t last_sid_value_ = 0, last_ssid_value_ = 0, last_result_value_ = 0;
+    uint64_t last_addr_value_ = 0, last_pa_value_ = 0;
+};
+
+} // namespace vp
+
+#endif

@@ -1,0 +1,344 @@
+// vp::DmaMaster against a real Memory, with a probe in between that records every transaction's TxnAttr and
+// can answer errors for an address range (standing in for an SMMU abort).
+#include <cstring>
+#include <sstream>
+#include <stdexcept>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <tlm_utils/simple_initiator_socket.h>
+#include <tlm_utils/simple_target_socket.h>
+
+#include "dma_master.h"
+#include "memory.h"
+#include "test_initiator.h"
+
+using vp::DmaMaster;
+using vp_test::TestInitiator;
+
+namespace {
+
+constexpr uint64_t kMemSize = 4u << 20;
+
+struct SeenTxn {
+    bool write;
+    uint64_t addr;
+    unsigned len;
+    bool has_attr;
+    vp::TxnAttr attr;
+};
+
+// Forwards to memory, records what passes and fails [error_lo, error_hi] with TLM_ADDRESS_ERROR_RESPONSE.
+class Probe : public sc_core::sc_module {
+  public:
+    tlm_utils::simple_target_socket<Probe> target;
+    tlm_utils::simple_initiator_socket<Probe> initiator;
+    std::vector<SeenTxn> seen;
+    bool inject_errors = false;
+    uint64_t error_lo = 0, error_hi = 0;
+
+    explicit Probe(sc_core::sc_module_name name) : sc_module(name), target("target"), initiator("initiator") {
+        target.register_b_transport(this, &Probe::b_transport);
+    }
+
+  private:
+    void b_transport(tlm::tlm_generic_payload &gp, sc_core::sc_time &delay) {
+        const vp::TxnAttr *attr = vp::TxnAttr::of(gp);
+        seen.push_back({gp.is_write(), gp.get_address(), gp.get_data_length(), attr != nullptr,
+                        attr ? *attr : vp::TxnAttr()});
+        const uint64_t last = gp.get_address() + gp.get_data_length() - 1;
+        if (inject_errors && gp.get_address() <= error_hi && last >= error_lo) {
+            gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+            return;
+        }
+        initiator->b_transport(gp, delay);
+    }
+};
+
+struct Bench {
+    vp::Memory mem{"mem", kMemSize};
+    Probe probe{"probe"};
+    DmaMaster dma;
+    sc_core::sc_signal<bool> irq{"irq"};
+    TestInitiator cpu;
+
+    Bench(TestInitiator::Body body, uint32_t reset_sid = 0x42)
+        : dma("dma", reset_sid), cpu("cpu", std::move(body)) {
+        cpu.socket.bind(dma.reg_socket);
+        dma.socket.bind(probe.target);
+        probe.initiator.bind(mem.socket);
+        dma.irq.bind(irq);
+    }
+};
+
+void fill_pattern(vp::Memory &mem, uint64_t addr, size_t len, uint8_t seed) {
+    std::vector<uint8_t> bytes(len);
+    for (size_t i = 0; i < len; ++i)
+        bytes[i] = static_cast<uint8_t>(seed + i * 7 + (i >> 8));
+    ASSERT_TRUE(mem.load(addr, bytes.data(), len));
+}
+
+void program(TestInitiator &cpu, uint64_t src, uint64_t dst, uint32_t len) {
+    cpu.write32(DmaMaster::kRegSrcLo, static_cast<uint32_t>(src));
+    cpu.write32(DmaMaster::kRegSrcHi, static_cast<uint32_t>(src >> 32));
+    cpu.write32(DmaMaster::kRegDstLo, static_cast<uint32_t>(dst));
+    cpu.write32(DmaMaster::kRegDstHi, static_cast<uint32_t>(dst >> 32));
+    cpu.write32(DmaMaster::kRegLen, len);
+}
+
+// Polls STATUS until the job is no longer busy; returns the final status.
+uint32_t wait_not_busy(TestInitiator &cpu) {
+    for (int i = 0; i < 1000000; ++i) {
+        const uint32_t status = cpu.read32(DmaMaster::kRegStatus);
+        if (status != DmaMaster::kBusy)
+            return status;
+        sc_core::wait(100, sc_core::SC_NS);
+    }
+    ADD_FAILURE() << "DMA job never finished";
+    return DmaMaster::kBusy;
+}
+
+// Lets the DMA master's IRQ method run and its signal update.
+void settle() {
+    sc_core::wait(1, sc_core::SC_NS);
+}
+
+bool same_bytes(vp::Memory &mem, uint64_t a, uint64_t b, size_t len) {
+    return std::memcmp(mem.data() + a, mem.data() + b, len) == 0;
+}
+
+TEST(DmaMaster, CopiesAcrossPagesWithStatusAndIrq) {
+    constexpr uint64_t kSrc = 0x1003, kDst = 0x20011;
+    constexpr uint32_t kLen = 10000;
+    Bench *bench_ptr = nullptr;
+    Bench bench([&](TestInitiator &cpu) {
+        Bench &b = *bench_ptr;
+        EXPECT_EQ(cpu.read32(DmaMaster::kRegId), 0x444D4131u);
+        program(cpu, kSrc, kDst, kLen);
+        cpu.write32(DmaMaster::kRegCtrl, DmaMaster::kCtrlStart | DmaMaster::kCtrlIrqEnable);
+        EXPECT_EQ(cpu.read32(DmaMaster::kRegStatus), uint32_t{DmaMaster::kBusy});
+        settle();
+        EXPECT_FALSE(b.irq.read()) << "no IRQ while busy";
+        sc_core::wait(300, sc_core::SC_NS);
+        const uint32_t partial = cpu.read32(DmaMaster::kRegBytesDone);
+        EXPECT_GT(partial, 0u);
+        EXPECT_LT(partial, kLen) << "the copy takes simulated time";
+        EXPECT_EQ(wait_not_busy(cpu), uint32_t{DmaMaster::kDone});
+        EXPECT_EQ(cpu.read32(DmaMaster::kRegBytesDone), kLen);
+        settle();
+        EXPECT_TRUE(b.irq.read()) << "done with the IRQ enabled raises the line";
+        EXPECT_TRUE(same_bytes(b.mem, kSrc, kDst, kLen));
+        EXPECT_EQ(b.mem.data()[kDst + kLen], 0) << "nothing written past the end";
+        EXPECT_EQ(b.mem.data()[kDst - 1], 0) << "nothing written before the start";
+        cpu.write32(DmaMaster::kRegStatus, 0);
+        settle();
+        EXPECT_FALSE(b.irq.read()) << "writing STATUS 0 clears the IRQ";
+        EXPECT_EQ(cpu.read32(DmaMaster::kRegStatus), uint32_t{DmaMaster::kIdle});
+    });
+    bench_ptr = &bench;
+    fill_pattern(bench.mem, kSrc, kLen, 3);
+    sc_core::sc_start();
+    ASSERT_TRUE(bench.cpu.finished());
+    for (const SeenTxn &t : bench.probe.seen) {
+        EXPECT_LE(t.len, 64u);
+        EXPECT_EQ(t.addr / 4096, (t.addr + t.len - 1) / 4096)
+            << "chunk crosses a 4 KiB page at 0x" << std::hex << t.addr;
+    }
+    EXPECT_EQ(bench.dma.counters().jobs, 1u);
+    EXPECT_EQ(bench.dma.counters().bytes, kLen);
+    EXPECT_EQ(bench.dma.counters().faults, 0u);
+}
+
+TEST(DmaMaster, TransactionsCarryTheProgrammedAttributes) {
+    Bench *bench_ptr = nullptr;
+    Bench bench([&](TestInitiator &cpu) {
+        program(cpu, 0x3000, 0x5000, 256);
+        cpu.write32(DmaMaster::kRegStreamId, 0x1234);
+        cpu.write32(DmaMaster::kRegSubstream, DmaMaster::kSubstreamSsv | 0xABCDE | 0x00F00000);
+        EXPECT_EQ(cpu.read32(DmaMaster::kRegSubstream), DmaMaster::kSubstreamSsv | 0xABCDE)
+            << "bits 30:20 are reserved";
+        cpu.write32(DmaMaster::kRegAttr, DmaMaster::kAttrPriv | DmaMaster::kAttrExec);
+        cpu.write32(DmaMaster::kRegCtrl, DmaMaster::kCtrlStart);
+        // Changing the registers while busy must not change the running job.
+        cpu.write32(DmaMaster::kRegStreamId, 0x9999);
+        EXPECT_EQ(wait_not_busy(cpu), uint32_t{DmaMaster::kDone});
+        EXPECT_FALSE(bench_ptr->irq.read()) << "IRQ disabled";
+    });
+    bench_ptr = &bench;
+    sc_core::sc_start();
+    ASSERT_EQ(bench.probe.seen.size(), 8u); // 256 bytes in 64-byte chunks: 4 reads and 4 writes
+    for (const SeenTxn &t : bench.probe.seen) {
+        ASSERT_TRUE(t.has_attr);
+        EXPECT_EQ(t.attr.stream_id, 0x1234u);
+        EXPECT_TRUE(t.attr.ssv);
+        EXPECT_EQ(t.attr.substream_id, 0xABCDEu);
+        EXPECT_TRUE(t.attr.priv);
+        EXPECT_EQ(t.attr.exec, !t.write) << "instruction attribute only on reads";
+        EXPECT_EQ(t.attr.at, vp::PcieAt::Untranslated);
+        EXPECT_EQ(t.attr.kind, vp::TxnKind::Memory);
+        EXPECT_EQ(t.attr.security, vp::SecurityState::NonSecure);
+        const uint64_t base = t.write ? 0x5000 : 0x3000;
+        EXPECT_GE(t.addr, base);
+        EXPECT_LE(t.addr + t.len, base + 256);
+    }
+    EXPECT_FALSE(bench.probe.seen[0].write);
+    EXPECT_TRUE(bench.probe.seen[1].write);
+}
+
+TEST(DmaMaster, ResetStreamIdComesFromTheConstructor) {
+    Bench bench(
+        [](TestInitiator &cpu) {
+            EXPECT_EQ(cpu.read32(DmaMaster::kRegStreamId), 0x77u);
+            EXPECT_EQ(cpu.read32(DmaMaster::kRegSubstream), 0u);
+            program(cpu, 0x100, 0x200, 4);
+            cpu.write32(DmaMaster::kRegCtrl, DmaMaster::kCtrlStart);
+            EXPECT_EQ(wait_not_busy(cpu), uint32_t{DmaMaster::kDone});
+        },
+        0x77);
+    sc_core::sc_start();
+    ASSERT_EQ(bench.probe.seen.size(), 2u);
+    EXPECT_EQ(bench.probe.seen[0].attr.stream_id, 0x77u);
+    EXPECT_FALSE(bench.probe.seen[0].attr.ssv);
+    EXPECT_FALSE(bench.probe.seen[0].attr.priv);
+}
+
+TEST(DmaMaster, ReadFaultStopsWithFaultAddressAndBytesDone) {
+    Bench *bench_ptr = nullptr;
+    Bench bench([&](TestInitiator &cpu) {
+        program(cpu, 0x10000, 0x30000, 0x3000);
+        cpu.write32(DmaMaster::kRegCtrl, DmaMaster::kCtrlStart | DmaMaster::kCtrlIrqEnable);
+        EXPECT_EQ(wait_not_busy(cpu), uint32_t{DmaMaster::kReadFault});
+        EXPECT_EQ(cpu.read32(DmaMaster::kRegFaultLo), 0x11040u);
+        EXPECT_EQ(cpu.read32(DmaMaster::kRegFaultHi), 0u);
+        EXPECT_EQ(cpu.read32(DmaMaster::kRegBytesDone), 0x1040u);
+        settle();
+        EXPECT_TRUE(bench_ptr->irq.read()) << "a fault raises the IRQ too";
+        // Writing a non-zero STATUS does nothing.
+        cpu.write32(DmaMaster::kRegStatus, 2);
+        EXPECT_EQ(cpu.read32(DmaMaster::kRegStatus), uint32_t{DmaMaster::kReadFault});
+    });
+    bench_ptr = &bench;
+    fill_pattern(bench.mem, 0x10000, 0x3000, 9);
+    bench.probe.inject_errors = true;
+    bench.probe.error_lo = 0x11050; // inside the chunk at 0x11040
+    bench.probe.error_hi = 0x1FFFF;
+    sc_core::sc_start();
+    EXPECT_TRUE(same_bytes(bench.mem, 0x10000, 0x30000, 0x1040));
+    EXPECT_EQ(bench.mem.data()[0x31040], 0) << "nothing written after the fault";
+    EXPECT_EQ(bench.dma.counters().faults, 1u);
+}
+
+TEST(DmaMaster, WriteFaultReportsTheDestination) {
+    Bench bench([](TestInitiator &cpu) {
+        cpu.write32(DmaMaster::kRegSrcLo, 0x1000);
+        cpu.write32(DmaMaster::kRegDstLo, 0x00002000);
+        cpu.write32(DmaMaster::kRegDstHi, 0x1); // 0x1_0000_2000: beyond the probe's error start
+        cpu.write32(DmaMaster::kRegLen, 128);
+        cpu.write32(DmaMaster::kRegCtrl, DmaMaster::kCtrlStart);
+        EXPECT_EQ(wait_not_busy(cpu), uint32_t{DmaMaster::kWriteFault});
+        EXPECT_EQ(cpu.read32(DmaMaster::kRegFaultLo), 0x2000u);
+        EXPECT_EQ(cpu.read32(DmaMaster::kRegFaultHi), 0x1u);
+        EXPECT_EQ(cpu.read32(DmaMaster::kRegBytesDone), 0u);
+        uint64_t fault = 0;
+        EXPECT_EQ(cpu.read(DmaMaster::kRegFaultLo, fault, 8), tlm::TLM_OK_RESPONSE);
+        EXPECT_EQ(fault, 0x100002000u) << "a 64-bit access reads both halves";
+    });
+    bench.probe.inject_errors = true;
+    bench.probe.error_lo = 0x100000000;
+    bench.probe.error_hi = ~uint64_t{0};
+    sc_core::sc_start();
+    EXPECT_EQ(bench.dma.counters().faults, 1u);
+}
+
+TEST(DmaMaster, LengthLimits) {
+    Bench bench([](TestInitiator &cpu) {
+        program(cpu, 0x0, 0x200000, 0);
+        cpu.write32(DmaMaster::kRegCtrl, DmaMaster::kCtrlStart);
+        EXPECT_EQ(cpu.read32(DmaMaster::kRegStatus), uint32_t{DmaMaster::kIdle}) << "LEN 0 is refused";
+        cpu.write32(DmaMaster::kRegLen, DmaMaster::kMaxLen + 1);
+        cpu.write32(DmaMaster::kRegCtrl, DmaMaster::kCtrlStart);
+        EXPECT_EQ(cpu.read32(DmaMaster::kRegStatus), uint32_t{DmaMaster::kIdle}) << "LEN > 1 MiB is refused";
+        cpu.write32(DmaMaster::kRegLen, DmaMaster::kMaxLen);
+        cpu.write32(DmaMaster::kRegCtrl, DmaMaster::kCtrlStart);
+        EXPECT_EQ(cpu.read32(DmaMaster::kRegStatus), uint32_t{DmaMaster::kBusy});
+        cpu.write32(DmaMaster::kRegCtrl, DmaMaster::kCtrlStart); // refused: busy
+        EXPECT_EQ(wait_not_busy(cpu), uint32_t{DmaMaster::kDone});
+        EXPECT_EQ(cpu.read32(DmaMaster::kRegBytesDone), DmaMaster::kMaxLen);
+        cpu.write32(DmaMaster::kRegLen, 1);
+        cpu.write32(DmaMaster::kRegSrcLo, 0x300001);
+        cpu.write32(DmaMaster::kRegDstLo, 0x3FFFFF);
+        cpu.write32(DmaMaster::kRegCtrl, DmaMaster::kCtrlStart);
+        EXPECT_EQ(wait_not_busy(cpu), uint32_t{DmaMaster::kDone});
+    });
+    fill_pattern(bench.mem, 0, DmaMaster::kMaxLen, 1);
+    fill_pattern(bench.mem, 0x300001, 1, 0x5A);
+    sc_core::sc_start();
+    EXPECT_TRUE(same_bytes(bench.mem, 0, 0x200000, DmaMaster::kMaxLen));
+    EXPECT_EQ(bench.mem.data()[0x3FFFFF], 0x5A);
+    EXPECT_EQ(bench.dma.counters().jobs, 2u);
+    EXPECT_EQ(bench.dma.counters().rejected_starts, 3u);
+    EXPECT_EQ(bench.dma.counters().bytes, DmaMaster::kMaxLen + 1u);
+}
+
+TEST(DmaMaster, IrqFollowsEnableAndStatus) {
+    Bench *bench_ptr = nullptr;
+    Bench bench([&](TestInitiator &cpu) {
+        sc_core::sc_signal<bool> &irq = bench_ptr->irq;
+        program(cpu, 0x1000, 0x2000, 16);
+        cpu.write32(DmaMaster::kRegCtrl, DmaMaster::kCtrlStart);
+        EXPECT_EQ(wait_not_busy(cpu), uint32_t{DmaMaster::kDone});
+        settle();
+        EXPECT_FALSE(irq.read());
+        cpu.write32(DmaMaster::kRegCtrl, DmaMaster::kCtrlIrqEnable); // enable only, no start
+        EXPECT_EQ(cpu.read32(DmaMaster::kRegCtrl), DmaMaster::kCtrlIrqEnable);
+        settle();
+        EXPECT_TRUE(irq.read()) << "enabling with a finished job raises the line";
+        cpu.write32(DmaMaster::kRegCtrl, 0);
+        settle();
+        EXPECT_FALSE(irq.read()) << "disabling lowers it";
+        cpu.write32(DmaMaster::kRegCtrl, DmaMaster::kCtrlIrqEnable);
+        cpu.write32(DmaMaster::kRegStatus, 0);
+        settle();
+        EXPECT_FALSE(irq.read()) << "STATUS 0 lowers it";
+        EXPECT_EQ(cpu.read32(DmaMaster::kRegStatus), uint32_t{DmaMaster::kIdle});
+    });
+    bench_ptr = &bench;
+    sc_core::sc_start();
+    EXPECT_TRUE(bench.cpu.finished());
+}
+
+TEST(DmaMaster, RegisterAccessRules) {
+    Bench bench([](TestInitiator &cpu) {
+        uint64_t value = 0;
+        EXPECT_EQ(cpu.read(DmaMaster::kRegId, value, 2), tlm::TLM_GENERIC_ERROR_RESPONSE) << "16-bit access";
+        EXPECT_EQ(cpu.read(DmaMaster::kRegId + 2, value, 4), tlm::TLM_GENERIC_ERROR_RESPONSE) << "misaligned";
+        EXPECT_EQ(cpu.read(0x1000, value, 4), tlm::TLM_ADDRESS_ERROR_RESPONSE) << "outside the 4 KiB";
+        EXPECT_EQ(cpu.write(DmaMaster::kRegSrcLo, 0x1122334455667788, 8), tlm::TLM_OK_RESPONSE);
+        EXPECT_EQ(cpu.read32(DmaMaster::kRegSrcLo), 0x55667788u);
+        EXPECT_EQ(cpu.read32(DmaMaster::kRegSrcHi), 0x11223344u);
+        cpu.write32(DmaMaster::kRegId, 0);
+        EXPECT_EQ(cpu.read32(DmaMaster::kRegId), DmaMaster::kIdValue) << "ID is read-only";
+        cpu.write32(0x800, 0xFFFFFFFF);
+        EXPECT_EQ(cpu.read32(0x800), 0u) << "reserved offsets are RAZ/WI";
+        cpu.write32(DmaMaster::kRegAttr, 0xFFFFFFFF);
+        EXPECT_EQ(cpu.read32(DmaMaster::kRegAttr), 3u);
+        cpu.write32(DmaMaster::kRegBytesDone, 5);
+        EXPECT_EQ(cpu.read32(DmaMaster::kRegBytesDone), 0u) << "BYTES_DONE is read-only";
+    });
+    sc_core::sc_start();
+    EXPECT_TRUE(bench.cpu.finished());
+}
+
+TEST(DmaMaster, RejectsBadChunkSize) {
+    EXPECT_THROW(DmaMaster("bad", 0, 100), std::invalid_argument);
+}
+
+TEST(DmaMaster, StatsListEveryCounter) {
+    DmaMaster dma("dma", 1);
+    std::ostringstream os;
+    dma.dump_stats(os);
+    for (const char *name : {"jobs 0", "bytes 0", "faults 0", "rejected_starts 0", "transactions 0"})
+        EXPECT_NE(os.str().find(name), std::string::npos) << name;
+}
+
+} // namespace

@@ -1,0 +1,452 @@
+// SystemC tests of vp::Smmuv3 with the real core, a real Memory and Router: a driver-like initiator programs
+// the SMMU through its registers and builds its tables in memory; a requester sends DMA through the upstream
+// socket.
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <regex>
+#include <sstream>
+#include <stdexcept>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "dma_master.h"
+#include "smmu_test_env.h"
+
+using vp_test::attr_for;
+using vp_test::kCdTable;
+using vp_test::kRamBase;
+using vp_test::Requester;
+using vp_test::SmmuEnv;
+
+namespace {
+
+constexpr uint64_t kVa = 0x0000123456789000;
+constexpr uint64_t kPa = kRamBase + 0x800000;
+constexpr uint32_t kSid = 3;
+constexpr uint16_t kAsid = 7;
+
+std::vector<uint8_t> pattern(size_t len, uint8_t seed) {
+    std::vector<uint8_t> v(len);
+    for (size_t i = 0; i < len; ++i)
+        v[i] = static_cast<uint8_t>(seed + 13 * i);
+    return v;
+}
+
+// Stage-1 translation of kSid with one page kVa -> kPa.
+void setup_stage1(SmmuEnv &env, bool abort = true) {
+    env.map_page(kVa, kPa);
+    env.cd_s1(kCdTable, kAsid, abort);
+    env.ste_s1(kSid, kCdTable);
+    env.enable();
+}
+
+TEST(Smmuv3Shell, TranslatedWriteAndReadLandAtThePhysicalAddress) {
+    SmmuEnv *env_ptr = nullptr;
+    SmmuEnv env([&](Requester &dev) {
+        SmmuEnv &e = *env_ptr;
+        setup_stage1(e);
+        const auto data = pattern(64, 1);
+        ASSERT_EQ(dev.write(kVa + 0x40, data, attr_for(kSid)), tlm::TLM_OK_RESPONSE);
+        EXPECT_EQ(dev.last_address(), kVa + 0x40) << "the payload address is restored for the requester";
+        EXPECT_EQ(std::memcmp(e.at(kPa + 0x40), data.data(), data.size()), 0) << "data at the translated PA";
+        std::vector<uint8_t> back(64);
+        ASSERT_EQ(dev.read(kVa + 0x40, back, attr_for(kSid)), tlm::TLM_OK_RESPONSE);
+        EXPECT_EQ(back, data);
+        EXPECT_GT(dev.last_delay(), sc_core::SC_ZERO_TIME) << "memory and SMMU latencies are annotated";
+        EXPECT_EQ(e.reg32(SMMU_EVENTQ_PROD), 0u) << "no event for a good translation";
+    });
+    env_ptr = &env;
+    sc_core::sc_start();
+    ASSERT_TRUE(env.dev.finished());
+    EXPECT_EQ(env.smmu.counters().upstream_transactions, 2u);
+    EXPECT_EQ(env.smmu.counters().upstream_aborts, 0u);
+    EXPECT_GT(env.smmu.counters().mem_reads, 0u) << "STE, CD and table walks went through the walk socket";
+}
+
+TEST(Smmuv3Shell, FaultAbortsRecordsAnEventAndPulsesTheIrq) {
+    SmmuEnv *env_ptr = nullptr;
+    SmmuEnv env([&](Requester &dev) {
+        SmmuEnv &e = *env_ptr;
+        setup_stage1(e);
+        const unsigned edges_before = e.evtq_edges.rising;
+        std::vector<uint8_t> buf(8, 0xAA);
+        const uint64_t unmapped = kVa + 0x5000;
+        vp::TxnAttr attr = attr_for(kSid);
+        attr.priv = true;
+        EXPECT_EQ(dev.read(unmapped + 0x18, buf, attr), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+        sc_core::wait(10, sc_core::SC_NS);
+        ASSERT_EQ(e.reg32(SMMU_EVENTQ_PROD), 1u) << "one event record written";
+        const uint64_t dw0 = e.event_dword(0, 0);
+        EXPECT_EQ(SMMU_FIELD_GET(SMMU_EVT0_ID, dw0), uint64_t{SMMU_EVT_F_TRANSLATION});
+        EXPECT_EQ(SMMU_FIELD_GET(SMMU_EVT0_SID, dw0), uint64_t{kSid});
+        EXPECT_EQ(e.event_dword(0, 2), unmapped + 0x18) << "input address";
+        EXPECT_TRUE(e.event_dword(0, 1) & SMMU_EVT1_RNW) << "a read";
+        EXPECT_TRUE(e.event_dword(0, 1) & SMMU_EVT1_PNU) << "privileged";
+        EXPECT_EQ(e.evtq_edges.rising, edges_before + 1) << "the event queue IRQ pulsed";
+        EXPECT_FALSE(e.evtq_line.read()) << "and is low again after the pulse";
+        EXPECT_EQ(e.evtq_edges.last_fall - e.evtq_edges.last_rise, sc_core::sc_time(1, sc_core::SC_NS));
+    });
+    env_ptr = &env;
+    sc_core::sc_start();
+    ASSERT_TRUE(env.dev.finished());
+    EXPECT_EQ(env.smmu.counters().upstream_aborts, 1u);
+    EXPECT_EQ(env.smmu.counters().irq_pulses[SMMU_IRQ_EVTQ], 1u);
+}
+
+TEST(Smmuv3Shell, CmdSyncIrqPulses) {
+    SmmuEnv *env_ptr = nullptr;
+    SmmuEnv env([&](Requester &) {
+        SmmuEnv &e = *env_ptr;
+        e.enable();
+        const unsigned before = e.sync_edges.rising;
+        e.sync(true);
+        // The pulse happens at the annotated time of the CMDQ_PROD write, which the CPU initiator does not
+        // wait for.
+        sc_core::wait(1, sc_core::SC_US);
+        EXPECT_EQ(e.sync_edges.rising, before + 1);
+        EXPECT_FALSE(e.sync_line.read());
+    });
+    env_ptr = &env;
+    sc_core::sc_start();
+    ASSERT_TRUE(env.dev.finished());
+}
+
+TEST(Smmuv3Shell, GerrorIrqPulsesOnAnIllegalCommand) {
+    SmmuEnv *env_ptr = nullptr;
+    SmmuEnv env([&](Requester &) {
+        SmmuEnv &e = *env_ptr;
+        e.enable();
+        const unsigned before = e.gerror_edges.rising;
+        const uint64_t slot = vp_test::kCmdq + (e.cmdq_prod & 31) * SMMU_CMD_SIZE;
+        e.put64(slot, SMMU_FIELD_PREP(SMMU_CMD0_OPCODE, 0xFF));
+        e.put64(slot + 8, 0);
+        e.set32(SMMU_CMDQ_PROD, e.cmdq_prod + 1);
+        sc_core::wait(1, sc_core::SC_US);
+        EXPECT_EQ(SMMU_FIELD_GET(SMMU_CMDQ_CONS_ERR, e.reg32(SMMU_CMDQ_CONS)), uint64_t{SMMU_CERROR_ILL});
+        EXPECT_EQ(e.reg32(SMMU_GERROR) & SMMU_GERROR_CMDQ_ERR, SMMU_GERROR_CMDQ_ERR);
+        EXPECT_EQ(e.gerror_edges.rising, before + 1);
+        EXPECT_FALSE(e.gerror_line.read());
+    });
+    env_ptr = &env;
+    sc_core::sc_start();
+    ASSERT_TRUE(env.dev.finished());
+    EXPECT_EQ(env.smmu.counters().irq_pulses[SMMU_IRQ_GERROR], 1u);
+}
+
+TEST(Smmuv3Shell, RazWiWhenTheCdDoesNotAbort) {
+    SmmuEnv *env_ptr = nullptr;
+    SmmuEnv env([&](Requester &dev) {
+        SmmuEnv &e = *env_ptr;
+        setup_stage1(e, false);
+        std::vector<uint8_t> buf(16, 0xAA);
+        EXPECT_EQ(dev.read(kVa + 0x3000, buf, attr_for(kSid)), tlm::TLM_OK_RESPONSE);
+        EXPECT_EQ(buf, std::vector<uint8_t>(16, 0)) << "reads as zero";
+        EXPECT_EQ(dev.write(kVa + 0x3000, pattern(16, 5), attr_for(kSid)), tlm::TLM_OK_RESPONSE) << "ignored";
+    });
+    env_ptr = &env;
+    sc_core::sc_start();
+    ASSERT_TRUE(env.dev.finished());
+    EXPECT_EQ(env.smmu.counters().upstream_raz_wi, 2u);
+}
+
+TEST(Smmuv3Shell, TransactionCrossingPagesIsSplit) {
+    SmmuEnv *env_ptr = nullptr;
+    constexpr uint64_t kPa2 = kRamBase + 0x900000;
+    SmmuEnv env([&](Requester &dev) {
+        SmmuEnv &e = *env_ptr;
+        e.map_page(kVa + 0x1000, kPa2);
+        setup_stage1(e);
+        const auto data = pattern(32, 9);
+        ASSERT_EQ(dev.write(kVa + 0xFF0, data, attr_for(kSid)), tlm::TLM_OK_RESPONSE);
+        EXPECT_EQ(std::memcmp(e.at(kPa + 0xFF0), data.data(), 16), 0) << "first half in the first page";
+        EXPECT_EQ(std::memcmp(e.at(kPa2), data.data() + 16, 16), 0) << "second half in the other page";
+        std::vector<uint8_t> back(32);
+        ASSERT_EQ(dev.read(kVa + 0xFF0, back, attr_for(kSid)), tlm::TLM_OK_RESPONSE);
+        EXPECT_EQ(back, data);
+        EXPECT_FALSE(dev.last_dmi_allowed()) << "no DMI hint for a split transaction";
+        // Crossing into an unmapped page: aborted.
+        EXPECT_EQ(dev.write(kVa + 0x1FF8, pattern(16, 2), attr_for(kSid)), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    });
+    env_ptr = &env;
+    sc_core::sc_start();
+    ASSERT_TRUE(env.dev.finished());
+    EXPECT_EQ(env.smmu.counters().upstream_splits, 3u);
+}
+
+TEST(Smmuv3Shell, DmiGrantedForATranslatedPageAndInvalidatedByTlbi) {
+    SmmuEnv *env_ptr = nullptr;
+    SmmuEnv env([&](Requester &dev) {
+        SmmuEnv &e = *env_ptr;
+        setup_stage1(e);
+        tlm::tlm_dmi dmi;
+        EXPECT_FALSE(dev.get_dmi(kVa, false, attr_for(kSid), dmi)) << "nothing translated yet";
+        std::vector<uint8_t> buf(8);
+        ASSERT_EQ(dev.read(kVa + 8, buf, attr_for(kSid)), tlm::TLM_OK_RESPONSE);
+        EXPECT_TRUE(dev.last_dmi_allowed());
+        ASSERT_TRUE(dev.get_dmi(kVa + 8, false, attr_for(kSid), dmi));
+        EXPECT_EQ(dmi.get_start_address(), kVa);
+        EXPECT_EQ(dmi.get_end_address(), kVa + 0xFFF);
+        EXPECT_EQ(dmi.get_dmi_ptr(), e.at(kPa));
+        EXPECT_TRUE(dmi.is_read_allowed());
+        EXPECT_FALSE(dmi.is_write_allowed()) << "write DMI only after a write went through the SMMU";
+        EXPECT_FALSE(dev.get_dmi(kVa, false, attr_for(kSid + 1), dmi)) << "another stream gets nothing";
+        ASSERT_EQ(dev.write(kVa, pattern(4, 1), attr_for(kSid)), tlm::TLM_OK_RESPONSE);
+        ASSERT_TRUE(dev.get_dmi(kVa, true, attr_for(kSid), dmi));
+        EXPECT_TRUE(dmi.is_write_allowed());
+        EXPECT_TRUE(dmi.is_read_allowed());
+        EXPECT_TRUE(dev.invalidations().empty());
+        e.tlbi_va(kAsid, kVa);
+        ASSERT_FALSE(dev.invalidations().empty()) << "TLBI revokes upstream DMI";
+        EXPECT_EQ(dev.invalidations().back().first, 0u);
+        EXPECT_EQ(dev.invalidations().back().second, ~uint64_t{0});
+        EXPECT_FALSE(dev.get_dmi(kVa, false, attr_for(kSid), dmi)) << "and forgets the translation";
+    });
+    env_ptr = &env;
+    sc_core::sc_start();
+    ASSERT_TRUE(env.dev.finished());
+    EXPECT_EQ(env.smmu.counters().dmi_grants, 2u);
+    EXPECT_GE(env.smmu.counters().dmi_invalidations, 1u);
+}
+
+TEST(Smmuv3Shell, RegisterWriteThatChangesTranslationRevokesDmi) {
+    SmmuEnv *env_ptr = nullptr;
+    SmmuEnv env([&](Requester &dev) {
+        SmmuEnv &e = *env_ptr;
+        setup_stage1(e);
+        std::vector<uint8_t> buf(8);
+        tlm::tlm_dmi dmi;
+        EXPECT_FALSE(dev.get_dmi(kVa, false, attr_for(kSid), dmi))
+            << "the first request only starts the bookkeeping";
+        ASSERT_EQ(dev.read(kVa, buf, attr_for(kSid)), tlm::TLM_OK_RESPONSE);
+        ASSERT_TRUE(dev.get_dmi(kVa, false, attr_for(kSid), dmi));
+        e.set32(SMMU_CR0, SMMU_CR0_CMDQEN | SMMU_CR0_EVENTQEN); // SMMUEN off
+        EXPECT_FALSE(dev.invalidations().empty());
+    });
+    env_ptr = &env;
+    sc_core::sc_start();
+    ASSERT_TRUE(env.dev.finished());
+}
+
+TEST(Smmuv3Shell, GlobalBypassAndAbort) {
+    SmmuEnv *env_ptr = nullptr;
+    SmmuEnv env([&](Requester &dev) {
+        SmmuEnv &e = *env_ptr;
+        e.set32(SMMU_GBPA, SMMU_GBPA_UPDATE);
+        e.wait_ack(SMMU_GBPA, 0);
+        const uint64_t pa = kRamBase + 0x700000;
+        const auto data = pattern(16, 4);
+        ASSERT_EQ(dev.write(pa, data, attr_for(9)), tlm::TLM_OK_RESPONSE)
+            << "SMMUEN=0 and GBPA.ABORT=0: bypass";
+        EXPECT_EQ(std::memcmp(e.at(pa), data.data(), data.size()), 0);
+        e.set32(SMMU_GBPA, SMMU_GBPA_UPDATE | SMMU_GBPA_ABORT);
+        e.wait_ack(SMMU_GBPA, SMMU_GBPA_ABORT);
+        EXPECT_EQ(dev.write(pa, pattern(16, 7), attr_for(9)), tlm::TLM_GENERIC_ERROR_RESPONSE)
+            << "GBPA.ABORT refuses the stream";
+        EXPECT_EQ(std::memcmp(e.at(pa), data.data(), data.size()), 0) << "memory unchanged";
+    });
+    env_ptr = &env;
+    sc_core::sc_start();
+    ASSERT_TRUE(env.dev.finished());
+}
+
+TEST(Smmuv3Shell, StreamBypassSte) {
+    SmmuEnv *env_ptr = nullptr;
+    SmmuEnv env([&](Requester &dev) {
+        SmmuEnv &e = *env_ptr;
+        e.ste_bypass(2);
+        e.enable();
+        const uint64_t pa = kRamBase + 0x600010;
+        const auto data = pattern(8, 3);
+        ASSERT_EQ(dev.write(pa, data, attr_for(2)), tlm::TLM_OK_RESPONSE);
+        EXPECT_EQ(std::memcmp(e.at(pa), data.data(), data.size()), 0);
+        // A stream whose STE is invalid aborts with a configuration error (generic error) and an event.
+        EXPECT_EQ(dev.write(pa, data, attr_for(5)), tlm::TLM_GENERIC_ERROR_RESPONSE);
+        EXPECT_EQ(e.reg32(SMMU_EVENTQ_PROD), 1u);
+        EXPECT_EQ(SMMU_FIELD_GET(SMMU_EVT0_ID, e.event_dword(0, 0)), uint64_t{SMMU_EVT_C_BAD_STE});
+    });
+    env_ptr = &env;
+    sc_core::sc_start();
+    ASSERT_TRUE(env.dev.finished());
+}
+
+TEST(Smmuv3Shell, MissingTxnAttrIsAnError) {
+    SmmuEnv env([](Requester &dev) {
+        uint8_t buf[4] = {};
+        EXPECT_EQ(dev.access(tlm::TLM_READ_COMMAND, kRamBase, buf, 4, nullptr),
+                  tlm::TLM_GENERIC_ERROR_RESPONSE);
+        EXPECT_EQ(dev.access(tlm::TLM_WRITE_COMMAND, kRamBase, buf, 4, nullptr),
+                  tlm::TLM_GENERIC_ERROR_RESPONSE);
+    });
+    sc_core::sc_start();
+    ASSERT_TRUE(env.dev.finished());
+    EXPECT_EQ(env.smmu.counters().upstream_missing_attr, 2u);
+}
+
+TEST(Smmuv3Shell, RegisterAccessSizes) {
+    SmmuEnv *env_ptr = nullptr;
+    SmmuEnv env([&](Requester &) {
+        SmmuEnv &e = *env_ptr;
+        uint64_t value = 0;
+        EXPECT_EQ(e.cpu.read(vp_test::kSmmuBase + SMMU_IDR0, value, 8), tlm::TLM_OK_RESPONSE);
+        EXPECT_EQ(static_cast<uint32_t>(value), e.reg32(SMMU_IDR0)) << "64-bit read: IDR0 in the low half";
+        EXPECT_EQ(static_cast<uint32_t>(value >> 32), e.reg32(SMMU_IDR1)) << "IDR1 in the high half";
+        EXPECT_EQ(e.cpu.read(vp_test::kSmmuBase + SMMU_IDR0, value, 2), tlm::TLM_GENERIC_ERROR_RESPONSE);
+        EXPECT_EQ(e.cpu.read(vp_test::kSmmuBase + SMMU_IDR0, value, 1), tlm::TLM_GENERIC_ERROR_RESPONSE);
+        EXPECT_EQ(e.cpu.read(vp_test::kSmmuBase + SMMU_IDR1 + 2, value, 4), tlm::TLM_GENERIC_ERROR_RESPONSE);
+        EXPECT_EQ(e.cpu.read(vp_test::kSmmuBase + SMMU_IDR1, value, 8), tlm::TLM_GENERIC_ERROR_RESPONSE)
+            << "64-bit access must be 8-byte aligned";
+        e.set64(SMMU_STRTAB_BASE, 0x0000000123456780);
+        EXPECT_EQ(e.reg32(SMMU_STRTAB_BASE), 0x23456780u);
+        EXPECT_EQ(e.reg32(SMMU_STRTAB_BASE + 4), 0x1u);
+        uint8_t dbg[4] = {};
+        EXPECT_EQ(e.cpu.debug(tlm::TLM_READ_COMMAND, vp_test::kSmmuBase + SMMU_IDR0, dbg, 4), 4u);
+        EXPECT_EQ(dbg[0] | dbg[1] << 8 | dbg[2] << 16 | uint32_t{dbg[3]} << 24, e.reg32(SMMU_IDR0));
+    });
+    env_ptr = &env;
+    sc_core::sc_start();
+    ASSERT_TRUE(env.dev.finished());
+    EXPECT_EQ(env.smmu.counters().reg_errors, 4u);
+}
+
+TEST(Smmuv3Shell, InvalidParametersThrow) {
+    vp::Smmuv3::Params p = vp::Smmuv3::default_params();
+    p.core.idr[1] = static_cast<uint32_t>(SMMU_FIELD_SET(p.core.idr[1], SMMU_IDR1_CMDQS, 25));
+    try {
+        vp::Smmuv3 smmu("smmu", p);
+        FAIL() << "accepted a command queue of 2^25 entries";
+    } catch (const std::invalid_argument &e) {
+        const std::string what = e.what();
+        EXPECT_NE(what.find("invalid SMMUv3 parameters"), std::string::npos) << what;
+        EXPECT_EQ(what.find('\n'), std::string::npos) << "one line";
+    }
+}
+
+TEST(Smmuv3Shell, TextTraceAndStats) {
+    std::ostringstream trace;
+    SmmuEnv *env_ptr = nullptr;
+    SmmuEnv env([&](Requester &dev) {
+        SmmuEnv &e = *env_ptr;
+        setup_stage1(e);
+        std::vector<uint8_t> buf(8);
+        EXPECT_EQ(dev.read(kVa, buf, attr_for(kSid)), tlm::TLM_OK_RESPONSE);
+        EXPECT_EQ(dev.read(kVa + 0x5000, buf, attr_for(kSid)), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    });
+    env_ptr = &env;
+    env.smmu.set_trace_stream(&trace);
+    const std::string vcd_path = testing::TempDir() + "smmuv3_shell_trace";
+    sc_core::sc_trace_file *vcd = sc_core::sc_create_vcd_trace_file(vcd_path.c_str());
+    env.smmu.trace(vcd);
+    sc_core::sc_start();
+    sc_core::sc_close_vcd_trace_file(vcd);
+    ASSERT_TRUE(env.dev.finished());
+    std::ifstream vcd_file(vcd_path + ".vcd");
+    const std::string waves((std::istreambuf_iterator<char>(vcd_file)), std::istreambuf_iterator<char>());
+    for (const char *signal : {"evtq_irq", "cmdq_prod", "evtq_prod", "tlb_hits", "last_sid", "last_addr"})
+        EXPECT_NE(waves.find(signal), std::string::npos) << signal;
+    std::remove((vcd_path + ".vcd").c_str());
+    std::istringstream lines(trace.str());
+    std::string line;
+    unsigned count = 0;
+    const std::regex format("[0-9]+ ps smmu: .*");
+    while (std::getline(lines, line)) {
+        ++count;
+        EXPECT_TRUE(std::regex_match(line, format)) << line;
+    }
+    EXPECT_GT(count, 0u);
+    EXPECT_NE(trace.str().find("F_TRANSLATION"), std::string::npos) << trace.str();
+    std::ostringstream stats;
+    env.smmu.dump_stats(stats);
+    for (const char *name : {"upstream.transactions 2", "upstream.aborts 1", "regs.writes ", "mem.reads ",
+                             "irq.evtq.pulses 1", "upstream.dmi_grants 0"})
+        EXPECT_NE(stats.str().find(name), std::string::npos) << name << "\n" << stats.str();
+}
+
+TEST(Smmuv3Shell, AtsTranslationRequestIsAnsweredInTheExtension) {
+    SmmuEnv *env_ptr = nullptr;
+    SmmuEnv env([&](Requester &dev) {
+        SmmuEnv &e = *env_ptr;
+        setup_stage1(e);
+        uint8_t buf[8] = {};
+        vp::TxnAttr attr = attr_for(kSid);
+        attr.at = vp::PcieAt::TranslationRequest;
+        const uint64_t reads_before = e.ram.reads();
+        tlm::tlm_generic_payload gp;
+        gp.set_command(tlm::TLM_READ_COMMAND);
+        gp.set_address(kVa);
+        gp.set_data_ptr(buf);
+        gp.set_data_length(8);
+        gp.set_streaming_width(8);
+        gp.set_extension(&attr);
+        sc_core::sc_time delay;
+        dev.socket->b_transport(gp, delay);
+        gp.clear_extension(&attr);
+        EXPECT_EQ(gp.get_response_status(), tlm::TLM_OK_RESPONSE) << "the answer is in the extension";
+        EXPECT_TRUE(attr.ats_valid);
+        // This SMMU has no ATS (IDR0.ATS = 0): the request is unsupported.
+        EXPECT_EQ(attr.ats.status, vp::AtsCompletionStatus::UnsupportedRequest);
+        EXPECT_LE(e.ram.reads() - reads_before, 1u) << "nothing but an event record write goes to memory";
+    });
+    env_ptr = &env;
+    sc_core::sc_start();
+    ASSERT_TRUE(env.dev.finished());
+    EXPECT_EQ(env.smmu.counters().ats_translation_requests, 1u);
+}
+
+// The platform DMA master behind the SMMU, next to another requester on the same upstream socket.
+struct DmaEnv : SmmuEnv {
+    static constexpr uint64_t kDmaBase = 0x0c000000;
+    vp::DmaMaster dma{"dma", kSid};
+    sc_core::sc_signal<bool> dma_irq{"dma_irq"};
+    explicit DmaEnv(Requester::Body body) : SmmuEnv(std::move(body)) {
+        router.add_target(dma.reg_socket, kDmaBase, vp::DmaMaster::kRegSpaceSize, "dma");
+        dma.socket.bind(smmu.upstream_socket);
+        dma.irq.bind(dma_irq);
+    }
+    uint32_t dma_run(uint64_t src, uint64_t dst, uint32_t len) {
+        cpu.write32(kDmaBase + vp::DmaMaster::kRegSrcLo, static_cast<uint32_t>(src));
+        cpu.write32(kDmaBase + vp::DmaMaster::kRegSrcHi, static_cast<uint32_t>(src >> 32));
+        cpu.write32(kDmaBase + vp::DmaMaster::kRegDstLo, static_cast<uint32_t>(dst));
+        cpu.write32(kDmaBase + vp::DmaMaster::kRegDstHi, static_cast<uint32_t>(dst >> 32));
+        cpu.write32(kDmaBase + vp::DmaMaster::kRegLen, len);
+        cpu.write32(kDmaBase + vp::DmaMaster::kRegCtrl, vp::DmaMaster::kCtrlStart);
+        uint32_t status = vp::DmaMaster::kBusy;
+        for (int i = 0; i < 100000 && status == vp::DmaMaster::kBusy; ++i) {
+            sc_core::wait(100, sc_core::SC_NS);
+            status = cpu.read32(kDmaBase + vp::DmaMaster::kRegStatus);
+        }
+        return status;
+    }
+};
+
+TEST(Smmuv3Shell, DmaMasterCopiesThroughTheSmmu) {
+    constexpr uint64_t kSrcVa = kVa, kDstVa = kVa + 0x1000;
+    constexpr uint64_t kDstPa = kRamBase + 0xA00000;
+    DmaEnv *env_ptr = nullptr;
+    DmaEnv env([&](Requester &) {
+        DmaEnv &e = *env_ptr;
+        e.map_page(kDstVa, kDstPa);
+        setup_stage1(e);
+        const auto data = pattern(0x300, 11);
+        std::memcpy(e.at(kPa + 0x100), data.data(), data.size());
+        EXPECT_EQ(e.dma_run(kSrcVa + 0x100, kDstVa + 0x80, 0x300), uint32_t{vp::DmaMaster::kDone});
+        EXPECT_EQ(std::memcmp(e.at(kDstPa + 0x80), data.data(), data.size()), 0) << "copied PA to PA";
+        // The destination's next page is unmapped: a write fault at its first address.
+        EXPECT_EQ(e.dma_run(kSrcVa, kDstVa + 0xF00, 0x200), uint32_t{vp::DmaMaster::kWriteFault});
+        EXPECT_EQ(e.cpu.read32(DmaEnv::kDmaBase + vp::DmaMaster::kRegFaultLo),
+                  static_cast<uint32_t>(kDstVa + 0x1000));
+        EXPECT_EQ(e.cpu.read32(DmaEnv::kDmaBase + vp::DmaMaster::kRegBytesDone), 0x100u);
+        ASSERT_EQ(e.reg32(SMMU_EVENTQ_PROD), 1u);
+        EXPECT_EQ(SMMU_FIELD_GET(SMMU_EVT0_ID, e.event_dword(0, 0)), uint64_t{SMMU_EVT_F_TRANSLATION});
+        EXPECT_EQ(SMMU_FIELD_GET(SMMU_EVT0_SID, e.event_dword(0, 0)), uint64_t{kSid});
+        EXPECT_EQ(e.event_dword(0, 2), kDstVa + 0x1000);
+        EXPECT_FALSE(e.event_dword(0, 1) & SMMU_EVT1_RNW) << "a write";
+    });
+    env_ptr = &env;
+    sc_core::sc_start();
+    ASSERT_TRUE(env.dev.finished());
+    EXPECT_EQ(env.dma.counters().faults, 1u);
+}
+
+} // namespace
