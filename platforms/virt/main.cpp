@@ -1,0 +1,306 @@
+// smmuv3-vp: runs an AArch64 firmware ELF on the virt platform. Stdout carries only the UART output;
+// everything the simulator says goes to stderr with the "smmuv3-vp: " prefix.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <systemc>
+
+#include "elf_loader.h"
+#include "params.h"
+#include "virt_config.h"
+#include "virt_platform.h"
+
+namespace {
+
+// Exit codes reserved by the platform (the firmware's own status is PSCI SYSTEM_OFF x1 & 0xff).
+constexpr int kExitUsage = 2;
+constexpr int kExitInternal = 3;
+constexpr int kExitMaxTime = 120;
+constexpr int kExitNoProgress = 121;
+constexpr int kExitUnmapped = 122;
+constexpr int kExitIssError = 123;
+constexpr int kExitReset = 124;
+
+enum class LogLevel { Error = 0, Warn, Info, Debug };
+LogLevel g_log_level = LogLevel::Warn;
+
+void say(LogLevel level, const std::string &message) {
+    if (level <= g_log_level)
+        std::cerr << "smmuv3-vp: " << message << std::endl;
+}
+
+// Usage problems are reported in one line and end the process with exit code 2.
+struct UsageError {
+    std::string message;
+};
+
+struct Options {
+    std::string firmware;
+    std::string config;
+    std::string vcd;
+    std::string stats;
+    std::optional<sc_core::sc_time> max_sim_time;
+    std::vector<std::pair<std::string, std::string>> overrides; // registry keys set on the command line
+    bool help = false;
+};
+
+const char *const kUsage =
+    "usage: smmuv3-vp --firmware ELF [--config FILE] [--quantum INSNS] [--max-sim-time TIME]\n"
+    "                 [--log-level L] [--vcd FILE] [--stats FILE] [--trace FILE] [--set KEY=VALUE]...\n"
+    "                 [--help]\n"
+    "Runs an AArch64 ELF on the SMMUv3 virtual platform (QEMU virt memory map, highmem=off).\n"
+    "  --firmware ELF      AArch64 ELF64 executable; PT_LOAD segments go to RAM, execution starts at "
+    "e_entry\n"
+    "  --config FILE       text file of `key = value` lines (# comments); keys below\n"
+    "  --quantum INSNS     instructions per quantum (same as cpu.quantum; overrides the file)\n"
+    "  --max-sim-time TIME stop after TIME of simulated time (10ms, 5us, 2s, 100ns): exit 120\n"
+    "  --log-level L       error|warn|info|debug (default warn)\n"
+    "  --vcd FILE          write IRQ lines and CPU state as a VCD waveform\n"
+    "  --stats FILE        write every component's statistics as one flat JSON object\n"
+    "  --trace FILE        write the text trace of the SMMU (same as trace.file)\n"
+    "  --set KEY=VALUE     set a configuration key (repeatable; overrides the file)\n"
+    "Exit status: the firmware's PSCI SYSTEM_OFF status (x1 & 0xff), or 2 usage/config error, 3 internal\n"
+    "error, 120 max simulated time reached, 121 no progress (WFI nothing can wake), 122 CPU access to an\n"
+    "unmapped address, 123 ISS error, 124 PSCI SYSTEM_RESET requested (not supported).\n"
+    "Configuration keys:\n";
+
+Options parse_command_line(int argc, char **argv) {
+    Options options;
+    for (int i = 1; i < argc; i++) {
+        std::string arg = argv[i], value;
+        if (arg == "--help" || arg == "-h") {
+            options.help = true;
+            continue;
+        }
+        size_t equals = arg.find('=');
+        bool inline_value = arg.rfind("--", 0) == 0 && equals != std::string::npos;
+        if (inline_value) {
+            value = arg.substr(equals + 1);
+            arg = arg.substr(0, equals);
+        }
+        static const std::vector<std::string> with_value = {"--firmware",     "--config",    "--quantum",
+                                                            "--max-sim-time", "--log-level", "--vcd",
+                                                            "--stats",        "--trace",     "--set"};
+        bool known = false;
+        for (const std::string &name : with_value)
+            known = known || name == arg;
+        if (!known)
+            throw UsageError{"unknown option '" + arg + "' (see --help)"};
+        if (!inline_value) {
+            if (i + 1 >= argc)
+                throw UsageError{"option " + arg + " needs a value (see --help)"};
+            value = argv[++i];
+        }
+        if (value.empty())
+            throw UsageError{"option " + arg + " needs a non-empty value"};
+        if (arg == "--firmware") {
+            options.firmware = value;
+        } else if (arg == "--config") {
+            options.config = value;
+        } else if (arg == "--quantum") {
+            options.overrides.emplace_back("cpu.quantum", value);
+        } else if (arg == "--max-sim-time") {
+            sc_core::sc_time time;
+            if (!vp::parse_time(value, time) || time == sc_core::SC_ZERO_TIME)
+                throw UsageError{"invalid --max-sim-time '" + value +
+                                 "' (expected e.g. 10ms, 5us, 2s, 100ns)"};
+            options.max_sim_time = time;
+        } else if (arg == "--log-level") {
+            if (value == "error")
+                g_log_level = LogLevel::Error;
+            else if (value == "warn")
+                g_log_level = LogLevel::Warn;
+            else if (value == "info")
+                g_log_level = LogLevel::Info;
+            else if (value == "debug")
+                g_log_level = LogLevel::Debug;
+            else
+                throw UsageError{"invalid --log-level '" + value + "' (expected error, warn, info or debug)"};
+        } else if (arg == "--vcd") {
+            options.vcd = value;
+        } else if (arg == "--stats") {
+            options.stats = value;
+        } else if (arg == "--trace") {
+            options.overrides.emplace_back("trace.file", value);
+        } else if (arg == "--set") {
+            size_t split = value.find('=');
+            if (split == std::string::npos || split == 0)
+                throw UsageError{"invalid --set '" + value + "' (expected KEY=VALUE)"};
+            options.overrides.emplace_back(value.substr(0, split), value.substr(split + 1));
+        }
+    }
+    return options;
+}
+
+// SystemC reports go to stderr with our prefix: stdout belongs to the UART.
+void report_handler(const sc_core::sc_report &report, const sc_core::sc_actions &actions) {
+    if (actions & sc_core::SC_DISPLAY) {
+        LogLevel level = LogLevel::Debug;
+        switch (report.get_severity()) {
+        case sc_core::SC_WARNING:
+            level = LogLevel::Warn;
+            break;
+        case sc_core::SC_ERROR:
+        case sc_core::SC_FATAL:
+            level = LogLevel::Error;
+            break;
+        default:
+            break;
+        }
+        say(level, std::string("systemc: ") + report.get_msg_type() + ": " + report.get_msg());
+    }
+    sc_core::sc_report_handler::default_handler(report, actions & ~(sc_core::SC_DISPLAY | sc_core::SC_LOG));
+}
+
+struct Outcome {
+    int status;
+    std::string reason;
+};
+
+Outcome decide_outcome(vp::VirtPlatform &platform, const Options &options) {
+    const vp::CpuHaltInfo &halt = platform.cpu().halt_info();
+    switch (halt.kind) {
+    case vp::CpuHalt::HvcRequest:
+        if (platform.psci().system_reset)
+            return {kExitReset, "PSCI SYSTEM_RESET requested, not supported"};
+        return {static_cast<int>(platform.psci().off_status & 0xff), "PSCI SYSTEM_OFF"};
+    case vp::CpuHalt::NoProgress:
+        say(LogLevel::Error, "error: " + halt.message);
+        return {kExitNoProgress, "no progress"};
+    case vp::CpuHalt::BusError:
+        say(LogLevel::Error, "error: " + halt.message);
+        return {kExitUnmapped, "CPU access to an unmapped address"};
+    case vp::CpuHalt::IssError:
+        say(LogLevel::Error, "error: " + halt.message);
+        return {kExitIssError, "ISS error"};
+    case vp::CpuHalt::InternalError:
+        say(LogLevel::Error, "error: " + halt.message);
+        return {kExitInternal, "internal error"};
+    case vp::CpuHalt::None:
+        break;
+    }
+    // The CPU in WFI and nothing left that could wake it: the kernel ran out of events (and, with
+    // --max-sim-time, moved time to the limit anyway).
+    if (platform.cpu().waiting_for_interrupt() && !sc_core::sc_pending_activity()) {
+        say(LogLevel::Error, "error: no progress: the CPU waits in WFI and no simulation activity is left");
+        return {kExitNoProgress, "no progress"};
+    }
+    if (options.max_sim_time && sc_core::sc_time_stamp() >= *options.max_sim_time)
+        return {kExitMaxTime, "maximum simulated time reached"};
+    say(LogLevel::Error, "error: the simulation ended with the CPU still running");
+    return {kExitInternal, "internal error"};
+}
+
+int run(int argc, char **argv) {
+    Options options;
+    vp::VirtConfig config;
+    vp::ParamRegistry registry;
+    vp::register_virt_params(registry, config);
+    options = parse_command_line(argc, argv);
+    if (options.help) {
+        std::cout << kUsage;
+        registry.describe(std::cout);
+        return 0;
+    }
+    if (options.firmware.empty())
+        throw UsageError{"missing --firmware ELF (see --help)"};
+    if (!options.config.empty())
+        registry.load_file(options.config);
+    for (const auto &[key, value] : options.overrides)
+        registry.set(key, value);
+    vp::validate_virt_config(config);
+    vp::ElfImage image = vp::read_elf(options.firmware);
+
+    vp::VirtPlatform platform(config);
+    platform.load_firmware(image);
+    say(
+        LogLevel::Info, "firmware " + options.firmware + ": " + std::to_string(image.segments.size()) +
+                            " segment(s), entry 0x" + [&] {
+                                char text[20];
+                                std::snprintf(text, sizeof text, "%llx",
+                                              static_cast<unsigned long long>(image.entry));
+                                return std::string(text);
+                            }());
+
+    sc_core::sc_trace_file *vcd = nullptr;
+    std::string vcd_base = options.vcd;
+    if (!options.vcd.empty()) {
+        // SystemC appends ".vcd" itself; strip it here and rename at the end if the user chose another name.
+        if (vcd_base.size() > 4 && vcd_base.compare(vcd_base.size() - 4, 4, ".vcd") == 0)
+            vcd_base.resize(vcd_base.size() - 4);
+        vcd = sc_core::sc_create_vcd_trace_file(vcd_base.c_str());
+        if (!vcd)
+            throw vp::ConfigError("cannot create VCD file '" + options.vcd + "'");
+        vcd->set_time_unit(1, sc_core::SC_NS);
+        platform.trace(vcd);
+    }
+
+    auto host_start = std::chrono::steady_clock::now();
+    if (options.max_sim_time)
+        sc_core::sc_start(*options.max_sim_time);
+    else
+        sc_core::sc_start();
+    double host_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - host_start).count();
+
+    Outcome outcome = decide_outcome(platform, options);
+    if (vcd) {
+        sc_core::sc_close_vcd_trace_file(vcd);
+        if (vcd_base + ".vcd" != options.vcd && std::rename((vcd_base + ".vcd").c_str(), options.vcd.c_str()))
+            say(LogLevel::Error, "error: cannot write VCD file '" + options.vcd + "'");
+    }
+    if (!options.stats.empty()) {
+        std::ofstream stats(options.stats);
+        platform.write_stats_json(stats, outcome.status);
+        if (!stats)
+            say(LogLevel::Error, "error: cannot write statistics file '" + options.stats + "'");
+    }
+    uint64_t instructions = platform.cpu().instructions();
+    double mips = host_seconds > 0 ? static_cast<double>(instructions) / host_seconds / 1e6 : 0.0;
+    char line[256];
+    std::snprintf(line, sizeof line, "instructions %llu, simulated time %s, host time %.3f s, %.2f MIPS",
+                  static_cast<unsigned long long>(instructions),
+                  vp::format_time(sc_core::sc_time_stamp()).c_str(), host_seconds, mips);
+    std::cerr << "smmuv3-vp: exit status " << outcome.status << " (" << outcome.reason << ")\n"
+              << "smmuv3-vp: " << line << std::endl;
+    return outcome.status;
+}
+
+} // namespace
+
+int sc_main(int argc, char **argv) {
+    sc_core::sc_report_handler::set_handler(report_handler);
+    // Deprecation notes of the SystemC kernel are noise for users of the simulator.
+    sc_core::sc_report_handler::set_actions("/IEEE_Std_1666/deprecated", sc_core::SC_DO_NOTHING);
+    try {
+        return run(argc, argv);
+    } catch (const UsageError &error) {
+        std::cerr << "smmuv3-vp: " << error.message << std::endl;
+        return kExitUsage;
+    } catch (const vp::ConfigError &error) {
+        std::cerr << "smmuv3-vp: " << error.what() << std::endl;
+        return kExitUsage;
+    } catch (const vp::ElfError &error) {
+        std::cerr << "smmuv3-vp: " << error.what() << std::endl;
+        return kExitUsage;
+    } catch (const std::exception &error) {
+        std::cerr << "smmuv3-vp: internal error: " << error.what() << std::endl;
+        return kExitInternal;
+    } catch (...) {
+        std::cerr << "smmuv3-vp: internal error: unknown exception" << std::endl;
+        return kExitInternal;
+    }
+}
+
+// Our own main() (it takes precedence over libsystemc's): the kernel prints its banner to stdout while it
+// starts, before sc_main runs, and stdout belongs to the UART.
+int main(int argc, char **argv) {
+    setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 1);
+    return sc_core::sc_elab_and_sim(argc, argv);
+}

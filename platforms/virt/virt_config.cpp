@@ -1,0 +1,169 @@
+#include "virt_config.h"
+
+#include <cstdint>
+#include <sstream>
+#include <string>
+
+namespace vp {
+
+namespace {
+
+constexpr uint64_t kPage = 4096;
+constexpr uint64_t kMaxQuantum = 1000000000;
+
+std::string hex(uint64_t value) {
+    std::ostringstream text;
+    text << "0x" << std::hex << value;
+    return text.str();
+}
+
+std::string parse_alias(const std::string &value, std::vector<CpuAlias> &aliases) {
+    std::istringstream fields(value);
+    std::vector<std::string> words;
+    for (std::string word; fields >> word;)
+        words.push_back(word);
+    if (words.size() != 2 && words.size() != 3)
+        return "expected 'VA SIZE' or 'VA PA SIZE'";
+    CpuAlias alias{0, VirtConfig::kRamBase, 0};
+    bool ok = parse_u64(words[0], alias.va) && parse_size(words.back(), alias.size) &&
+              (words.size() == 2 || parse_u64(words[1], alias.pa));
+    if (!ok)
+        return "addresses are numbers (0x.. allowed), SIZE may end in K, M or G";
+    if ((alias.va | alias.pa | alias.size) % kPage || alias.size == 0)
+        return "VA, PA and SIZE must be non-zero multiples of 4 KiB";
+    if (alias.va + alias.size < alias.va || alias.pa + alias.size < alias.pa)
+        return "window wraps around the address space";
+    aliases.push_back(alias);
+    return "";
+}
+
+// Registers an unsigned key that stores into `field` when the value lies in [min, max].
+template <typename Field>
+void add_unsigned(ParamRegistry &registry, const std::string &key, const std::string &help, Field &field,
+                  uint64_t min, uint64_t max) {
+    registry.add(key, "N", help, [&field, min, max](const std::string &value) -> std::string {
+        uint64_t number = 0;
+        if (!parse_u64(value, number) || number < min || number > max)
+            return "expected an integer from " + std::to_string(min) + " to " + std::to_string(max);
+        field = static_cast<Field>(number);
+        return "";
+    });
+}
+
+// The keys of one SMMU cache (`smmu.tlb.sets` ...).
+void add_cache_params(ParamRegistry &registry, const std::string &prefix, const std::string &what,
+                      smmu_cache_params &cache) {
+    add_unsigned(registry, prefix + ".sets", what + ": number of sets, 0 disables it", cache.sets, 0,
+                 1u << 20);
+    add_unsigned(registry, prefix + ".ways", what + ": associativity", cache.ways, 1, 64);
+    add_unsigned(registry, prefix + ".lookup_ps", what + ": latency of one lookup in ps", cache.lookup_ps, 0,
+                 UINT64_C(1) << 40);
+    registry.add(prefix + ".policy", "lru|fifo|random", what + ": replacement policy",
+                 [&cache](const std::string &value) -> std::string {
+                     if (value == "lru")
+                         cache.policy = SMMU_REPL_LRU;
+                     else if (value == "fifo")
+                         cache.policy = SMMU_REPL_FIFO;
+                     else if (value == "random")
+                         cache.policy = SMMU_REPL_RANDOM;
+                     else
+                         return "expected lru, fifo or random";
+                     return "";
+                 });
+}
+
+} // namespace
+
+void register_virt_params(ParamRegistry &registry, VirtConfig &config) {
+    registry.add("ram.size", "SIZE", "RAM size at 0x40000000, multiple of 4 KiB, at most 3G (default 1G)",
+                 [&config](const std::string &value) -> std::string {
+                     uint64_t size = 0;
+                     if (!parse_size(value, size))
+                         return "expected a size such as 512M or 0x40000000";
+                     if (size == 0 || size % kPage || size > VirtConfig::kRamLimit - VirtConfig::kRamBase)
+                         return "must be a non-zero multiple of 4 KiB, at most 3G";
+                     config.ram_size = size;
+                     return "";
+                 });
+    registry.add("cpu.quantum", "INSNS", "instructions per quantum (default 50000)",
+                 [&config](const std::string &value) -> std::string {
+                     uint64_t quantum = 0;
+                     if (!parse_u64(value, quantum) || quantum == 0 || quantum > kMaxQuantum)
+                         return "expected an integer from 1 to 1000000000";
+                     config.cpu_quantum = quantum;
+                     return "";
+                 });
+    registry.add("cpu.ns_per_insn", "NS", "simulated time per instruction in ns (default 1.0)",
+                 [&config](const std::string &value) -> std::string {
+                     double ns = 0;
+                     if (!parse_positive_double(value, ns) || ns > 1e6)
+                         return "expected a positive number of ns, at most 1000000";
+                     config.cpu_ns_per_insn = ns;
+                     return "";
+                 });
+    registry.add(
+        "cpu.alias", "VA [PA] SIZE", "map RAM at PA (default 0x40000000) also at VA, for VA != PA code",
+        [&config](const std::string &value) { return parse_alias(value, config.cpu_aliases); }, true);
+    registry.add("uart.file", "PATH", "also write the UART output to PATH",
+                 [&config](const std::string &value) -> std::string {
+                     config.uart_file = value;
+                     return "";
+                 });
+
+    registry.add("trace.file", "PATH", "write the text trace of the SMMU (one line per event) to PATH",
+                 [&config](const std::string &value) -> std::string {
+                     config.trace_file = value;
+                     return "";
+                 });
+
+    // SMMUv3: raw ID registers as the FVP model takes them, checked by smmu_params_validate() at start-up.
+    for (unsigned i = 0; i < 6; i++)
+        add_unsigned(registry, "smmu.idr" + std::to_string(i), "raw SMMU_IDR" + std::to_string(i) + " value",
+                     config.smmu.idr[i], 0, UINT32_MAX);
+    add_unsigned(registry, "smmu.iidr", "raw SMMU_IIDR value", config.smmu.iidr, 0, UINT32_MAX);
+    add_unsigned(registry, "smmu.aidr", "raw SMMU_AIDR value", config.smmu.aidr, 0, UINT32_MAX);
+    add_cache_params(registry, "smmu.tlb", "SMMU TLB", config.smmu.engine.tlb);
+    add_cache_params(registry, "smmu.walk_cache", "SMMU walk cache", config.smmu.engine.walk_cache);
+    add_cache_params(registry, "smmu.config_cache", "SMMU STE/CD cache", config.smmu.config_cache);
+    add_unsigned(registry, "smmu.tlb.tag_stream", "1: TLB entries are also tagged with the StreamID",
+                 config.smmu.engine.tlb_tag_stream, 0, 1);
+    add_unsigned(registry, "smmu.random_seed", "seed of the random replacement policy",
+                 config.smmu.engine.random_seed, 0, UINT32_MAX);
+    add_unsigned(registry, "smmu.walk_step_ps", "SMMU cost of one table-walk step on top of memory time, ps",
+                 config.smmu.engine.walk_step_ps, 0, UINT64_C(1) << 40);
+    add_unsigned(registry, "smmu.cmd_ps", "SMMU processing time per command, ps", config.smmu.cmd_ps, 0,
+                 UINT64_C(1) << 40);
+    add_unsigned(registry, "smmu.event_ps", "SMMU time to build one event record, ps", config.smmu.event_ps,
+                 0, UINT64_C(1) << 40);
+    add_unsigned(registry, "smmu.reg_access_ps", "SMMU register access latency, ps",
+                 config.smmu.reg_access_ps, 0, UINT64_C(1) << 40);
+    add_unsigned(registry, "smmu.irq_pulse_ps", "width of the SMMU's wired IRQ pulses, ps",
+                 config.smmu_irq_pulse_ps, 1, UINT64_C(1) << 40);
+
+    add_unsigned(registry, "dma.base", "address of the DMA test master's 4 KiB register window",
+                 config.dma_base, 0, VirtConfig::kRamBase - 0x1000);
+    add_unsigned(registry, "dma.stream_id", "reset StreamID of the DMA test master", config.dma_stream_id, 0,
+                 UINT32_MAX);
+    add_unsigned(registry, "dma.spi", "GIC SPI of the DMA test master's completion IRQ", config.dma_spi, 0,
+                 987);
+}
+
+void validate_virt_config(const VirtConfig &config) {
+    const uint64_t ram_end = VirtConfig::kRamBase + config.ram_size;
+    for (size_t i = 0; i < config.cpu_aliases.size(); i++) {
+        const CpuAlias &alias = config.cpu_aliases[i];
+        std::string what = "cpu.alias " + hex(alias.va) + " " + hex(alias.pa) + " " + hex(alias.size) + ": ";
+        if (alias.pa < VirtConfig::kRamBase || alias.pa + alias.size > ram_end)
+            throw ConfigError(what + "PA range is not inside RAM");
+        // Below RAM is the MMIO space the CPU hands to the router; RAM itself is mapped at its own address.
+        if (alias.va < ram_end)
+            throw ConfigError(what + "VA range must lie above the end of RAM (" + hex(ram_end) + ")");
+        for (size_t j = 0; j < i; j++) {
+            const CpuAlias &other = config.cpu_aliases[j];
+            if (alias.va < other.va + other.size && other.va < alias.va + alias.size)
+                throw ConfigError(what + "VA range overlaps another alias");
+        }
+    }
+}
+
+} // namespace vp

@@ -1,0 +1,49 @@
+// Parameters of the virt platform and where they are registered: the one place a new component (SMMU, DMA
+// master, PCIe) adds its keys.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cpu.h"
+#include "params.h"
+#include "smmu.h"
+
+namespace vp {
+
+struct VirtConfig {
+    static constexpr uint64_t kRamBase = 0x40000000;
+    static constexpr uint64_t kRamLimit = 0x100000000; // highmem=off: RAM ends below 4 GiB
+
+    uint64_t ram_size = 1ull << 30;
+    uint64_t cpu_quantum = 50000;
+    double cpu_ns_per_insn = 1.0;
+    std::vector<CpuAlias> cpu_aliases;
+    std::string uart_file;
+    std::string trace_file; // text trace of the SMMU (and later PCIe) models
+
+    // SMMUv3 at 0x0905_0000: raw ID registers, caches and latencies (smmu_params_default()).
+    smmu_params smmu = default_smmu_params();
+    uint64_t smmu_irq_pulse_ps = 1000;
+
+    // Platform DMA test master behind the SMMU (absent on QEMU).
+    uint64_t dma_base = 0x0c000000;
+    uint32_t dma_stream_id = 0x10;
+    unsigned dma_spi = 112;
+
+  private:
+    static smmu_params default_smmu_params() {
+        smmu_params params;
+        smmu_params_default(&params);
+        return params;
+    }
+};
+
+// Registers every key of the platform. Values are checked for syntax here and for consistency by
+// validate_virt_config() once all sources (file, command line) have been applied.
+void register_virt_params(ParamRegistry &registry, VirtConfig &config);
+// Throws ConfigError for combinations that cannot work (alias outside RAM, overlapping windows, ...).
+void validate_virt_config(const VirtConfig &config);
+
+} // namespace vp

@@ -1,0 +1,227 @@
+#include "virt_platform.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <sstream>
+#include <vector>
+
+namespace vp {
+
+namespace {
+
+// PSCI function IDs (SMC32 calling convention) and return values.
+constexpr uint32_t kPsciVersion = 0x84000000;
+constexpr uint32_t kPsciSystemOff = 0x84000008;
+constexpr uint32_t kPsciSystemReset = 0x84000009;
+constexpr uint32_t kPsciFeatures = 0x8400000a;
+constexpr uint64_t kPsciVersion1_1 = 0x00010001;
+constexpr uint64_t kPsciSuccess = 0;
+constexpr uint64_t kPsciNotSupported = ~0ull; // -1
+
+bool is_number(const std::string &text) {
+    if (text.empty())
+        return false;
+    size_t i = text[0] == '-' ? 1 : 0;
+    bool digits = false, dot = false;
+    for (; i < text.size(); i++) {
+        if (std::isdigit(static_cast<unsigned char>(text[i])))
+            digits = true;
+        else if (text[i] == '.' && !dot)
+            dot = true;
+        else
+            return false;
+    }
+    return digits;
+}
+
+std::string json_string(const std::string &text) {
+    std::string out = "\"";
+    for (char c : text) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (static_cast<unsigned char>(c) < 0x20) {
+            char escaped[8];
+            std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
+            out += escaped;
+        } else {
+            out += c;
+        }
+    }
+    return out + "\"";
+}
+
+} // namespace
+
+VirtPlatform::VirtPlatform(const VirtConfig &config) : config_(config), ram_("ram", config.ram_size) {
+    CpuConfig cpu_config;
+    cpu_config.quantum_insns = config.cpu_quantum;
+    cpu_config.ns_per_insn = config.cpu_ns_per_insn;
+    cpu_config.ram_base = VirtConfig::kRamBase;
+    cpu_config.ram_size = config.ram_size;
+    cpu_config.entry_pc = kFirmwareBase;
+    cpu_config.aliases = config.cpu_aliases;
+    cpu_config.mmio_windows = {{0, VirtConfig::kRamBase}};
+    cpu_ = std::make_unique<Cpu>("cpu", cpu_config);
+
+    cpu_->socket.bind(router_.target_socket);
+    router_.add_target(ram_.socket, VirtConfig::kRamBase, config.ram_size, "ram");
+    router_.add_target(gic_.dist_socket, kGicdBase, kGicdSize, "gicd");
+    router_.add_target(gic_.cpu_socket, kGiccBase, kGiccSize, "gicc");
+    router_.add_target(gic_.v2m_socket, kGicV2mBase, kGicV2mSize, "gicv2m");
+    router_.add_target(uart_.socket, kUartBase, kUartSize, "uart");
+    router_.add_target(ecam_.socket, kEcamBase, kEcamSize, "ecam");
+    add_smmu_and_dma(config);
+
+    gic_.irq_out.bind(cpu_irq_);
+    cpu_->irq.bind(cpu_irq_);
+    uart_.irq.bind(uart_irq_);
+    gic_.connect_spi(kUartSpi, uart_irq_);
+
+    if (!config.trace_file.empty()) {
+        trace_stream_ = std::make_unique<std::ofstream>(config.trace_file);
+        if (!*trace_stream_)
+            throw ConfigError("trace.file: cannot open '" + config.trace_file + "'");
+        smmu_->set_trace_stream(trace_stream_.get());
+    }
+    if (!config.uart_file.empty()) {
+        try {
+            uart_.tee_to_file(config.uart_file);
+        } catch (const std::exception &error) {
+            throw ConfigError("uart.file: cannot open '" + config.uart_file + "'");
+        }
+    }
+    cpu_->set_hvc_handler([this](const std::array<uint64_t, 4> &x) { return handle_psci(x); });
+}
+
+void VirtPlatform::add_smmu_and_dma(const VirtConfig &config) {
+    Smmuv3::Params smmu_params = Smmuv3::default_params();
+    smmu_params.core = config.smmu;
+    smmu_params.irq_pulse_width =
+        sc_core::sc_time(static_cast<double>(config.smmu_irq_pulse_ps), sc_core::SC_PS);
+    try {
+        smmu_ = std::make_unique<Smmuv3>("smmu", smmu_params);
+    } catch (const std::invalid_argument &error) {
+        throw ConfigError(error.what());
+    }
+    router_.add_target(smmu_->reg_socket, kSmmuBase, SMMU_REG_SPACE_SIZE, "smmuv3");
+    smmu_->downstream_socket.bind(router_.target_socket);
+    smmu_->walk_socket.bind(router_.target_socket);
+    smmu_->evtq_irq.bind(smmu_evtq_irq_);
+    smmu_->priq_irq.bind(smmu_priq_irq_);
+    smmu_->cmd_sync_irq.bind(smmu_cmd_sync_irq_);
+    smmu_->gerror_irq.bind(smmu_gerror_irq_);
+    gic_.connect_spi(kSmmuEvtqSpi, smmu_evtq_irq_);
+    gic_.connect_spi(kSmmuPriqSpi, smmu_priq_irq_);
+    gic_.connect_spi(kSmmuCmdSyncSpi, smmu_cmd_sync_irq_);
+    gic_.connect_spi(kSmmuGerrorSpi, smmu_gerror_irq_);
+
+    dma_ = std::make_unique<DmaMaster>("dma", config.dma_stream_id);
+    // Both calls reject collisions with another device (window overlap, SPI already wired).
+    try {
+        router_.add_target(dma_->reg_socket, config.dma_base, DmaMaster::kRegSpaceSize, "dma");
+        gic_.connect_spi(config.dma_spi, dma_irq_);
+    } catch (const std::invalid_argument &error) {
+        throw ConfigError(std::string("DMA test master: ") + error.what());
+    }
+    dma_->socket.bind(smmu_->upstream_socket);
+    dma_->irq.bind(dma_irq_);
+}
+
+HvcResult VirtPlatform::handle_psci(const std::array<uint64_t, 4> &x) {
+    psci_.calls++;
+    switch (static_cast<uint32_t>(x[0])) {
+    case kPsciVersion:
+        return {kPsciVersion1_1, false};
+    case kPsciSystemOff:
+        psci_.system_off = true;
+        psci_.off_status = x[1];
+        return {kPsciSuccess, true};
+    case kPsciSystemReset:
+        psci_.system_reset = true;
+        return {kPsciSuccess, true};
+    case kPsciFeatures: {
+        auto queried = static_cast<uint32_t>(x[1]);
+        bool supported = queried == kPsciVersion || queried == kPsciSystemOff ||
+                         queried == kPsciSystemReset || queried == kPsciFeatures;
+        return {supported ? kPsciSuccess : kPsciNotSupported, false};
+    }
+    default: // CPU_ON, CPU_SUSPEND, ... and anything unknown
+        return {kPsciNotSupported, false};
+    }
+}
+
+void VirtPlatform::load_firmware(const ElfImage &image) {
+    const uint64_t ram_end = VirtConfig::kRamBase + config_.ram_size;
+    for (const ElfSegment &segment : image.segments) {
+        if (segment.address < VirtConfig::kRamBase || segment.memory_size > ram_end - segment.address ||
+            segment.address >= ram_end) {
+            std::ostringstream what;
+            what << "firmware segment at 0x" << std::hex << segment.address << " (0x" << segment.memory_size
+                 << " bytes) lies outside RAM 0x" << VirtConfig::kRamBase << "..0x" << ram_end - 1;
+            throw ElfError(what.str());
+        }
+        uint64_t offset = segment.address - VirtConfig::kRamBase;
+        ram_.load(offset, segment.data.data(), segment.data.size());
+        std::vector<uint8_t> zeros(64 * 1024, 0);
+        for (uint64_t done = segment.data.size(); done < segment.memory_size;) {
+            uint64_t chunk = std::min<uint64_t>(zeros.size(), segment.memory_size - done);
+            ram_.load(offset + done, zeros.data(), chunk);
+            done += chunk;
+        }
+    }
+    cpu_->set_entry_pc(image.entry);
+}
+
+void VirtPlatform::trace(sc_core::sc_trace_file *tf) {
+    sc_core::sc_trace(tf, cpu_irq_, "cpu_irq");
+    sc_core::sc_trace(tf, uart_irq_, "uart_irq");
+    sc_core::sc_trace(tf, smmu_evtq_irq_, "smmu_evtq_irq");
+    sc_core::sc_trace(tf, smmu_priq_irq_, "smmu_priq_irq");
+    sc_core::sc_trace(tf, smmu_cmd_sync_irq_, "smmu_cmd_sync_irq");
+    sc_core::sc_trace(tf, smmu_gerror_irq_, "smmu_gerror_irq");
+    sc_core::sc_trace(tf, dma_irq_, "dma_irq");
+    smmu_->trace(tf);
+    cpu_->trace(tf);
+}
+
+void VirtPlatform::write_stats_json(std::ostream &os, int exit_status) const {
+    std::vector<std::pair<std::string, std::string>> entries;
+    // Every component prints `component.name value` lines (its SystemC name is the prefix).
+    auto collect = [&entries](const std::string &dump) {
+        std::istringstream lines(dump);
+        for (std::string line; std::getline(lines, line);) {
+            size_t space = line.find(' ');
+            if (space == std::string::npos)
+                continue;
+            std::string value = line.substr(space + 1);
+            entries.emplace_back(line.substr(0, space), is_number(value) ? value : json_string(value));
+        }
+    };
+    auto dump = [](const auto &component) {
+        std::ostringstream text;
+        component.dump_stats(text);
+        return text.str();
+    };
+    collect(dump(*cpu_));
+    collect(dump(router_));
+    collect(dump(ram_));
+    collect(dump(uart_));
+    collect(dump(gic_));
+    collect(dump(ecam_));
+    collect(dump(*smmu_));
+    collect(dump(*dma_));
+    std::ostringstream platform;
+    platform << "platform.exit_status " << exit_status << "\n";
+    platform << "platform.sim_time_ps "
+             << static_cast<uint64_t>(sc_core::sc_time_stamp().to_seconds() * 1e12 + 0.5) << "\n";
+    platform << "platform.psci_calls " << psci_.calls << "\n";
+    collect(platform.str());
+    os << "{";
+    for (size_t i = 0; i < entries.size(); i++)
+        os << (i ? ",\n " : "") << json_string(entries[i].first) << ": " << entries[i].second;
+    os << "}\n";
+}
+
+} // namespace vp

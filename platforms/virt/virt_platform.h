@@ -1,0 +1,86 @@
+// The `virt` platform: CPU, router, RAM, PL011, GICv2 (+v2m) and the ECAM placeholder at QEMU virt
+// (highmem=off) addresses, plus the PSCI firmware interface over HVC.
+#pragma once
+
+#include <cstdint>
+#include <fstream>
+#include <memory>
+#include <ostream>
+#include <string>
+
+#include <systemc>
+
+#include "cpu.h"
+#include "dma_master.h"
+#include "ecam_stub.h"
+#include "elf_loader.h"
+#include "gicv2.h"
+#include "memory.h"
+#include "pl011.h"
+#include "router.h"
+#include "smmuv3.h"
+#include "virt_config.h"
+
+namespace vp {
+
+// What the firmware asked for through PSCI.
+struct PsciState {
+    bool system_off = false;
+    bool system_reset = false;
+    uint64_t off_status = 0; // x1 of SYSTEM_OFF
+    uint64_t calls = 0;
+};
+
+class VirtPlatform {
+  public:
+    // Memory map (QEMU virt, highmem=off).
+    static constexpr uint64_t kGicdBase = 0x08000000, kGicdSize = 0x10000;
+    static constexpr uint64_t kGiccBase = 0x08010000, kGiccSize = 0x10000;
+    static constexpr uint64_t kGicV2mBase = 0x08020000, kGicV2mSize = 0x1000;
+    static constexpr uint64_t kUartBase = 0x09000000, kUartSize = 0x1000;
+    static constexpr unsigned kUartSpi = 1;
+    static constexpr uint64_t kSmmuBase = 0x09050000;
+    static constexpr unsigned kSmmuEvtqSpi = 74, kSmmuPriqSpi = 75, kSmmuCmdSyncSpi = 76, kSmmuGerrorSpi = 77;
+    static constexpr uint64_t kEcamBase = 0x3f000000, kEcamSize = 0x1000000; // buses 0..15
+    static constexpr uint64_t kFirmwareBase = 0x40080000;
+
+    // Throws ConfigError if uart.file or trace.file cannot be opened, the SMMU parameters are impossible or
+    // the DMA master's window or SPI collides with another device.
+    explicit VirtPlatform(const VirtConfig &config);
+
+    // Copies the PT_LOAD segments into RAM (BSS zeroed) and sets the entry point. Throws ElfError if a
+    // segment lies outside RAM.
+    void load_firmware(const ElfImage &image);
+    void trace(sc_core::sc_trace_file *tf);
+    // Every component's statistics as `component.name value` pairs in one flat JSON object.
+    void write_stats_json(std::ostream &os, int exit_status) const;
+
+    Cpu &cpu() { return *cpu_; }
+    Smmuv3 &smmu() { return *smmu_; }
+    const PsciState &psci() const { return psci_; }
+
+  private:
+    void add_smmu_and_dma(const VirtConfig &config);
+    HvcResult handle_psci(const std::array<uint64_t, 4> &x);
+
+    VirtConfig config_;
+    PsciState psci_;
+    Router router_{"router"};
+    Memory ram_;
+    Pl011 uart_{"uart"};
+    GicV2 gic_{"gic"};
+    EcamStub ecam_{"ecam"};
+    std::unique_ptr<Cpu> cpu_;
+    std::unique_ptr<Smmuv3> smmu_;
+    std::unique_ptr<DmaMaster> dma_;
+    std::unique_ptr<std::ofstream> trace_stream_;
+    sc_core::sc_signal<bool> cpu_irq_{"cpu_irq"};
+    sc_core::sc_signal<bool> uart_irq_{"uart_irq"};
+    sc_core::sc_signal<bool> smmu_evtq_irq_{"smmu_evtq_irq"};
+    sc_core::sc_signal<bool> smmu_priq_irq_{"smmu_priq_irq"};
+    sc_core::sc_signal<bool> smmu_cmd_sync_irq_{"smmu_cmd_sync_irq"};
+    sc_core::sc_signal<bool> smmu_gerror_irq_{"smmu_gerror_irq"};
+    sc_core::sc_signal<bool> dma_irq_{"dma_irq"};
+};
+
+} // namespace vp

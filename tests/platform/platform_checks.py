@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Checks of smmuv3-vp runs that check-run.sh cannot express (one-line errors, JSON statistics, VCD files).
+
+usage: platform_checks.py MODE VP [ARGS...]
+  usage-error VP TEXT ARGS...   exit 2, nothing on stdout, exactly one stderr line, containing TEXT
+  stats VP ELF                  --stats gives valid JSON whose cpu.instructions matches the summary line
+  deterministic VP ELF          two runs give byte-identical statistics and UART output
+  vcd VP ELF                    --vcd writes a VCD with the IRQ lines declared
+  quantum-override VP ELF CFG   --quantum on the command line wins over cpu.quantum in CFG
+  uart-file VP ELF              uart.file gets exactly what stdout got
+  bad-elves VP                  ELF32, non-AArch64 and out-of-RAM ELFs are each refused with exit 2
+"""
+import json
+import struct
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+SUMMARY = re.compile(r"^smmuv3-vp: instructions (\d+), simulated time [0-9.]+ (s|ms|us|ns), "
+                     r"host time [0-9.]+ s, [0-9.]+ MIPS$")
+EXIT_LINE = re.compile(r"^smmuv3-vp: exit status (\d+) \(.+\)$")
+
+
+def fail(message):
+    print("platform_checks: " + message)
+    sys.exit(1)
+
+
+def run(command):
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    return result.returncode, result.stdout, result.stderr
+
+
+def summary(stderr):
+    lines = stderr.rstrip("\n").split("\n")
+    if len(lines) < 2 or not EXIT_LINE.match(lines[-2]) or not SUMMARY.match(lines[-1]):
+        fail("the run does not end with the two summary lines:\n" + stderr)
+    return int(EXIT_LINE.match(lines[-2]).group(1)), int(SUMMARY.match(lines[-1]).group(1))
+
+
+def stats_of(vp, elf, extra, directory, name):
+    path = os.path.join(directory, name)
+    code, out, err = run([vp, "--firmware", elf, "--stats", path] + extra)
+    status, instructions = summary(err)
+    if code != 0 or status != 0:
+        fail("exit code %d, status line %d\n%s" % (code, status, err))
+    with open(path) as file:
+        text = file.read()
+    try:
+        stats = json.loads(text)
+    except ValueError as error:
+        fail("statistics are not valid JSON (%s):\n%s" % (error, text))
+    if not isinstance(stats, dict) or any(isinstance(v, (dict, list)) for v in stats.values()):
+        fail("statistics are not one flat JSON object")
+    return stats, instructions, out, text
+
+
+def make_elf(path, elf_class=2, machine=183, paddr=0x40080000):
+    """A minimal ELF with one PT_LOAD segment of 4 bytes (an AArch64 `b .`)."""
+    code = struct.pack("<I", 0x14000000)
+    header = b"\x7fELF" + bytes([elf_class, 1, 1, 0]) + bytes(8)
+    header += struct.pack("<HHIQQQIHHHHHH", 2, machine, 1, paddr, 64, 0, 0, 64, 56, 1, 64, 0, 0)
+    program = struct.pack("<IIQQQQQQ", 1, 5, 120, paddr, paddr, len(code), len(code), 4096)
+    with open(path, "wb") as file:
+        file.write(header + program + code)
+
+
+def check_usage_error(command, text):
+    code, out, err = run(command)
+    lines = err.splitlines()
+    if code != 2 or out or len(lines) != 1 or text not in lines[0] or not lines[0].startswith("smmuv3-vp: "):
+        fail("want exit 2, no stdout, one stderr line with '%s'; got exit %d, stdout %r, stderr %r"
+             % (text, code, out, err))
+
+
+def main():
+    mode, vp, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+    with tempfile.TemporaryDirectory() as directory:
+        if mode == "usage-error":
+            check_usage_error([vp] + args[1:], args[0])
+        elif mode == "bad-elves":
+            cases = [({"elf_class": 1}, "is not a little-endian ELF64 file"),
+                     ({"machine": 62}, "is not an AArch64 ELF (e_machine 62)"),
+                     ({"paddr": 0x1000}, "firmware segment at 0x1000 (0x4 bytes) lies outside RAM"),
+                     ({"paddr": 0x80000000}, "lies outside RAM")]
+            for fields, text in cases:
+                path = os.path.join(directory, "bad.elf")
+                make_elf(path, **fields)
+                check_usage_error([vp, "--firmware", path], text)
+            # The same generator with good fields must load and run (it spins until the time limit).
+            make_elf(os.path.join(directory, "good.elf"))
+            code, _, err = run([vp, "--firmware", os.path.join(directory, "good.elf"), "--max-sim-time", "10us"])
+            if code != 120:
+                fail("the well-formed generated ELF did not run to the time limit: exit %d\n%s" % (code, err))
+        elif mode == "stats":
+            stats, instructions, _, _ = stats_of(vp, args[0], [], directory, "stats.json")
+            if stats.get("cpu.instructions") != instructions or instructions <= 0:
+                fail("cpu.instructions %r differs from the summary line's %d" % (stats.get("cpu.instructions"),
+                                                                                 instructions))
+            if stats.get("platform.exit_status") != 0 or stats.get("uart.bytes_transmitted", 0) <= 0:
+                fail("platform.exit_status or uart.bytes_transmitted wrong: %r" % stats)
+        elif mode == "deterministic":
+            first = stats_of(vp, args[0], [], directory, "a.json")
+            second = stats_of(vp, args[0], [], directory, "b.json")
+            if first[3] != second[3] or first[2] != second[2]:
+                fail("two runs differ:\n%s\n%s" % (first[3], second[3]))
+        elif mode == "vcd":
+            path = os.path.join(directory, "waves.vcd")
+            code, _, err = run([vp, "--firmware", args[0], "--vcd", path])
+            summary(err)
+            if code != 0 or not os.path.exists(path):
+                fail("no VCD written (exit %d)\n%s" % (code, err))
+            with open(path) as file:
+                text = file.read()
+            for needed in ("$enddefinitions", "cpu_irq", "uart_irq", "wfi"):
+                if needed not in text:
+                    fail("VCD lacks '%s'" % needed)
+        elif mode == "quantum-override":
+            stats, instructions, _, _ = stats_of(vp, args[0], ["--config", args[1], "--quantum", "2000"],
+                                                 directory, "stats.json")
+            # No WFI or IRQ in the program: every quantum but the last runs its full 2000 instructions.
+            if stats["cpu.quanta"] != instructions // 2000:
+                fail("cpu.quanta %d, want %d for --quantum 2000" % (stats["cpu.quanta"], instructions // 2000))
+        elif mode == "uart-file":
+            config = os.path.join(directory, "uart.cfg")
+            copy = os.path.join(directory, "uart.txt")
+            with open(config, "w") as file:
+                file.write("uart.file = %s\n" % copy)
+            code, out, err = run([vp, "--firmware", args[0], "--config", config])
+            summary(err)
+            with open(copy) as file:
+                teed = file.read()
+            if code != 0 or not out or teed != out:
+                fail("uart.file content %r differs from stdout %r" % (teed, out))
+        else:
+            fail("unknown mode " + mode)
+
+
+if __name__ == "__main__":
+    main()
