@@ -629,28 +629,13 @@ static bool is_translation_related(smmu_fault_type t) {
            t == SMMU_FAULT_PERMISSION;
 }
 
-static uint8_t fault_event(smmu_fault_type t) {
-    switch (t) {
-    case SMMU_FAULT_ADDR_SIZE:
-        return SMMU_EVT_F_ADDR_SIZE;
-    case SMMU_FAULT_ACCESS:
-        return SMMU_EVT_F_ACCESS;
-    case SMMU_FAULT_PERMISSION:
-        return SMMU_EVT_F_PERMISSION;
-    case SMMU_FAULT_WALK_EABT:
-        return SMMU_EVT_F_WALK_EABT;
-    default:
-        return SMMU_EVT_F_TRANSLATION;
-    }
-}
-
 /* A fault from the engine: stage-1 translation-related faults follow CD.{R,A}, stage-2 ones STE.S2R; external
  * aborts always abort and record. */
 static void walk_fault(smmu *s, const smmu_txn *t, smmu_access acc, const smmu_ste_cfg *ste,
                        const smmu_cd_cfg *cd, const smmu_fault *flt, smmu_result *res) {
     smmu_event ev;
     char ssid_text[16];
-    uint8_t id = fault_event(flt->type);
+    uint8_t id = smmu_fault_event_id(flt->type);
     base_event(&ev, id, t, acc);
     ev.s2 = flt->stage == 2;
     ev.fclass = (uint8_t)(ev.s2 ? flt->fclass : SMMU_CLASS_IN);

@@ -504,7 +504,7 @@ static const smmu_cd_cfg *cd_fault(smmu_cfg_fault *f, uint8_t id, uint64_t fetch
     return NULL;
 }
 
-static uint8_t fault_event_id(smmu_fault_type t) {
+uint8_t smmu_fault_event_id(smmu_fault_type t) {
     switch (t) {
     case SMMU_FAULT_TRANSLATION:
         return SMMU_EVT_F_TRANSLATION;
@@ -534,7 +534,7 @@ static bool fetch_cd_mem(smmu *s, uint32_t sid, const smmu_ste_cfg *ste, uint64_
             flt.fclass = SMMU_CLASS_CD;
             flt.stage = 2;
             flt.ipa = addr;
-            f->event_id = fault_event_id(flt.type);
+            f->event_id = smmu_fault_event_id(flt.type);
             f->fetch_addr = flt.fetch_addr;
             f->s2_fault = flt;
             f->has_s2_fault = true;

@@ -212,6 +212,8 @@ void smmu_cc_inv_ste_range(smmu *s, uint32_t first_sid, uint64_t count, bool lea
 void smmu_cc_inv_cd(smmu *s, uint32_t sid, uint32_t ssid, bool leaf);
 void smmu_cc_inv_cd_all(smmu *s, uint32_t sid);
 void smmu_cc_inv_all(smmu *s);
+/* The event ID an engine fault is reported with. */
+uint8_t smmu_fault_event_id(smmu_fault_type t);
 
 /* ---- commands (smmu_cmdq.c) ---- */
 void smmu_cmdq_process(smmu *s);
