@@ -4,6 +4,7 @@
 # Each figure is printed as `name value unit` and all of them are written to BUILD_DIR/results.json as one flat
 # JSON object {"name": value, ...}.
 set -eu
+export SYSTEMC_DISABLE_COPYRIGHT_MESSAGE=1
 build=${1:?usage: bench/run.sh BUILD_DIR}
 figures=$(mktemp)
 trap 'rm -f "$figures"' EXIT
