@@ -1,5 +1,7 @@
 #include "dma_master.h"
 
+#include "reg_access.h"
+
 #include <algorithm>
 #include <ostream>
 #include <stdexcept>
@@ -125,33 +127,17 @@ void DmaMaster::reg_b_transport(tlm::tlm_generic_payload &gp, sc_time &) {
     const uint64_t offset = gp.get_address();
     const unsigned len = gp.get_data_length();
     unsigned char *data = gp.get_data_ptr();
-    if (offset >= kRegSpaceSize || len > kRegSpaceSize - offset) {
-        gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
-        return;
-    }
-    bool all_bytes = true;
-    if (gp.get_byte_enable_ptr()) {
-        for (unsigned i = 0; i < gp.get_byte_enable_length(); ++i)
-            all_bytes = all_bytes && gp.get_byte_enable_ptr()[i] == TLM_BYTE_ENABLED;
-    }
-    if ((len != 4 && len != 8) || (offset & (len - 1)) != 0 || gp.get_streaming_width() < len || !all_bytes ||
-        gp.is_read() == gp.is_write()) {
-        gp.set_response_status(gp.is_read() || gp.is_write() ? tlm::TLM_GENERIC_ERROR_RESPONSE
-                                                             : tlm::TLM_COMMAND_ERROR_RESPONSE);
+    const tlm::tlm_response_status check = check_register_access(gp, kRegSpaceSize);
+    if (check != tlm::TLM_OK_RESPONSE) {
+        gp.set_response_status(check);
         return;
     }
     // A 64-bit access is the two 32-bit halves, low word first.
     for (unsigned word = 0; word < len; word += 4) {
-        if (gp.is_read()) {
-            const uint32_t value = read_reg(offset + word);
-            for (unsigned i = 0; i < 4; ++i)
-                data[word + i] = static_cast<unsigned char>(value >> (8 * i));
-        } else {
-            uint32_t value = 0;
-            for (unsigned i = 0; i < 4; ++i)
-                value |= uint32_t{data[word + i]} << (8 * i);
-            write_reg(offset + word, value);
-        }
+        if (gp.is_read())
+            store_le(data + word, read_reg(offset + word), 4);
+        else
+            write_reg(offset + word, static_cast<uint32_t>(load_le(data + word, 4)));
     }
     gp.set_response_status(tlm::TLM_OK_RESPONSE);
 }

@@ -1,5 +1,7 @@
 #include "smmuv3.h"
 
+#include "reg_access.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -480,21 +482,13 @@ void Smmuv3::reg_b_transport(tlm::tlm_generic_payload &gp, sc_time &delay) {
     const uint64_t offset = gp.get_address();
     const unsigned len = gp.get_data_length();
     unsigned char *data = gp.get_data_ptr();
-    if (offset >= SMMU_REG_SPACE_SIZE || len > SMMU_REG_SPACE_SIZE - offset) {
+    tlm::tlm_response_status check = check_register_access(gp, SMMU_REG_SPACE_SIZE);
+    // A register access from inside the core's own work (an MSI aimed at the SMMU itself) cannot re-enter it.
+    if (check == tlm::TLM_OK_RESPONSE && core_depth_ != 0)
+        check = tlm::TLM_GENERIC_ERROR_RESPONSE;
+    if (check != tlm::TLM_OK_RESPONSE) {
         ++counters_.reg_errors;
-        gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
-        return;
-    }
-    bool all_bytes = true;
-    if (gp.get_byte_enable_ptr()) {
-        for (unsigned i = 0; i < gp.get_byte_enable_length(); ++i)
-            all_bytes = all_bytes && gp.get_byte_enable_ptr()[i] == TLM_BYTE_ENABLED;
-    }
-    if ((len != 4 && len != 8) || (offset & (len - 1)) != 0 || gp.get_streaming_width() < len || !all_bytes ||
-        core_depth_ != 0 || gp.is_read() == gp.is_write()) {
-        ++counters_.reg_errors;
-        gp.set_response_status(gp.is_read() || gp.is_write() ? tlm::TLM_GENERIC_ERROR_RESPONSE
-                                                             : tlm::TLM_COMMAND_ERROR_RESPONSE);
+        gp.set_response_status(check);
         return;
     }
     DelayScope scope(*this, delay);
@@ -503,13 +497,10 @@ void Smmuv3::reg_b_transport(tlm::tlm_generic_payload &gp, sc_time &delay) {
         ++counters_.reg_reads;
         uint64_t value = 0;
         ok = smmu_reg_read(core_, offset, len, &value);
-        for (unsigned i = 0; i < len; ++i)
-            data[i] = static_cast<unsigned char>(value >> (8 * i));
+        store_le(data, value, len);
     } else {
         ++counters_.reg_writes;
-        uint64_t value = 0;
-        for (unsigned i = 0; i < len; ++i)
-            value |= uint64_t{data[i]} << (8 * i);
+        const uint64_t value = load_le(data, len);
         ok = smmu_reg_write(core_, offset, len, value);
         if (ok && register_write_changes_translation(offset))
             invalidate_upstream_dmi();

@@ -1,0 +1,44 @@
+// Checks and byte-order helpers shared by register blocks made of 32- and 64-bit little-endian registers
+// (SMMUv3, DMA test master): the rules for what such a block accepts live here once.
+#pragma once
+
+#include <cstdint>
+
+#include <tlm>
+
+namespace vp {
+
+// TLM_OK_RESPONSE when `gp` is a plain read or write of 4 or 8 bytes, naturally aligned, all bytes enabled,
+// inside [0, window_size); otherwise the status to answer with: an address error outside the window, a
+// command error for an IGNORE command, a generic error for any other shape.
+inline tlm::tlm_response_status check_register_access(const tlm::tlm_generic_payload &gp,
+                                                      uint64_t window_size) {
+    const uint64_t offset = gp.get_address();
+    const unsigned len = gp.get_data_length();
+    if (offset >= window_size || len > window_size - offset)
+        return tlm::TLM_ADDRESS_ERROR_RESPONSE;
+    if (!gp.is_read() && !gp.is_write())
+        return tlm::TLM_COMMAND_ERROR_RESPONSE;
+    if ((len != 4 && len != 8) || (offset & (len - 1)) != 0 || gp.get_streaming_width() < len)
+        return tlm::TLM_GENERIC_ERROR_RESPONSE;
+    if (const unsigned char *enables = gp.get_byte_enable_ptr()) {
+        for (unsigned i = 0; i < gp.get_byte_enable_length(); ++i)
+            if (enables[i] != TLM_BYTE_ENABLED)
+                return tlm::TLM_GENERIC_ERROR_RESPONSE;
+    }
+    return tlm::TLM_OK_RESPONSE;
+}
+
+inline uint64_t load_le(const unsigned char *bytes, unsigned len) {
+    uint64_t value = 0;
+    for (unsigned i = 0; i < len; ++i)
+        value |= uint64_t{bytes[i]} << (8 * i);
+    return value;
+}
+
+inline void store_le(unsigned char *bytes, uint64_t value, unsigned len) {
+    for (unsigned i = 0; i < len; ++i)
+        bytes[i] = static_cast<unsigned char>(value >> (8 * i));
+}
+
+} // namespace vp
