@@ -78,6 +78,7 @@ struct iss {
     uint64_t run_limit;    /* budget of the run in progress */
     uint64_t run_executed; /* instructions of the run in progress */
     bool stop_recorded;    /* stop_info describes why the run in progress ends */
+    bool stop_requested;   /* iss_request_stop() was called: stop at the next instruction boundary */
     iss_stop_info stop_info;
 
     /* 64-bit MMIO joining (see the file comment). */
@@ -235,6 +236,10 @@ static void on_code(uc_engine *uc, uint64_t address, uint32_t size, void *user) 
     /* Stopping in the hook of an instruction keeps it from executing. */
     if (iss->run_executed >= iss->run_limit) {
         uc_emu_stop(uc);
+        return;
+    }
+    if (iss->stop_requested) {
+        record_stop(iss, ISS_STOP_REQUESTED, address);
         return;
     }
     if (iss->irq_pending && !(reg_read(iss, UC_ARM64_REG_PSTATE) & ISS_PSTATE_I)) {
@@ -419,6 +424,7 @@ iss_stop_reason iss_run(iss_t *iss, uint64_t max_insns, uint64_t *executed) {
     iss->run_limit = max_insns;
     iss->run_executed = 0;
     iss->stop_recorded = false;
+    iss->stop_requested = false;
     iss->read_high_valid = false;
     iss->write_low_valid = false;
     uint64_t start_pc = reg_read(iss, UC_ARM64_REG_PC);
@@ -456,8 +462,12 @@ void iss_set_irq_pending(iss_t *iss, bool pending) {
     iss->irq_pending = pending;
 }
 
+/* Called from MMIO callbacks, in the middle of a translation block: a uc_emu_stop() there lets the rest of
+ * the block run with every later MMIO access dropped (the stop is already recorded), which corrupts guest
+ * state. The stop is taken in the code hook of the next instruction instead, which keeps that instruction
+ * from executing, as for the quantum limit. */
 void iss_request_stop(iss_t *iss) {
-    record_stop(iss, ISS_STOP_REQUESTED, reg_read(iss, UC_ARM64_REG_PC));
+    iss->stop_requested = true;
 }
 
 uint64_t iss_instruction_count(const iss_t *iss) {

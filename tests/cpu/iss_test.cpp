@@ -54,6 +54,10 @@ class IssTest : public ::testing::Test {
         uint64_t pattern = 0x8877665544332211ull + address;
         *value = size == 8 ? pattern : pattern & ((1ull << (8 * size)) - 1);
         self->accesses_.push_back({false, address, size, *value});
+        if (self->request_stop_on_read_) {
+            self->request_stop_on_read_ = false;
+            iss_request_stop(self->iss_);
+        }
         return true;
     }
     static bool on_write(void *ctx, uint64_t address, unsigned size, uint64_t value) {
@@ -68,6 +72,7 @@ class IssTest : public ::testing::Test {
     iss_t *iss_ = nullptr;
     std::vector<MmioAccess> accesses_;
     bool refuse_mmio_ = false;
+    bool request_stop_on_read_ = false;
 };
 
 TEST_F(IssTest, GeneralAndSystemRegistersRoundTrip) {
@@ -205,6 +210,31 @@ TEST_F(IssTest, LoadPairOfXRegistersIsTwo64BitReads) {
     }
     EXPECT_EQ(iss_get_x(iss_, 2), pattern + kMmioBase + 0x20);
     EXPECT_EQ(iss_get_x(iss_, 3), pattern + kMmioBase + 0x28);
+}
+
+// The platform ends a quantum from inside an MMIO callback (the quantum keeper needs a sync). The stop must
+// take effect at the next instruction boundary, and the rest of the translation block must still run
+// correctly afterwards: once the stop was taken in the callback itself, the following loads returned 0.
+TEST_F(IssTest, StopRequestedInsideMmioReadEndsTheRunAtTheNextInstruction) {
+    // ldr w1, [x2]; str w1, [x3]; ldr w4, [x2, #4]; b .
+    load(kCode, {0xb9400041u, 0xb9000061u, 0xb9400444u, 0x14000000u});
+    iss_set_x(iss_, 2, kMmioBase + 0x40);
+    iss_set_x(iss_, 3, kRamBase + 0x3000);
+    request_stop_on_read_ = true;
+    uint64_t executed = 0;
+    ASSERT_EQ(iss_run(iss_, 100, &executed), ISS_STOP_REQUESTED);
+    EXPECT_EQ(executed, 1u);
+    EXPECT_EQ(iss_get_pc(iss_), kCode + 4);
+    EXPECT_EQ(iss_last_stop(iss_)->pc, kCode + 4);
+    const uint64_t pattern = 0x8877665544332211ull;
+    EXPECT_EQ(iss_get_x(iss_, 1), (pattern + kMmioBase + 0x40) & 0xffffffff);
+    ASSERT_EQ(iss_run(iss_, 2, &executed), ISS_STOP_QUANTUM);
+    EXPECT_EQ(executed, 2u);
+    uint32_t stored;
+    std::memcpy(&stored, ram_ + 0x3000, 4);
+    EXPECT_EQ(stored, (pattern + kMmioBase + 0x40) & 0xffffffff);
+    EXPECT_EQ(iss_get_x(iss_, 4), (pattern + kMmioBase + 0x44) & 0xffffffff);
+    ASSERT_EQ(accesses_.size(), 2u);
 }
 
 TEST_F(IssTest, RefusedMmioIsABusErrorWithPcAddressAndSize) {
