@@ -1,0 +1,162 @@
+/* Bare-metal SMMUv3 driver (Non-secure programming interface), in the spirit of Linux arm-smmu-v3: probe,
+ * reset, command queue with CMD_SYNC completion by polling / wired IRQ / MSI, event queue, STE and CD
+ * writers. Field layouts come from the SMMU model's own headers (components/smmuv3/core), defined once for
+ * the project. */
+#ifndef FWSMMU_SMMU_H
+#define FWSMMU_SMMU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "smmu_regs.h"
+#include "smmu_structs.h"
+
+#include <fwsmmu/io_pgtable.h>
+
+struct smmu_features {
+    uint32_t idr[6], iidr, aidr;
+    bool s1p, s2p, two_level_strtab, cd2l, msi, sev, asid16, vmid16, ril, pri, ats, coherent;
+    unsigned int httu;        /* IDR0.HTTU: 0 none, 1 AF, 2 AF+dirty */
+    unsigned int stall_model; /* IDR0.STALL_MODEL */
+    unsigned int ssid_bits, sid_bits;
+    unsigned int cmdq_log2, evtq_log2, priq_log2; /* maximum queue sizes */
+    unsigned int granules;                        /* bit 12/14/16 set for 4K/16K/64K */
+    unsigned int oas_bits, oas_encoding;
+};
+
+/* How smmu_cmdq_sync waits for CMD_SYNC completion. */
+enum smmu_sync_mode {
+    SMMU_SYNC_POLL,         /* CS=NONE, poll CMDQ_CONS until it passes the SYNC */
+    SMMU_SYNC_WIRED_IRQ,    /* CS=IRQ, no MSI address: the cmd-sync SPI fires */
+    SMMU_SYNC_MSI_WORD,     /* CS=IRQ, MSI writes a sequence number to a memory word */
+    SMMU_SYNC_MSI_SELF,     /* CS=IRQ, MSI writes 0 over the CMD_SYNC entry itself (Linux MSIPOLL) */
+    SMMU_SYNC_MSI_DOORBELL, /* CS=IRQ, MSI to GICv2m MSI_SETSPI_NS: an SPI fires */
+};
+
+struct smmu_queue {
+    uint64_t *base;
+    unsigned int log2_entries;
+    unsigned int entry_dwords;
+    uint32_t prod, cons; /* software copies: index with the wrap bit just above it (CONS keeps OVACKFLG) */
+};
+
+struct smmu_event {
+    uint8_t id;
+    uint32_t sid, ssid;
+    bool ssv, stall, rnw, ind, pnu, s2, nsipa;
+    unsigned int event_class; /* 0 CD, 1 TT, 2 IN */
+    uint16_t stag;
+    uint64_t input_address, ipa, fetch_address;
+};
+
+#define SMMU_EVENT_LOG_SIZE 16U
+
+struct smmu_init_options {
+    unsigned int sid_bits;     /* stream table covers 2^sid_bits StreamIDs (capped by IDR1.SIDSIZE) */
+    bool two_level_strtab;     /* 2-level table (when IDR0.ST_LEVEL allows it), split 8 */
+    unsigned int cmdq_log2;    /* capped by IDR1.CMDQS */
+    unsigned int evtq_log2;    /* capped by IDR1.EVENTQS */
+    bool bypass_when_disabled; /* GBPA.ABORT = 0 */
+};
+
+struct smmu_device {
+    uintptr_t base;
+    struct smmu_features features;
+    struct smmu_queue cmdq, evtq, priq;
+    uint64_t *strtab;     /* linear table, or level-1 descriptors */
+    uint64_t **strtab_l2; /* level-2 tables by L1 index (2-level only) */
+    unsigned int strtab_sid_bits, strtab_split;
+    bool two_level;
+
+    enum smmu_sync_mode sync_mode;
+    volatile uint32_t *sync_msi_word; /* SMMU_SYNC_MSI_WORD */
+    uint32_t sync_sequence;
+    uint32_t doorbell_intid; /* SMMU_SYNC_MSI_DOORBELL: the SPI's INTID written to MSI_SETSPI_NS */
+
+    /* Updated by the interrupt handlers (and by polling). */
+    volatile uint32_t cmd_sync_irqs, doorbell_irqs, evtq_irqs, gerror_irqs;
+    volatile uint32_t gerror_seen; /* GERROR value read by the last GERROR interrupt */
+    uint32_t cerrors, last_cerror;
+    uint32_t events_lost; /* event queue overflows seen */
+
+    struct smmu_event events[SMMU_EVENT_LOG_SIZE];
+    volatile uint32_t event_count; /* total decoded; events[i % SIZE] */
+};
+
+/* ---- probe, reset, enable ---- */
+/* Reads and decodes the ID registers. Returns false if this is not an SMMUv3 the driver can drive. */
+bool smmu_probe(struct smmu_device *smmu, uintptr_t base);
+void smmu_print_features(const struct smmu_device *smmu);
+void smmu_default_init_options(struct smmu_init_options *options);
+/* Full reset as Linux does: disable, GBPA, CR1/CR2, stream table (every STE abort), queues, CMDQEN, CFGI_ALL
+ * + TLBI_NSNH_ALL + SYNC, EVENTQEN (+PRIQEN), SMMUEN. Returns false (and prints why) on failure. */
+bool smmu_init(struct smmu_device *smmu, const struct smmu_init_options *options);
+/* CR0 handshake: writes CR0 and waits for CR0ACK to match. */
+bool smmu_write_cr0(struct smmu_device *smmu, uint32_t value);
+/* GBPA Update handshake; abort = true makes incoming traffic abort while SMMUEN = 0. */
+bool smmu_set_gbpa_abort(struct smmu_device *smmu, bool abort);
+/* Clears SMMUEN (queues stay on) or sets it again. */
+bool smmu_set_enabled(struct smmu_device *smmu, bool enabled);
+/* Disables everything (CR0 = 0) and leaves GBPA as it is. */
+bool smmu_disable(struct smmu_device *smmu);
+
+/* ---- interrupts ---- */
+/* Registers handlers for the evtq, cmd-sync and gerror SPIs (edge) and enables GERROR and EVTQ IRQs in
+ * IRQ_CTRL. The caller unmasks IRQs at the CPU. */
+bool smmu_setup_irqs(struct smmu_device *smmu);
+
+/* ---- command queue ---- */
+/* Queues one command (two dwords), waiting for room. Does not wait for it to be consumed. */
+bool smmu_cmdq_issue(struct smmu_device *smmu, uint64_t dword0, uint64_t dword1);
+/* Issues a CMD_SYNC and waits for it with smmu->sync_mode (the IRQ modes need smmu_setup_irqs and IRQs
+ * unmasked at the CPU, MSI modes need IDR0.MSI). Handles command errors on the way (CERROR: the bad command
+ * is replaced by a CMD_SYNC as Linux does, then GERRORN acknowledges). Returns false on timeout. */
+bool smmu_cmdq_sync(struct smmu_device *smmu);
+/* Convenience: issue + sync. */
+bool smmu_cmd(struct smmu_device *smmu, uint64_t dword0, uint64_t dword1);
+/* GERROR bits currently active (GERROR XOR GERRORN). */
+uint32_t smmu_gerror_active(const struct smmu_device *smmu);
+
+bool smmu_cfgi_ste(struct smmu_device *smmu, uint32_t sid);
+bool smmu_cfgi_cd(struct smmu_device *smmu, uint32_t sid, uint32_t ssid);
+bool smmu_cfgi_all(struct smmu_device *smmu);
+bool smmu_tlbi_nsnh_all(struct smmu_device *smmu);
+
+/* ---- event queue ---- */
+/* Decodes every new record into smmu->events, handles overflow; returns how many were read. */
+unsigned int smmu_evtq_drain(struct smmu_device *smmu);
+void smmu_print_event(const struct smmu_event *event);
+/* The i-th event decoded since start (i < event_count). */
+const struct smmu_event *smmu_event_at(const struct smmu_device *smmu, uint32_t index);
+
+/* ---- stream table and context descriptors ---- */
+/* Writes an STE in Linux order: dwords 1..7, CFGI_STE + SYNC, then dword 0, CFGI_STE + SYNC. */
+bool smmu_write_ste(struct smmu_device *smmu, uint32_t sid, const uint64_t ste[SMMU_STE_DWORDS]);
+bool smmu_ste_abort(struct smmu_device *smmu, uint32_t sid);
+bool smmu_ste_bypass(struct smmu_device *smmu, uint32_t sid);
+/* A linear CD table of 2^s1cdmax CDs (0: one CD, no substreams). */
+uint64_t *smmu_alloc_cd_table(unsigned int s1cdmax);
+/* Stage-1 CD for a 48-bit stage-1 io_pgtable. ttb0 is the address the SMMU walks from (PA, or IPA when
+ * nested). Writes dwords 1..3, CFGI_CD + SYNC, then dword 0, CFGI_CD + SYNC (when the STE is already live).
+ */
+bool smmu_write_cd(struct smmu_device *smmu, uint32_t sid, uint64_t *cd_table, uint32_t ssid, uint16_t asid,
+                   uint64_t ttb0);
+/* Stage 1 only: cd_table_address is a PA. */
+bool smmu_ste_stage1(struct smmu_device *smmu, uint32_t sid, uint64_t cd_table_address, unsigned int s1cdmax);
+/* Stage 2 only with a 40-bit io_pgtable. */
+bool smmu_ste_stage2(struct smmu_device *smmu, uint32_t sid, const struct io_pgtable *s2, uint16_t vmid);
+/* Nested: cd_table_address is an IPA that s2 translates. */
+bool smmu_ste_nested(struct smmu_device *smmu, uint32_t sid, uint64_t cd_table_address, unsigned int s1cdmax,
+                     const struct io_pgtable *s2, uint16_t vmid);
+
+/* ---- TLB maintenance ---- */
+/* Stage 1: TLBI_NH_VA per page or one range command (IDR3.RIL), then CMD_SYNC. */
+bool smmu_tlbi_s1_range(struct smmu_device *smmu, uint16_t asid, uint16_t vmid, uint64_t iova, uint64_t size);
+/* Stage 2: TLBI_S2_IPA likewise, then CMD_SYNC. */
+bool smmu_tlbi_s2_range(struct smmu_device *smmu, uint16_t vmid, uint64_t ipa, uint64_t size);
+/* Unmaps [iova, iova + size) of `table` and invalidates the SMMU TLB for it (asid for stage 1, vmid both). */
+bool smmu_unmap_and_flush(struct smmu_device *smmu, struct io_pgtable *table, uint16_t asid, uint16_t vmid,
+                          uint64_t iova, uint64_t size);
+
+#endif
