@@ -137,6 +137,8 @@ void register_virt_params(ParamRegistry &registry, VirtConfig &config) {
                  0, UINT64_C(1) << 40);
     add_unsigned(registry, "smmu.reg_access_ps", "SMMU register access latency, ps",
                  config.smmu.reg_access_ps, 0, UINT64_C(1) << 40);
+    add_unsigned(registry, "smmu.msi_ps", "SMMU time to issue one MSI write (besides the memory write), ps",
+                 config.smmu.msi_ps, 0, UINT64_C(1) << 40);
     add_unsigned(registry, "smmu.irq_pulse_ps", "width of the SMMU's wired IRQ pulses, ps",
                  config.smmu_irq_pulse_ps, 1, UINT64_C(1) << 40);
 

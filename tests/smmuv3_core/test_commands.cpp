@@ -232,6 +232,23 @@ TEST(SmmuCmdSync, MsiCompletionIncludingPollingOnItself) {
     EXPECT_EQ(h.stat("cmd.sync.msi"), 2u);
 }
 
+// Every MSI costs msi_ps on top of the command itself: a CMD_SYNC with an MSI takes exactly msi_ps longer
+// than one without.
+TEST(SmmuCmdSync, MsiWriteChargesItsLatency) {
+    smmu_params p;
+    smmu_params_default(&p);
+    p.msi_ps = 123456;
+    Harness h(&p);
+    h.bring_up();
+    uint64_t before = h.time_ps;
+    h.cmd(op(SMMU_OP_SYNC) | SMMU_FIELD_PREP(SMMU_CMD0_SYNC_CS, SMMU_SYNC_CS_NONE), 0);
+    uint64_t without_msi = h.time_ps - before;
+    before = h.time_ps;
+    h.cmd(op(SMMU_OP_SYNC) | SMMU_FIELD_PREP(SMMU_CMD0_SYNC_CS, SMMU_SYNC_CS_IRQ), 0x90000040);
+    ASSERT_EQ(h.msis.size(), 1u);
+    EXPECT_EQ(h.time_ps - before, without_msi + p.msi_ps);
+}
+
 TEST(SmmuCmdSync, WiredInterruptAndSev) {
     Harness h;
     h.bring_up();

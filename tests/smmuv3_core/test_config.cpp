@@ -490,6 +490,38 @@ TEST(SmmuCd, CdFetchAbortAndIllegalCds) {
     EXPECT_EQ(h.events().size(), bad.size());
 }
 
+// SMMUv3.1+: a TxSZ outside the range the ID registers allow makes the CD or STE ILLEGAL. T0SZ 40 (a 16 MiB
+// region) needs IDR3.STT; S2T0SZ may not describe more IPA bits than the IAS (= OAS here).
+TEST(SmmuCd, TxszRangeFollowsSttAndIas) {
+    for (bool stt : {false, true}) {
+        smmu_params p;
+        smmu_params_default(&p);
+        p.idr[3] = stt ? p.idr[3] | SMMU_IDR3_STT : p.idr[3] & ~SMMU_IDR3_STT;
+        Harness h(&p);
+        h.bring_up();
+        S1Stream st = make_s1_stream(h, 1, 1);
+        auto c = Harness::cd(st.pt->root(), 1);
+        c[0] = SMMU_FIELD_SET(c[0], SMMU_CD0_T0SZ, 40);
+        h.write_cd(st.cd_addr, c);
+        smmu_result r = h.translate(1, 0x1000);
+        EXPECT_EQ(r.event_id, stt ? SMMU_EVT_F_TRANSLATION : SMMU_EVT_C_BAD_CD) << "STT " << stt;
+    }
+    smmu_params p;
+    smmu_params_default(&p);
+    p.idr[5] = SMMU_FIELD_SET(p.idr[5], SMMU_IDR5_OAS, 4); // 44 bits
+    Harness h(&p);
+    h.bring_up();
+    auto s2 = h.ste_s2(h.alloc(4096), 1);
+    s2[2] = SMMU_FIELD_SET(s2[2], SMMU_STE2_S2T0SZ, 19); // a 45-bit IPA space
+    s2[2] = SMMU_FIELD_SET(s2[2], SMMU_STE2_S2SL0, 2);
+    s2[2] = SMMU_FIELD_SET(s2[2], SMMU_STE2_S2PS, 4);
+    h.write_ste(2, s2);
+    EXPECT_EQ(h.translate(2, 0x1000).event_id, SMMU_EVT_C_BAD_STE);
+    s2[2] = SMMU_FIELD_SET(s2[2], SMMU_STE2_S2T0SZ, 20); // 44 bits: legal, the table is empty
+    h.write_ste(3, s2);
+    EXPECT_EQ(h.translate(3, 0x1000).event_id, SMMU_EVT_F_TRANSLATION);
+}
+
 TEST(SmmuCd, Tg1EncodingDiffersFromTg0) {
     Harness h;
     h.bring_up();

@@ -51,6 +51,8 @@ TEST(SmmuParams, RejectsImpossibleCombinationsWithReason) {
         {1, SMMU_IDR1_SSIDSIZE, 0, "CD2L"},
         {5, SMMU_IDR5_OAS, SMMU_FIELD_PREP(SMMU_IDR5_OAS, 7), "OAS"},
         {5, SMMU_IDR5_GRAN4K | SMMU_IDR5_GRAN16K | SMMU_IDR5_GRAN64K, 0, "granule"},
+        {5, SMMU_IDR5_VAX, SMMU_FIELD_PREP(SMMU_IDR5_VAX, 2), "56-bit"},
+        {5, SMMU_IDR5_VAX, SMMU_FIELD_PREP(SMMU_IDR5_VAX, 3), "reserved"},
     };
     for (const Case &c : cases) {
         smmu_params p;
@@ -62,6 +64,21 @@ TEST(SmmuParams, RejectsImpossibleCombinationsWithReason) {
         smmu_host_ops ops{};
         EXPECT_EQ(smmu_create(&p, &ops, nullptr), nullptr);
     }
+}
+
+// 52-bit VAs and PAs exist from SMMUv3.1 on; STT is accepted.
+TEST(SmmuParams, FiftyTwoBitEnvelopeNeedsV31) {
+    smmu_params p;
+    smmu_params_default(&p);
+    p.idr[3] |= SMMU_IDR3_STT;
+    p.idr[5] = (uint32_t)(SMMU_FIELD_SET(p.idr[5], SMMU_IDR5_OAS, SMMU_IDR5_OAS_52) |
+                          SMMU_FIELD_PREP(SMMU_IDR5_VAX, SMMU_IDR5_VAX_52));
+    char err[256] = "";
+    EXPECT_TRUE(smmu_params_validate(&p, err, sizeof(err))) << err;
+    p.aidr = 0; // SMMUv3.0
+    EXPECT_NE(validate_error(p).find("OAS=6"), std::string::npos) << validate_error(p);
+    p.idr[5] = (uint32_t)SMMU_FIELD_SET(p.idr[5], SMMU_IDR5_OAS, 5);
+    EXPECT_NE(validate_error(p).find("VAX=1"), std::string::npos) << validate_error(p);
 }
 
 TEST(SmmuParams, CacheParameterChecks) {

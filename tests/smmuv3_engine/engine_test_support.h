@@ -180,7 +180,7 @@ inline smmu_tt_cfg S1Table(uint8_t granule, uint8_t tsz) {
     tt.tsz = tsz;
     tt.granule_shift = granule;
     int8_t level = 0;
-    smmu_s1_start_level(granule, tsz, &level);
+    smmu_s1_start_level(granule, tsz, smmu_s1_tsz_range(granule, true, true), &level);
     tt.start_level = level;
     tt.concat_tables = 1;
     tt.oa_bits = 48;
@@ -204,7 +204,7 @@ inline smmu_s2_cfg S2Config(uint8_t granule, uint8_t t0sz, uint8_t sl0, uint16_t
     s2.tt.granule_shift = granule;
     int8_t level = 0;
     uint8_t concat = 1;
-    smmu_s2_start_level(granule, t0sz, sl0, 48, &level, &concat);
+    smmu_s2_start_level(granule, t0sz, smmu_s2_tsz_range(granule, true, 48), sl0, 48, &level, &concat);
     s2.tt.start_level = level;
     s2.tt.concat_tables = concat;
     s2.tt.oa_bits = 48;

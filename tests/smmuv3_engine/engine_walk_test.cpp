@@ -71,45 +71,87 @@ TEST(StartLevel, Stage1FollowsTxSZ) {
                  {16, 16, 1}, {16, 21, 1}, {16, 22, 2}, {16, 34, 2}, {16, 35, 3}, {16, 47, 3}};
     for (const Case &c : cases) {
         int8_t level = -5;
-        ASSERT_TRUE(smmu_s1_start_level(c.granule, c.tsz, &level)) << int(c.granule) << " " << int(c.tsz);
+        ASSERT_TRUE(smmu_s1_start_level(c.granule, c.tsz, smmu_s1_tsz_range(c.granule, true, false), &level))
+            << int(c.granule) << " " << int(c.tsz);
         EXPECT_EQ(level, c.level) << "granule " << int(c.granule) << " tsz " << int(c.tsz);
     }
     int8_t level;
-    EXPECT_FALSE(smmu_s1_start_level(12, 15, &level));
-    EXPECT_FALSE(smmu_s1_start_level(16, 48, &level));
-    EXPECT_FALSE(smmu_s1_start_level(13, 30, &level));
+    EXPECT_FALSE(smmu_s1_start_level(12, 15, smmu_s1_tsz_range(12, true, false), &level));
+    EXPECT_FALSE(smmu_s1_start_level(16, 48, smmu_s1_tsz_range(16, true, false), &level));
+    EXPECT_FALSE(smmu_s1_start_level(13, 30, smmu_s1_tsz_range(12, true, false), &level));
+}
+
+// CD.TxSZ limits: 39 without IDR3.STT, 48 (47 for 64 KB) with it; 12 only for 64 KB with 52-bit VAs.
+TEST(StartLevel, Stage1TxSZRangeFollowsSttAndVax) {
+    struct Case {
+        uint8_t granule;
+        bool stt, va52;
+        uint8_t min, max;
+    } cases[] = {{12, false, false, 16, 39}, {12, true, false, 16, 48}, {14, true, true, 16, 48},
+                 {16, false, false, 16, 39}, {16, true, false, 16, 47}, {16, true, true, 12, 47},
+                 {12, false, true, 16, 39}};
+    for (const Case &c : cases) {
+        smmu_tsz_range r = smmu_s1_tsz_range(c.granule, c.stt, c.va52);
+        EXPECT_EQ(r.min, c.min) << int(c.granule) << " " << c.stt << c.va52;
+        EXPECT_EQ(r.max, c.max) << int(c.granule) << " " << c.stt << c.va52;
+    }
+    int8_t level;
+    EXPECT_FALSE(smmu_s1_start_level(12, 40, smmu_s1_tsz_range(12, false, false), &level));
+    EXPECT_TRUE(smmu_s1_start_level(12, 39, smmu_s1_tsz_range(12, false, false), &level));
+    EXPECT_FALSE(smmu_s1_start_level(16, 12, smmu_s1_tsz_range(16, true, false), &level));
+    // 52-bit VA with 64 KB pages: levels 1..3, 10 bits resolved at level 1.
+    ASSERT_TRUE(smmu_s1_start_level(16, 12, smmu_s1_tsz_range(16, true, true), &level));
+    EXPECT_EQ(level, 1);
+}
+
+// STE.S2T0SZ: never below 64 - IAS, 12 only with 64 KB.
+TEST(StartLevel, Stage2TxSZRangeFollowsIas) {
+    smmu_tsz_range r = smmu_s2_tsz_range(12, false, 44);
+    EXPECT_EQ(r.min, 20);
+    EXPECT_EQ(r.max, 39);
+    r = smmu_s2_tsz_range(16, true, 52);
+    EXPECT_EQ(r.min, 12);
+    EXPECT_EQ(r.max, 47);
+    r = smmu_s2_tsz_range(12, true, 52);
+    EXPECT_EQ(r.min, 16);
+    int8_t level;
+    uint8_t concat;
+    EXPECT_FALSE(smmu_s2_start_level(12, 16, smmu_s2_tsz_range(12, true, 44), 2, 44, &level, &concat));
+    ASSERT_TRUE(smmu_s2_start_level(16, 12, smmu_s2_tsz_range(16, true, 52), 2, 52, &level, &concat));
+    EXPECT_EQ(level, 1);
+    EXPECT_EQ(concat, 1);
 }
 
 TEST(StartLevel, Stage2ConcatenationAndLegality) {
     int8_t level;
     uint8_t concat;
     // 4KB, 40-bit IPA starting at level 1: 10 bits at level 1 = two concatenated tables.
-    ASSERT_TRUE(smmu_s2_start_level(12, 24, 1, 48, &level, &concat));
+    ASSERT_TRUE(smmu_s2_start_level(12, 24, smmu_s2_tsz_range(12, true, 48), 1, 48, &level, &concat));
     EXPECT_EQ(level, 1);
     EXPECT_EQ(concat, 2);
     // 4KB, 48-bit IPA at level 0: one table.
-    ASSERT_TRUE(smmu_s2_start_level(12, 16, 2, 48, &level, &concat));
+    ASSERT_TRUE(smmu_s2_start_level(12, 16, smmu_s2_tsz_range(12, true, 48), 2, 48, &level, &concat));
     EXPECT_EQ(level, 0);
     EXPECT_EQ(concat, 1);
     // Level 0 needs a PA size of at least 44 bits.
-    EXPECT_FALSE(smmu_s2_start_level(12, 16, 2, 40, &level, &concat));
+    EXPECT_FALSE(smmu_s2_start_level(12, 16, smmu_s2_tsz_range(12, true, 48), 2, 40, &level, &concat));
     // 48-bit IPA from level 1 needs 512 tables: illegal.
-    EXPECT_FALSE(smmu_s2_start_level(12, 16, 1, 48, &level, &concat));
+    EXPECT_FALSE(smmu_s2_start_level(12, 16, smmu_s2_tsz_range(12, true, 48), 1, 48, &level, &concat));
     // 4KB, 34-bit IPA at level 2 = 16 concatenated tables; 35 bits would be 32: illegal.
-    ASSERT_TRUE(smmu_s2_start_level(12, 30, 0, 48, &level, &concat));
+    ASSERT_TRUE(smmu_s2_start_level(12, 30, smmu_s2_tsz_range(12, true, 48), 0, 48, &level, &concat));
     EXPECT_EQ(level, 2);
     EXPECT_EQ(concat, 16);
-    EXPECT_FALSE(smmu_s2_start_level(12, 29, 0, 48, &level, &concat));
+    EXPECT_FALSE(smmu_s2_start_level(12, 29, smmu_s2_tsz_range(12, true, 48), 0, 48, &level, &concat));
     // A start level that resolves nothing: 4KB, 30-bit IPA from level 0.
-    EXPECT_FALSE(smmu_s2_start_level(12, 34, 2, 48, &level, &concat));
+    EXPECT_FALSE(smmu_s2_start_level(12, 34, smmu_s2_tsz_range(12, true, 48), 2, 48, &level, &concat));
     // 16KB and 64KB encodings start one level deeper.
-    ASSERT_TRUE(smmu_s2_start_level(14, 35, 0, 48, &level, &concat));
+    ASSERT_TRUE(smmu_s2_start_level(14, 35, smmu_s2_tsz_range(14, true, 48), 0, 48, &level, &concat));
     EXPECT_EQ(level, 3);
     EXPECT_EQ(concat, 16);
-    ASSERT_TRUE(smmu_s2_start_level(16, 16, 2, 48, &level, &concat));
+    ASSERT_TRUE(smmu_s2_start_level(16, 16, smmu_s2_tsz_range(16, true, 48), 2, 48, &level, &concat));
     EXPECT_EQ(level, 1);
     EXPECT_EQ(concat, 1);
-    EXPECT_FALSE(smmu_s2_start_level(16, 16, 3, 48, &level, &concat));
+    EXPECT_FALSE(smmu_s2_start_level(16, 16, smmu_s2_tsz_range(16, true, 48), 3, 48, &level, &concat));
 }
 
 // Every granule with every legal stage-1 start level: the page translates, and the walk reads one
@@ -162,6 +204,49 @@ TEST_F(WalkTest, BlocksAtLegalLevelsAndFaultsElsewhere) {
             ExpectFault(SMMU_FAULT_TRANSLATION, 1, c.level);
         }
     }
+}
+
+// 52-bit addresses with the 64 KB granule (FEAT_LVA, FEAT_LPA): a 52-bit VA walked from level 1, OA[51:48] in
+// descriptor bits [15:12] of table and page descriptors, and level-1 blocks. Without a 52-bit OAS bits
+// [15:12] are ignored and a level-1 block is a translation fault.
+TEST_F(WalkTest, FiftyTwoBitAddressesWith64KGranule) {
+    auto encode = [](uint64_t addr, unsigned low_shift) {
+        return (addr & ((1ull << 48) - 1) & ~((1ull << low_shift) - 1)) | ((addr >> 48) << 12);
+    };
+    const uint64_t va_page = 0x000F'1234'5678'0000ull, va_block = 0x0003'0400'0000'0000ull;
+    const uint64_t l2_table = 0x000A'0000'0001'0000ull, l3_table = 0x0000'0000'4200'0000ull;
+    const uint64_t oa_page = 0x000B'0000'1234'0000ull, oa_block = 0x000C'0400'0000'0000ull;
+    smmu_tt_cfg tt = S1Table(16, 12);
+    ASSERT_EQ(tt.start_level, 1);
+    tt.oa_bits = 52;
+    pt_.NewRoot(tt);
+    host_.Write64(pt_.DescAddr(tt, va_page, 1), encode(l2_table, 16) | kValid | kTable);
+    host_.Write64(l2_table + ((va_page >> 29) & 0x1fff) * 8, encode(l3_table, 16) | kValid | kTable);
+    host_.Write64(l3_table + ((va_page >> 16) & 0x1fff) * 8, encode(oa_page, 16) | kAf | kValid | kTable);
+    host_.Write64(pt_.DescAddr(tt, va_block, 1), encode(oa_block, 42) | kAf | kValid);
+    smmu_s1_cfg s1 = S1Config(tt);
+
+    smmu_engine_params p = DefaultParams();
+    p.oas_bits = 52;
+    Recreate(p);
+    ASSERT_TRUE(Translate(&s1, nullptr, va_page + 0x1234, kRead))
+        << fault_.type << " level " << int(fault_.level);
+    EXPECT_EQ(out_.oa, oa_page + 0x1234);
+    EXPECT_EQ(out_.size_shift, 16);
+    ASSERT_TRUE(Translate(&s1, nullptr, va_block + 0x5678, kRead));
+    EXPECT_EQ(out_.oa, oa_block + 0x5678);
+    EXPECT_EQ(out_.size_shift, 42);
+    // Beyond the 52-bit VA range.
+    EXPECT_FALSE(Translate(&s1, nullptr, 1ull << 52, kRead));
+    ExpectFault(SMMU_FAULT_TRANSLATION, 1, 0);
+
+    Recreate(DefaultParams()); // 48-bit OAS
+    tt.oa_bits = 48;
+    s1 = S1Config(tt);
+    EXPECT_FALSE(Translate(&s1, nullptr, va_page, kRead)); // the level-2 table is read at a 48-bit address
+    ExpectFault(SMMU_FAULT_TRANSLATION, 1, 2);
+    EXPECT_FALSE(Translate(&s1, nullptr, va_block, kRead));
+    ExpectFault(SMMU_FAULT_TRANSLATION, 1, 1);
 }
 
 TEST_F(WalkTest, InvalidAndReservedDescriptors) {

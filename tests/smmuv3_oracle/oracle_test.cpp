@@ -100,7 +100,8 @@ struct RandomTables {
         tsz = t;
         oa_bits = oa;
         int8_t level = 0;
-        smmu_s1_start_level(static_cast<uint8_t>(g), static_cast<uint8_t>(t), &level);
+        smmu_s1_start_level(static_cast<uint8_t>(g), static_cast<uint8_t>(t),
+                            smmu_s1_tsz_range(static_cast<uint8_t>(g), false, false), &level);
         start_level = level;
         next_free = kRamBase + (1 << 20); // the first MB stays free for nothing in particular
         tables_left = 48;

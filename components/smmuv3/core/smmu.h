@@ -27,14 +27,15 @@ typedef struct smmu_params {
     uint64_t cmd_ps;                /* processing time per command */
     uint64_t event_ps;              /* time to build and write one event record (besides the memory write) */
     uint64_t reg_access_ps;         /* register access latency */
+    uint64_t msi_ps;                /* time to issue one MSI write (besides the memory write itself) */
 } smmu_params;
 
-/* A default SMMUv3.2-like envelope (S1P, S2P, nested, 2-level ST and CD, ASID16/VMID16, HTTU A+D, MSI, SEV, RIL,
- * 4K/16K/64K, OAS 48, SSIDSIZE 20, SIDSIZE 16, queues >= 2^7; no ATS, PRI or stall yet). */
+/* A default SMMUv3.2-like envelope (S1P, S2P, nested, 2-level ST and CD, ASID16/VMID16, HTTU A+D, MSI, SEV,
+ * RIL, 4K/16K/64K, OAS 48, SSIDSIZE 20, SIDSIZE 16, queues >= 2^7; no ATS, PRI or stall yet). */
 void smmu_params_default(smmu_params *p);
 
-/* Checks that the ID registers describe a possible SMMU (e.g. nested without S1P/S2P, STALL_MODEL 3, a queue size
- * above 19, no granule at all). Returns true if valid, else false with a one-line reason in err. */
+/* Checks that the ID registers describe a possible SMMU (e.g. nested without S1P/S2P, STALL_MODEL 3, a queue
+ * size above 19, no granule at all). Returns true if valid, else false with a one-line reason in err. */
 bool smmu_params_validate(const smmu_params *p, char *err, size_t err_len);
 
 typedef struct smmu smmu;
@@ -53,35 +54,39 @@ bool smmu_reg_read(smmu *s, uint64_t offset, unsigned size, uint64_t *value);
 bool smmu_reg_write(smmu *s, uint64_t offset, unsigned size, uint64_t value);
 
 /* An incoming transaction and its identity (the shell fills this from the TLM extension). */
-typedef enum smmu_pcie_at { SMMU_AT_UNTRANSLATED = 0, SMMU_AT_TRANSLATION_REQ = 1, SMMU_AT_TRANSLATED = 2 } smmu_pcie_at;
+typedef enum smmu_pcie_at {
+    SMMU_AT_UNTRANSLATED = 0,
+    SMMU_AT_TRANSLATION_REQ = 1,
+    SMMU_AT_TRANSLATED = 2
+} smmu_pcie_at;
 
 typedef struct smmu_txn {
     uint32_t sid;
     uint32_t ssid;
     bool ssv;
-    bool secure;        /* Secure stream: this model implements only the Non-secure programming interface */
+    bool secure; /* Secure stream: this model implements only the Non-secure programming interface */
     uint64_t addr;
-    uint32_t len;       /* bytes; the transaction must not cross the translation it gets (the shell splits) */
+    uint32_t len; /* bytes; the transaction must not cross the translation it gets (the shell splits) */
     smmu_access acc;
     smmu_pcie_at at;
-    bool no_write;      /* ATS translation request: NW */
+    bool no_write; /* ATS translation request: NW */
 } smmu_txn;
 
 typedef enum smmu_result_status {
-    SMMU_XLATE_OK = 0,     /* pass downstream to `pa` */
-    SMMU_XLATE_ABORT,      /* terminate with an abort (TLM error response, PCIe UR/CA for ATS) */
-    SMMU_XLATE_RAZ_WI,     /* terminate: reads return zero, writes are ignored, success response */
+    SMMU_XLATE_OK = 0, /* pass downstream to `pa` */
+    SMMU_XLATE_ABORT,  /* terminate with an abort (TLM error response, PCIe UR/CA for ATS) */
+    SMMU_XLATE_RAZ_WI, /* terminate: reads return zero, writes are ignored, success response */
 } smmu_result_status;
 
 typedef struct smmu_result {
     smmu_result_status status;
     uint64_t pa;
-    uint8_t size_shift;   /* span over which pa - addr stays constant and the permissions apply (for DMI) */
+    uint8_t size_shift; /* span over which pa - addr stays constant and the permissions apply (for DMI) */
     bool read, write, exec;
-    bool bypass;          /* no translation was applied (SMMUEN=0 with GBPA bypass, or STE bypass) */
+    bool bypass; /* no translation was applied (SMMUEN=0 with GBPA bypass, or STE bypass) */
     uint8_t mem_attr, share;
-    bool event_recorded;  /* an event record was written for this transaction */
-    uint8_t event_id;     /* the event raised (recorded or not), 0 if none */
+    bool event_recorded; /* an event record was written for this transaction */
+    uint8_t event_id;    /* the event raised (recorded or not), 0 if none */
 } smmu_result;
 
 void smmu_translate(smmu *s, const smmu_txn *txn, smmu_result *res);

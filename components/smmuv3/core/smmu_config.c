@@ -279,8 +279,12 @@ static bool decode_ste(const smmu *s, const uint64_t d[SMMU_STE_DWORDS], smmu_st
             return false;
         tt->oa_bits = min_u8(smmu_pa_size_bits((unsigned)SMMU_FIELD_GET(SMMU_STE2_S2PS, d[2])), s->oas_bits);
         tt->tsz = (uint8_t)SMMU_FIELD_GET(SMMU_STE2_S2T0SZ, d[2]);
-        if (!smmu_s2_start_level(tt->granule_shift, tt->tsz, (uint8_t)SMMU_FIELD_GET(SMMU_STE2_S2SL0, d[2]),
-                                 tt->oa_bits, &tt->start_level, &tt->concat_tables))
+        /* IAS = OAS: this model implements VMSAv8-64 tables only. */
+        smmu_tsz_range range =
+            smmu_s2_tsz_range(tt->granule_shift, smmu_has(s, 3, SMMU_IDR3_STT), s->oas_bits);
+        if (!smmu_s2_start_level(tt->granule_shift, tt->tsz, range,
+                                 (uint8_t)SMMU_FIELD_GET(SMMU_STE2_S2SL0, d[2]), tt->oa_bits,
+                                 &tt->start_level, &tt->concat_tables))
             return false;
         tt->big_endian = (d[2] & SMMU_STE2_S2ENDI) != 0;
         if (!endian_allowed(s, tt->big_endian))
@@ -403,7 +407,9 @@ static bool decode_tt(const smmu *s, bool tg1, unsigned tg, unsigned tsz, uint64
     if (!ok)
         return false;
     tt->tsz = (uint8_t)tsz;
-    if (!smmu_s1_start_level(tt->granule_shift, tt->tsz, &tt->start_level))
+    smmu_tsz_range range = smmu_s1_tsz_range(tt->granule_shift, smmu_has(s, 3, SMMU_IDR3_STT),
+                                             smmu_idr_field(s, 5, SMMU_IDR5_VAX) == SMMU_IDR5_VAX_52);
+    if (!smmu_s1_start_level(tt->granule_shift, tt->tsz, range, &tt->start_level))
         return false;
     tt->ttb = ttb;
     if (ttb >> ips_bits)

@@ -226,7 +226,7 @@ static bool translate_s1(smmu_engine *eng, const smmu_walk_ctx *ctx, uint64_t ia
     unsigned half = (unsigned)(ia >> 55) & 1;
     const smmu_tt_cfg *tt = &s1->tt[half];
     uint64_t va = s1->tbi[half] ? smmu_va_canonical(ia) : ia;
-    unsigned ia_bits = tt->tsz >= 16 && tt->tsz < 64 ? 64u - tt->tsz : 48;
+    unsigned ia_bits = tt->tsz >= 12 && tt->tsz < 64 ? 64u - tt->tsz : 48;
     uint64_t upper = half ? ~va >> ia_bits : va >> ia_bits;
     bool no_ttb1 = half == 1 && s1->regime == SMMU_REGIME_EL2;
     if (upper != 0 || tt->disabled || no_ttb1) {

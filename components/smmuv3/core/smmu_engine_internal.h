@@ -31,6 +31,7 @@
 #define SMMU_DESC_AP_TABLE0 SMMU_BIT(61)
 #define SMMU_DESC_AP_TABLE1 SMMU_BIT(62)
 #define SMMU_DESC_ADDR_TOP 47
+#define SMMU_DESC_OA_51_48 SMMU_GENMASK(15, 12) /* 64 KB granule with 52-bit output addresses */
 
 /* Hierarchical attributes collected from stage-1 table descriptors on the way down (walk-cache perm field).
  */

@@ -65,6 +65,7 @@ bool smmu_msi_write(smmu *s, uint64_t addr, uint32_t data, uint32_t cfg2_attr) {
                             .share = (uint8_t)(sh == 1 ? 0 : sh),
                             .ns = true};
     s->st.msi_writes++;
+    smmu_advance(s, s->p.msi_ps);
     bool ok =
         s->host.mem_write && s->host.mem_write(s->host_ctx, SMMU_MEM_MSI, addr, buf, sizeof(buf), &attrs);
     SMMU_TRACE(s, "smmu: msi addr=0x%llx data=0x%x%s", (unsigned long long)addr, data, ok ? "" : " abort");

@@ -40,6 +40,7 @@ void smmu_params_default(smmu_params *p) {
     p->cmd_ps = 10000;
     p->event_ps = 10000;
     p->reg_access_ps = 5000;
+    p->msi_ps = 5000;
 }
 
 unsigned smmu_granule_supported_mask(const smmu_params *p) {
@@ -132,18 +133,26 @@ bool smmu_params_validate(const smmu_params *p, char *err, size_t err_len) {
 
     if (p->idr[2] != 0)
         return fail(err, err_len, "IDR2 must be 0 without VATOS");
-    if (idr3 & ~(uint64_t)(SMMU_IDR3_RIL | SMMU_IDR3_HAD))
-        return fail(err, err_len, "IDR3=0x%x: only RIL and HAD are %s", (unsigned)idr3,
+    if (idr3 & ~(uint64_t)(SMMU_IDR3_RIL | SMMU_IDR3_HAD | SMMU_IDR3_STT))
+        return fail(err, err_len, "IDR3=0x%x: only RIL, HAD and STT are %s", (unsigned)idr3,
                     "supported by this model yet");
+    const bool v3_0 = SMMU_FIELD_GET(SMMU_AIDR_MINOR, p->aidr) == 0;
 
     unsigned oas = (unsigned)SMMU_FIELD_GET(SMMU_IDR5_OAS, idr5);
-    if (oas > 6)
-        return fail(err, err_len, "IDR5.OAS=%u is reserved", oas);
+    if (oas == 7)
+        return fail(err, err_len, "IDR5.OAS=7: 56-bit addresses (SMMUv3.4 128-bit descriptors) are %s",
+                    unsupported);
+    if (oas == SMMU_IDR5_OAS_52 && v3_0)
+        return fail(err, err_len, "IDR5.OAS=6 (52 bits) is reserved in SMMUv3.0 (AIDR)");
     if (!(idr5 & (SMMU_IDR5_GRAN4K | SMMU_IDR5_GRAN16K | SMMU_IDR5_GRAN64K)))
         return fail(err, err_len, "IDR5: no translation granule (GRAN4K/16K/64K all 0)");
-    if (SMMU_FIELD_GET(SMMU_IDR5_VAX, idr5) != 0)
-        return fail(err, err_len, "IDR5.VAX=%u: VAs above 48 bits are %s",
-                    (unsigned)SMMU_FIELD_GET(SMMU_IDR5_VAX, idr5), unsupported);
+    unsigned vax = (unsigned)SMMU_FIELD_GET(SMMU_IDR5_VAX, idr5);
+    if (vax == 3)
+        return fail(err, err_len, "IDR5.VAX=3 is reserved");
+    if (vax == 2)
+        return fail(err, err_len, "IDR5.VAX=2: 56-bit VAs (128-bit descriptors) are %s", unsupported);
+    if (vax == SMMU_IDR5_VAX_52 && v3_0)
+        return fail(err, err_len, "IDR5.VAX=1 (52-bit VAs) needs SMMUv3.1 or later (AIDR)");
     if (idr5 & (SMMU_BIT(7) | SMMU_BIT(8)))
         return fail(err, err_len, "IDR5.DS/D128: LPA2 and 128-bit descriptors are %s", unsupported);
 

@@ -114,6 +114,7 @@
 
 /* ---- IDR3 ---- */
 #define SMMU_IDR3_HAD SMMU_BIT(2)
+#define SMMU_IDR3_STT SMMU_BIT(9)
 #define SMMU_IDR3_RIL SMMU_BIT(10)
 
 /* ---- IDR5 ---- */
@@ -122,6 +123,8 @@
 #define SMMU_IDR5_GRAN16K SMMU_BIT(5)
 #define SMMU_IDR5_GRAN64K SMMU_BIT(6)
 #define SMMU_IDR5_VAX SMMU_GENMASK(11, 10)
+#define SMMU_IDR5_VAX_52 1u
+#define SMMU_IDR5_OAS_52 6u
 #define SMMU_IDR5_STALL_MAX SMMU_GENMASK(31, 16)
 
 /* ---- IIDR / AIDR ---- */

@@ -22,20 +22,44 @@ static bool granule_valid(unsigned granule_shift) {
     return granule_shift == 12 || granule_shift == 14 || granule_shift == 16;
 }
 
-/* Block descriptors exist at level 1 and 2 with 4KB, and only at level 2 with 16KB and 64KB (no 52-bit OA).
- */
-static bool block_allowed(unsigned granule_shift, int level) {
-    if (granule_shift == 12)
-        return level == 1 || level == 2;
-    return level == 2;
+/* 52-bit output addresses are encoded only by the 64 KB granule (FEAT_LPA; no LPA2 in this model). */
+static bool lpa_granule(const smmu_engine *eng, unsigned granule_shift) {
+    return granule_shift == 16 && eng->params.oas_bits >= 52;
 }
 
-bool smmu_s1_start_level(uint8_t granule_shift, uint8_t tsz, int8_t *start_level) {
-    if (!granule_valid(granule_shift))
-        return false;
-    /* 48-bit VAs at most (no LVA); the smallest regions are those allowed by IDR3.STT. */
-    unsigned max_tsz = granule_shift == 16 ? 47 : 48;
-    if (tsz < 16 || tsz > max_tsz)
+/* Block descriptors exist at levels 1 and 2 with 4 KB, at level 2 with 16 KB, and at level 2 (and level 1
+ * with 52-bit output addresses) with 64 KB. */
+static bool block_allowed(const smmu_engine *eng, unsigned granule_shift, int level) {
+    if (granule_shift == 12)
+        return level == 1 || level == 2;
+    return level == 2 || (level == 1 && lpa_granule(eng, granule_shift));
+}
+
+/* Output address (next table or block/page base) held by a descriptor, aligned to 2^low_shift. */
+static uint64_t descriptor_address(const smmu_engine *eng, uint64_t desc, unsigned granule_shift,
+                                   unsigned low_shift) {
+    uint64_t addr = desc & SMMU_GENMASK(SMMU_DESC_ADDR_TOP, low_shift);
+    if (lpa_granule(eng, granule_shift))
+        addr |= SMMU_FIELD_GET(SMMU_DESC_OA_51_48, desc) << 48;
+    return addr;
+}
+
+smmu_tsz_range smmu_s1_tsz_range(uint8_t granule_shift, bool stt, bool va52) {
+    smmu_tsz_range r;
+    r.min = va52 && granule_shift == 16 ? 12 : 16;
+    r.max = !stt ? 39 : granule_shift == 16 ? 47 : 48;
+    return r;
+}
+
+smmu_tsz_range smmu_s2_tsz_range(uint8_t granule_shift, bool stt, unsigned ias_bits) {
+    smmu_tsz_range r = smmu_s1_tsz_range(granule_shift, stt, true);
+    if (ias_bits < 64 && 64 - ias_bits > r.min)
+        r.min = (uint8_t)(64 - ias_bits);
+    return r;
+}
+
+bool smmu_s1_start_level(uint8_t granule_shift, uint8_t tsz, smmu_tsz_range range, int8_t *start_level) {
+    if (!granule_valid(granule_shift) || tsz < range.min || tsz > range.max)
         return false;
     unsigned stride = granule_shift - 3u;
     unsigned ia_bits = 64u - tsz;
@@ -44,12 +68,9 @@ bool smmu_s1_start_level(uint8_t granule_shift, uint8_t tsz, int8_t *start_level
     return true;
 }
 
-bool smmu_s2_start_level(uint8_t granule_shift, uint8_t t0sz, uint8_t sl0, uint8_t pa_bits,
-                         int8_t *start_level, uint8_t *concat_tables) {
-    if (!granule_valid(granule_shift) || sl0 > 2)
-        return false;
-    unsigned max_tsz = granule_shift == 16 ? 47 : 48;
-    if (t0sz < 16 || t0sz > max_tsz)
+bool smmu_s2_start_level(uint8_t granule_shift, uint8_t t0sz, smmu_tsz_range range, uint8_t sl0,
+                         uint8_t pa_bits, int8_t *start_level, uint8_t *concat_tables) {
+    if (!granule_valid(granule_shift) || sl0 > 2 || t0sz < range.min || t0sz > range.max)
         return false;
     int level;
     if (granule_shift == 12)
@@ -353,7 +374,7 @@ bool smmu_walk_stage(smmu_engine *eng, const smmu_walk_ctx *ctx, unsigned stage,
     else
         eng->count.walks_s2++;
     /* The control plane validates configurations; anything else still must not crash the model. */
-    if (!granule_valid(granule) || start_level < 0 || start_level > 3 || tt->tsz > 48) {
+    if (!granule_valid(granule) || start_level < 0 || start_level > 3 || tt->tsz < 12 || tt->tsz > 48) {
         set_fault(fault, SMMU_FAULT_TRANSLATION, stage, 0, fclass, fault_ipa);
         return false;
     }
@@ -406,7 +427,7 @@ bool smmu_walk_stage(smmu_engine *eng, const smmu_walk_ctx *ctx, unsigned stage,
             return false;
         }
         if (level < 3 && (desc & SMMU_DESC_TABLE)) {
-            uint64_t next = desc & SMMU_GENMASK(SMMU_DESC_ADDR_TOP, granule);
+            uint64_t next = descriptor_address(eng, desc, granule, granule);
             if (next & oa_overflow) {
                 set_fault(fault, SMMU_FAULT_ADDR_SIZE, stage, level, fclass, fault_ipa);
                 return false;
@@ -425,13 +446,13 @@ bool smmu_walk_stage(smmu_engine *eng, const smmu_walk_ctx *ctx, unsigned stage,
             rereads = 0;
             continue;
         }
-        if (level == 3 ? !(desc & SMMU_DESC_TABLE) : !block_allowed(granule, level)) {
+        if (level == 3 ? !(desc & SMMU_DESC_TABLE) : !block_allowed(eng, granule, level)) {
             set_fault(fault, SMMU_FAULT_TRANSLATION, stage, level, fclass, fault_ipa);
             return false;
         }
 
         for (unsigned retries = 0;; retries++) {
-            uint64_t oa_base = desc & SMMU_GENMASK(SMMU_DESC_ADDR_TOP, shift);
+            uint64_t oa_base = descriptor_address(eng, desc, granule, shift);
             if (oa_base & oa_overflow) {
                 set_fault(fault, SMMU_FAULT_ADDR_SIZE, stage, level, fclass, fault_ipa);
                 return false;

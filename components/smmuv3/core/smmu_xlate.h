@@ -23,30 +23,31 @@ typedef enum smmu_regime {
 
 /* One translation table: TTB0 or TTB1 of stage 1, or the stage-2 table. */
 typedef struct smmu_tt_cfg {
-    uint64_t ttb;           /* base address as programmed (PA, or IPA for stage 1 under nesting) */
-    uint8_t tsz;            /* TxSZ: the region covers 2^(64 - tsz) bytes */
-    uint8_t granule_shift;  /* 12, 14 or 16 */
-    int8_t start_level;     /* first lookup level; stage 1: derived from tsz; stage 2: from S2SL0 */
-    uint8_t concat_tables;  /* stage 2 concatenated start tables (1..16); 1 for stage 1 */
-    uint8_t oa_bits;        /* effective output size: min(IPS or S2PS, IDR5.OAS) in bits */
-    bool disabled;          /* EPDx = 1: a walk here is a translation fault */
-    bool big_endian;        /* CD.ENDI / STE.S2ENDI */
-    bool ha, hd;            /* hardware access flag / dirty state update enabled */
-    bool affd;              /* access flag fault disable: AF=0 behaves as AF=1, no fault */
-    bool had;               /* hierarchical attribute disable (APTable/XNTable ignored) */
+    uint64_t ttb;          /* base address as programmed (PA, or IPA for stage 1 under nesting) */
+    uint8_t tsz;           /* TxSZ: the region covers 2^(64 - tsz) bytes */
+    uint8_t granule_shift; /* 12, 14 or 16 */
+    int8_t start_level;    /* first lookup level; stage 1: derived from tsz; stage 2: from S2SL0 */
+    uint8_t concat_tables; /* stage 2 concatenated start tables (1..16); 1 for stage 1 */
+    uint8_t oa_bits;       /* effective output size: min(IPS or S2PS, IDR5.OAS) in bits */
+    bool disabled;         /* EPDx = 1: a walk here is a translation fault */
+    bool big_endian;       /* CD.ENDI / STE.S2ENDI */
+    bool ha, hd;           /* hardware access flag / dirty state update enabled */
+    bool affd;             /* access flag fault disable: AF=0 behaves as AF=1, no fault */
+    bool had;              /* hierarchical attribute disable (APTable/XNTable ignored) */
     smmu_mem_attrs walk_attrs;
 } smmu_tt_cfg;
 
 typedef struct smmu_s1_cfg {
-    smmu_tt_cfg tt[2];      /* TTB0, TTB1 */
-    bool tbi[2];            /* top byte ignore for the TTB0 / TTB1 half */
+    smmu_tt_cfg tt[2]; /* TTB0, TTB1 */
+    bool tbi[2];       /* top byte ignore for the TTB0 / TTB1 half */
     bool wxn, uwxn, pan;
     uint64_t mair;
     uint16_t asid;
     smmu_regime regime;
     /* Added by the engine helper: VMID tag of a stage-1-only NS-EL1 stream (STE.S2VMID when IDR0.S2P == 1).
      * Ignored with stage 2 (s2->vmid tags then) and outside NS-EL1. vmid_valid == false leaves stage-1-only
-     * entries untagged; VMID-scoped invalidations then remove them for any VMID (allowed over-invalidation). */
+     * entries untagged; VMID-scoped invalidations then remove them for any VMID (allowed over-invalidation).
+     */
     bool vmid_valid;
     uint16_t vmid;
 } smmu_s1_cfg;
@@ -54,14 +55,14 @@ typedef struct smmu_s1_cfg {
 typedef struct smmu_s2_cfg {
     smmu_tt_cfg tt;
     uint16_t vmid;
-    bool ptw;               /* STE.S2PTW: stage-1 walks that hit stage-2 Device memory fault (permission) */
+    bool ptw; /* STE.S2PTW: stage-1 walks that hit stage-2 Device memory fault (permission) */
 } smmu_s2_cfg;
 
 /* The access being translated. */
 typedef struct smmu_access {
-    bool write;   /* RnW = 0 */
-    bool exec;    /* InD = 1: instruction fetch (reads only) */
-    bool priv;    /* PnU = 1: privileged */
+    bool write; /* RnW = 0 */
+    bool exec;  /* InD = 1: instruction fetch (reads only) */
+    bool priv;  /* PnU = 1: privileged */
 } smmu_access;
 
 typedef enum smmu_fault_type {
@@ -82,12 +83,12 @@ typedef enum smmu_fault_class {
 
 typedef struct smmu_fault {
     smmu_fault_type type;
-    uint8_t stage;          /* 1 or 2 (event S2 bit = stage == 2) */
-    int8_t level;           /* lookup level where the fault was found, -1 when not defined */
+    uint8_t stage; /* 1 or 2 (event S2 bit = stage == 2) */
+    int8_t level;  /* lookup level where the fault was found, -1 when not defined */
     smmu_fault_class fclass;
-    bool ttrnw;             /* CLASS TT: 1 = descriptor read, 0 = descriptor write (HTTU) */
-    uint64_t ipa;           /* stage-2 faults: the IPA being translated by stage 2 */
-    uint64_t fetch_addr;    /* F_WALK_EABT: PA of the descriptor access that aborted */
+    bool ttrnw;          /* CLASS TT: 1 = descriptor read, 0 = descriptor write (HTTU) */
+    uint64_t ipa;        /* stage-2 faults: the IPA being translated by stage 2 */
+    uint64_t fetch_addr; /* F_WALK_EABT: PA of the descriptor access that aborted */
 } smmu_fault;
 
 /* A successful translation of one input address. */
@@ -103,23 +104,28 @@ typedef struct smmu_xlate_out {
 } smmu_xlate_out;
 
 /* Micro-architecture parameters of the translation engine. */
-typedef enum smmu_repl_policy { SMMU_REPL_LRU = 0, SMMU_REPL_FIFO = 1, SMMU_REPL_RANDOM = 2 } smmu_repl_policy;
+typedef enum smmu_repl_policy {
+    SMMU_REPL_LRU = 0,
+    SMMU_REPL_FIFO = 1,
+    SMMU_REPL_RANDOM = 2
+} smmu_repl_policy;
 
 typedef struct smmu_cache_params {
-    uint32_t sets;          /* 0 disables the cache */
+    uint32_t sets; /* 0 disables the cache */
     uint32_t ways;
     smmu_repl_policy policy;
-    uint64_t lookup_ps;     /* latency of one lookup, hit or miss */
+    uint64_t lookup_ps; /* latency of one lookup, hit or miss */
 } smmu_cache_params;
 
 typedef struct smmu_engine_params {
     smmu_cache_params tlb;
     smmu_cache_params walk_cache; /* caches non-leaf table descriptors, per stage and level */
-    bool tlb_tag_stream;          /* also tag TLB entries with the StreamID (per-stream micro-TLB behaviour) */
-    uint64_t walk_step_ps;        /* fixed cost per walk step on top of the memory access time */
-    uint32_t random_seed;         /* for SMMU_REPL_RANDOM: deterministic */
-    uint8_t oas_bits;             /* IDR5.OAS in bits: caps every output */
-    bool hw_af, hw_dirty;         /* IDR0.HTTU allows HA / HD at all */
+    bool tlb_tag_stream;   /* also tag TLB entries with the StreamID (per-stream micro-TLB behaviour) */
+    uint64_t walk_step_ps; /* fixed cost per walk step on top of the memory access time */
+    uint32_t random_seed;  /* for SMMU_REPL_RANDOM: deterministic */
+    uint8_t oas_bits;      /* IDR5.OAS in bits: caps every output; 52 adds the 64 KB granule's
+                            * OA[51:48] in descriptor bits [15:12] and its level-1 blocks (FEAT_LPA) */
+    bool hw_af, hw_dirty;  /* IDR0.HTTU allows HA / HD at all */
 } smmu_engine_params;
 
 typedef struct smmu_engine smmu_engine;
@@ -133,29 +139,44 @@ void smmu_engine_destroy(smmu_engine *eng);
 bool smmu_engine_translate(smmu_engine *eng, uint32_t sid, const smmu_s1_cfg *s1, const smmu_s2_cfg *s2,
                            uint64_t ia, smmu_access acc, smmu_xlate_out *out, smmu_fault *fault);
 
-/* Stage-2 start level and number of concatenated tables for S2SL0/S2T0SZ/granule, or false if the combination
- * is not a legal stage-2 configuration (the control plane then reports C_BAD_STE). pa_bits = effective S2PS. */
-bool smmu_s2_start_level(uint8_t granule_shift, uint8_t t0sz, uint8_t sl0, uint8_t pa_bits, int8_t *start_level,
-                         uint8_t *concat_tables);
-/* Stage-1 start level for a TxSZ / granule, or false if TxSZ is outside the legal range for that granule. */
-bool smmu_s1_start_level(uint8_t granule_shift, uint8_t tsz, int8_t *start_level);
+/* Legal TxSZ values of one translation table (SMMUv3.1+: anything outside makes the CD or STE ILLEGAL). */
+typedef struct smmu_tsz_range {
+    uint8_t min, max;
+} smmu_tsz_range;
+/* CD.T0SZ/T1SZ: at most 39, or 48 (47 with 64 KB) with IDR3.STT; at least 16, or 12 with the 64 KB granule
+ * when 52-bit VAs are implemented (IDR5.VAX). */
+smmu_tsz_range smmu_s1_tsz_range(uint8_t granule_shift, bool stt, bool va52);
+/* STE.S2T0SZ: the same maximum; at least MAX(16, 64 - IAS), or MAX(12, 64 - IAS) with the 64 KB granule. */
+smmu_tsz_range smmu_s2_tsz_range(uint8_t granule_shift, bool stt, unsigned ias_bits);
 
-/* Invalidation, one function per architectural scope. `range` calls take the TLBI range fields already decoded:
- * an address and a number of bytes (num_bytes == 0: the single page/block containing addr, any size), `leaf` and
- * `ttl` (level hint, 0 = none) as in the command. Each function removes exactly what the architecture says (it
- * may remove more only where the architecture permits) and calls host->translations_changed. */
-void smmu_engine_inv_all(smmu_engine *eng);                                   /* NSNH_ALL and CFGI_ALL-style */
-void smmu_engine_inv_vmid_all(smmu_engine *eng, uint16_t vmid);              /* S12_VMALL: S1+S2 of a VMID */
-void smmu_engine_inv_nh_all(smmu_engine *eng, uint16_t vmid, bool vmid_valid); /* TLBI_NH_ALL: stage 1 of VMID */
-void smmu_engine_inv_asid(smmu_engine *eng, smmu_regime regime, uint16_t vmid, uint16_t asid); /* NH/EL2_ASID */
+/* Stage-2 start level and number of concatenated tables for S2SL0/S2T0SZ/granule, or false if the combination
+ * is not a legal stage-2 configuration (the control plane then reports C_BAD_STE). pa_bits = effective S2PS.
+ */
+bool smmu_s2_start_level(uint8_t granule_shift, uint8_t t0sz, smmu_tsz_range range, uint8_t sl0,
+                         uint8_t pa_bits, int8_t *start_level, uint8_t *concat_tables);
+/* Stage-1 start level for a TxSZ / granule, or false if TxSZ is outside `range`. */
+bool smmu_s1_start_level(uint8_t granule_shift, uint8_t tsz, smmu_tsz_range range, int8_t *start_level);
+
+/* Invalidation, one function per architectural scope. `range` calls take the TLBI range fields already
+ * decoded: an address and a number of bytes (num_bytes == 0: the single page/block containing addr, any
+ * size), `leaf` and `ttl` (level hint, 0 = none) as in the command. Each function removes exactly what the
+ * architecture says (it may remove more only where the architecture permits) and calls
+ * host->translations_changed. */
+void smmu_engine_inv_all(smmu_engine *eng);                     /* NSNH_ALL and CFGI_ALL-style */
+void smmu_engine_inv_vmid_all(smmu_engine *eng, uint16_t vmid); /* S12_VMALL: S1+S2 of a VMID */
+void smmu_engine_inv_nh_all(smmu_engine *eng, uint16_t vmid,
+                            bool vmid_valid); /* TLBI_NH_ALL: stage 1 of VMID */
+void smmu_engine_inv_asid(smmu_engine *eng, smmu_regime regime, uint16_t vmid,
+                          uint16_t asid); /* NH/EL2_ASID */
 void smmu_engine_inv_va(smmu_engine *eng, smmu_regime regime, uint16_t vmid, bool by_asid, uint16_t asid,
                         uint64_t addr, uint64_t num_bytes, bool leaf, uint8_t ttl); /* NH_VA(A), EL2_VA(A) */
-void smmu_engine_inv_regime_all(smmu_engine *eng, smmu_regime regime);     /* TLBI_EL2_ALL */
+void smmu_engine_inv_regime_all(smmu_engine *eng, smmu_regime regime);              /* TLBI_EL2_ALL */
 void smmu_engine_inv_ipa(smmu_engine *eng, uint16_t vmid, uint64_t ipa, uint64_t num_bytes, bool leaf,
-                         uint8_t ttl);                                        /* S2_IPA */
+                         uint8_t ttl); /* S2_IPA */
 
 /* Statistics: calls cb once per counter with a stable dotted name (e.g. "tlb.hits"). */
-void smmu_engine_stats(const smmu_engine *eng, void (*cb)(void *arg, const char *name, uint64_t value), void *arg);
+void smmu_engine_stats(const smmu_engine *eng, void (*cb)(void *arg, const char *name, uint64_t value),
+                       void *arg);
 
 #ifdef __cplusplus
 }
