@@ -24,12 +24,14 @@ demo: build
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
-# Release build with link-time optimisation in $(BUILD)/bench (the SMMU core is called across C files on every
-# translation); figures go to stdout and $(BUILD)/bench/results.json.
+# Release build with link-time optimisation in $(BUILD)/release (the SMMU core is called across C files on every
+# translation); figures go to stdout and $(BUILD)/bench/results.json. The Release tree is not $(BUILD)/bench: that
+# is the main build's bench/ folder, whose CTestTestfile a nested build tree would replace (ctest would then run
+# the Release tree's tests too).
 bench: deps
-	@cmake -S . -B $(BUILD)/bench -DCMAKE_BUILD_TYPE=Release -DCMAKE_INTERPROCEDURAL_OPTIMIZATION=ON >/dev/null
-	@cmake --build $(BUILD)/bench -j $(JOBS)
-	@sh bench/run.sh $(BUILD)/bench
+	@cmake -S . -B $(BUILD)/release -DCMAKE_BUILD_TYPE=Release -DCMAKE_INTERPROCEDURAL_OPTIMIZATION=ON >/dev/null
+	@cmake --build $(BUILD)/release -j $(JOBS)
+	@sh bench/run.sh $(BUILD)/release $(BUILD)/bench/results.json
 
 format:
 	@git ls-files '*.c' '*.h' '*.cpp' '*.hpp' | xargs clang-format -i

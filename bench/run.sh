@@ -1,11 +1,13 @@
 #!/bin/sh
 # Runs every benchmark of a Release build and collects their figures.
-#   bench/run.sh BUILD_DIR
-# Each figure is printed as `name value unit` and all of them are written to BUILD_DIR/results.json as one flat
-# JSON object {"name": value, ...}.
+#   bench/run.sh BUILD_DIR [RESULTS_JSON]
+# Each figure is printed as `name value unit` and all of them are written to RESULTS_JSON (default
+# BUILD_DIR/results.json) as one flat JSON object {"name": value, ...}.
 set -eu
 export SYSTEMC_DISABLE_COPYRIGHT_MESSAGE=1
-build=${1:?usage: bench/run.sh BUILD_DIR}
+build=${1:?usage: bench/run.sh BUILD_DIR [RESULTS_JSON]}
+results=${2:-$build/results.json}
+mkdir -p "$(dirname "$results")"
 figures=$(mktemp)
 trap 'rm -f "$figures"' EXIT
 
@@ -37,5 +39,5 @@ cat "$figures"
         sep=', '
     done <"$figures"
     printf '}\n'
-} >"$build/results.json"
-echo "bench: figures written to $build/results.json"
+} >"$results"
+echo "bench: figures written to $results"

@@ -234,12 +234,12 @@ static void on_code(uc_engine *uc, uint64_t address, uint32_t size, void *user) 
     (void)size;
     iss_t *iss = user;
     /* Stopping in the hook of an instruction keeps it from executing. */
+    /* One comparison on the hot path: iss_request_stop() also lowers the limit to what has run. */
     if (iss->run_executed >= iss->run_limit) {
-        uc_emu_stop(uc);
-        return;
-    }
-    if (iss->stop_requested) {
-        record_stop(iss, ISS_STOP_REQUESTED, address);
+        if (iss->stop_requested)
+            record_stop(iss, ISS_STOP_REQUESTED, address);
+        else
+            uc_emu_stop(uc);
         return;
     }
     if (iss->irq_pending && !(reg_read(iss, UC_ARM64_REG_PSTATE) & ISS_PSTATE_I)) {
@@ -468,6 +468,7 @@ void iss_set_irq_pending(iss_t *iss, bool pending) {
  * from executing, as for the quantum limit. */
 void iss_request_stop(iss_t *iss) {
     iss->stop_requested = true;
+    iss->run_limit = iss->run_executed;
 }
 
 uint64_t iss_instruction_count(const iss_t *iss) {
