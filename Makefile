@@ -2,7 +2,9 @@
 BUILD   ?= build
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
-DEMO_FW ?= hello
+# The default scenario: the firmware SMMUv3 driver drives the DMA test master through bypass, abort, stage 1,
+# stage 2 and nested translation, faults and events (sw/programs/smmu_dma). `make demo DEMO_FW=hello` runs another.
+DEMO_FW ?= smmu_dma
 
 .PHONY: all deps configure build demo test bench format clean
 
