@@ -140,8 +140,44 @@ TEST(SmmuCmdq, FeatureGatedCommandsAreIllegal) {
     q.idr[0] &= ~(uint32_t)(SMMU_IDR0_S1P | SMMU_IDR0_CD2L);
     Harness h2(&q);
     h2.bring_up();
-    h2.cmd(op(SMMU_OP_CFGI_CD));
-    EXPECT_TRUE(cmdq_error_active(h2));
+    // Stage-1 configuration and TLB invalidations on a stage-2-only SMMU.
+    for (unsigned code : {SMMU_OP_CFGI_CD, SMMU_OP_CFGI_CD_ALL, SMMU_OP_TLBI_NH_ALL, SMMU_OP_TLBI_NH_ASID,
+                          SMMU_OP_TLBI_NH_VA, SMMU_OP_TLBI_NH_VAA}) {
+        uint32_t cons = h2.rd32(SMMU_CMDQ_CONS);
+        h2.cmd(op(code));
+        EXPECT_TRUE(cmdq_error_active(h2)) << code;
+        EXPECT_EQ(h2.cmdq_cons_err(), SMMU_CERROR_ILL) << code;
+        h2.mem.write64(h2.cmdq_base + (cons & 63) * 16, op(SMMU_OP_SYNC));
+        ack_gerror(h2);
+        EXPECT_FALSE(cmdq_error_active(h2));
+    }
+    h2.cmd(op(SMMU_OP_TLBI_S2_IPA));
+    EXPECT_FALSE(cmdq_error_active(h2));
+}
+
+// With RIL, TG != 0 together with NUM = SCALE = 0 and an effective TTL of 0 is a reserved encoding (SMMU spec
+// 4.4.1.1); TTL = 1 counts as 0 for the 16 KB and 64 KB granules.
+TEST(SmmuCmdq, ReservedRangeEncodingIsIllegal) {
+    Harness h;
+    h.bring_up();
+    struct Case {
+        unsigned opcode, tg, ttl, num;
+        bool illegal;
+    } cases[] = {{SMMU_OP_TLBI_NH_VA, 1, 0, 0, true},  {SMMU_OP_TLBI_NH_VAA, 2, 1, 0, true},
+                 {SMMU_OP_TLBI_S2_IPA, 3, 0, 0, true}, {SMMU_OP_TLBI_EL2_VA, 1, 0, 0, true},
+                 {SMMU_OP_TLBI_NH_VA, 1, 1, 0, false}, {SMMU_OP_TLBI_NH_VA, 2, 2, 0, false},
+                 {SMMU_OP_TLBI_NH_VA, 1, 0, 1, false}, {SMMU_OP_TLBI_NH_VA, 0, 0, 0, false}};
+    for (const Case &c : cases) {
+        uint32_t cons = h.rd32(SMMU_CMDQ_CONS);
+        h.cmd(op(c.opcode) | SMMU_FIELD_PREP(SMMU_CMD0_NUM, c.num),
+              0x7000 | SMMU_FIELD_PREP(SMMU_CMD1_TG, c.tg) | SMMU_FIELD_PREP(SMMU_CMD1_TTL, c.ttl));
+        EXPECT_EQ(cmdq_error_active(h), c.illegal) << c.opcode << " tg " << c.tg << " ttl " << c.ttl;
+        if (cmdq_error_active(h)) {
+            EXPECT_EQ(h.cmdq_cons_err(), SMMU_CERROR_ILL);
+            h.mem.write64(h.cmdq_base + (cons & 63) * 16, op(SMMU_OP_SYNC));
+            ack_gerror(h);
+        }
+    }
 }
 
 TEST(SmmuCmdq, FetchAbortGivesCerrorAbt) {
@@ -222,7 +258,8 @@ TEST(SmmuCmdSync, MsiCompletionIncludingPollingOnItself) {
     EXPECT_EQ(h.msis[0].addr, slot);
     EXPECT_EQ(h.msis[0].data, 0u);
     EXPECT_EQ(h.mem.read32(slot), 0u);
-    EXPECT_EQ(h.irq_pulses[SMMU_IRQ_CMD_SYNC], 0u);
+    // The wired CMD_SYNC output fires for SIG_IRQ whatever MSIAddress is (SMMU spec 4.7.3).
+    EXPECT_EQ(h.irq_pulses[SMMU_IRQ_CMD_SYNC], 1u);
     // Non-zero data to another address.
     h.cmd(op(SMMU_OP_SYNC) | SMMU_FIELD_PREP(SMMU_CMD0_SYNC_CS, SMMU_SYNC_CS_IRQ) |
               SMMU_FIELD_PREP(SMMU_CMD0_SYNC_MSIDATA, 0xCAFE),
@@ -230,6 +267,12 @@ TEST(SmmuCmdSync, MsiCompletionIncludingPollingOnItself) {
     ASSERT_EQ(h.msis.size(), 2u);
     EXPECT_EQ(h.mem.read32(0x90000040), 0xCAFEu);
     EXPECT_EQ(h.stat("cmd.sync.msi"), 2u);
+    // MSIAddress bits above the OAS (48 bits) are dropped.
+    h.cmd(op(SMMU_OP_SYNC) | SMMU_FIELD_PREP(SMMU_CMD0_SYNC_CS, SMMU_SYNC_CS_IRQ) |
+              SMMU_FIELD_PREP(SMMU_CMD0_SYNC_MSIDATA, 0xBEEF),
+          0x4000090000080ull);
+    ASSERT_EQ(h.msis.size(), 3u);
+    EXPECT_EQ(h.msis[2].addr, 0x90000080u);
 }
 
 // Every MSI costs msi_ps on top of the command itself: a CMD_SYNC with an MSI takes exactly msi_ps longer

@@ -318,6 +318,31 @@ TEST_F(NestedTlbTest, S2IpaRemovesStage2EntriesOnly) {
     EXPECT_TRUE(Hit(nullptr, &s2s_[0], 0x8000'1000));
 }
 
+// A stage-1 2 MB block over stage-2 4 KB pages is cached as 4 KB pieces; invalidating the block by VA (one
+// non-range TLBI at its address, as a driver without RIL issues) removes every piece.
+TEST_F(NestedTlbTest, VaInvalidationRemovesEveryPieceOfAStage1Block) {
+    pt_.Map(tt_a_, 0x20'0000, 0x8040'0000, 2, kAf | kNg);
+    for (uint64_t page : {0x0ull, 0x1000ull})
+        pt_.Map(s2s_[0].tt, 0x8040'0000 + page, 0x9400'0000 + page, 3, kAf | kS2apR | kS2apW | kS2Normal);
+    for (uint64_t page : {0x0ull, 0x1000ull}) {
+        Hit(&asid1_, &s2s_[0], 0x20'0000 + page);
+        EXPECT_EQ(out_.oa, 0x9400'0000 + page);
+        EXPECT_EQ(out_.size_shift, 12);
+        EXPECT_TRUE(Hit(&asid1_, &s2s_[0], 0x20'0000 + page));
+    }
+    smmu_engine_inv_va(engine_.get(), SMMU_REGIME_NS_EL1, 7, true, 1, 0x20'0000, 0, true, 0);
+    EXPECT_FALSE(Hit(&asid1_, &s2s_[0], 0x20'0000));
+    EXPECT_FALSE(Hit(&asid1_, &s2s_[0], 0x20'1000));
+    // A range covering only the last 4 KB of the block still removes the whole block.
+    smmu_engine_inv_va(engine_.get(), SMMU_REGIME_NS_EL1, 7, true, 1, 0x3f'f000, 0x1000, true, 0);
+    EXPECT_FALSE(Hit(&asid1_, &s2s_[0], 0x20'0000));
+    // Outside the block: the 4 KB page at 0x1000 survives.
+    Hit(&asid1_, &s2s_[0], 0x1000);
+    EXPECT_TRUE(Hit(&asid1_, &s2s_[0], 0x1000));
+    smmu_engine_inv_va(engine_.get(), SMMU_REGIME_NS_EL1, 7, true, 1, 0x20'0000, 0, true, 0);
+    EXPECT_TRUE(Hit(&asid1_, &s2s_[0], 0x1000));
+}
+
 TEST_F(NestedTlbTest, S2IpaNonLeafRemovesStage2WalkCache) {
     Hit(nullptr, &s2s_[0], 0x8000'1000);
     uint64_t s2_reads = Stat("walk.mem_reads.s2");

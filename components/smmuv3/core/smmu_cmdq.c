@@ -75,12 +75,15 @@ typedef struct tlbi_range {
     uint8_t ttl;
 } tlbi_range;
 
-/* Decodes Addr/Leaf and, with IDR3.RIL, the range fields TG/SCALE/NUM/TTL of a TLBI-by-address command. */
-static tlbi_range decode_range(const smmu *s, uint64_t d0, uint64_t d1, uint64_t addr_mask) {
+/* Decodes Addr/Leaf and, with IDR3.RIL, the range fields TG/SCALE/NUM/TTL of a TLBI-by-address command.
+ * Returns false for the reserved range encoding (TG != 0 with NUM = SCALE = 0 and an effective TTL of 0),
+ * which is CERROR_ILL. */
+static bool decode_range(const smmu *s, uint64_t d0, uint64_t d1, uint64_t addr_mask, tlbi_range *out) {
     tlbi_range r = {.addr = d1 & addr_mask, .num_bytes = 0, .leaf = (d1 & SMMU_CMD1_LEAF) != 0, .ttl = 0};
+    *out = r;
     unsigned tg = (unsigned)SMMU_FIELD_GET(SMMU_CMD1_TG, d1);
     if (!smmu_has(s, 3, SMMU_IDR3_RIL) || tg == 0)
-        return r; /* TG/NUM/SCALE/TTL are RES0 without RIL; TG == 0 is a non-range invalidation */
+        return true; /* TG/NUM/SCALE/TTL are RES0 without RIL; TG == 0 is a non-range invalidation */
     static const uint8_t granule_shift[4] = {0, 12, 14, 16};
     unsigned shift = granule_shift[tg];
     unsigned num = (unsigned)SMMU_FIELD_GET(SMMU_CMD0_NUM, d0);
@@ -90,7 +93,8 @@ static tlbi_range decode_range(const smmu *s, uint64_t d0, uint64_t d1, uint64_t
     r.ttl = (uint8_t)SMMU_FIELD_GET(SMMU_CMD1_TTL, d1);
     if (r.ttl == 1 && shift != 12)
         r.ttl = 0; /* no level-1 leaf entries with 16K/64K granules: the hint carries no information */
-    return r;
+    *out = r;
+    return num != 0 || scale != 0 || r.ttl != 0;
 }
 
 static uint16_t cmd_vmid(const smmu *s, uint64_t d0) {
@@ -132,18 +136,20 @@ static unsigned cmd_sync(smmu *s, uint64_t d0, uint64_t d1) {
                (unsigned long long)msi_addr, (unsigned)SMMU_FIELD_GET(SMMU_CMD0_SYNC_MSIDATA, d0));
     /* Every earlier command has completed by now: the model executes commands in order and at once. */
     if (cs == SMMU_SYNC_CS_IRQ) {
+        /* The MSI goes to MSIAddress truncated to the OAS (the zero test is on the whole field); the wired
+         * output is pulsed whatever MSIAddress is, so software may use either. */
         if (smmu_has(s, 0, SMMU_IDR0_MSI) && msi_addr != 0) {
             uint32_t attr =
                 (uint32_t)(SMMU_FIELD_PREP(SMMU_IRQ_CFG2_MEMATTR,
                                            SMMU_FIELD_GET(SMMU_CMD0_SYNC_MSIATTR, d0)) |
                            SMMU_FIELD_PREP(SMMU_IRQ_CFG2_SH, SMMU_FIELD_GET(SMMU_CMD0_SYNC_MSH, d0)));
             s->st.sync_msi++;
-            if (!smmu_msi_write(s, msi_addr, (uint32_t)SMMU_FIELD_GET(SMMU_CMD0_SYNC_MSIDATA, d0), attr))
+            if (!smmu_msi_write(s, msi_addr & smmu_oas_mask(s),
+                                (uint32_t)SMMU_FIELD_GET(SMMU_CMD0_SYNC_MSIDATA, d0), attr))
                 smmu_gerror_raise(s, SMMU_GERROR_MSI_CMDQ_ABT_ERR);
-        } else {
-            s->st.sync_irq++;
-            smmu_irq_pulse(s, SMMU_IRQ_CMD_SYNC);
         }
+        s->st.sync_irq++;
+        smmu_irq_pulse(s, SMMU_IRQ_CMD_SYNC);
     } else if (cs == SMMU_SYNC_CS_SEV && smmu_has(s, 0, SMMU_IDR0_SEV)) {
         s->st.sync_sev++;
         SMMU_TRACE(s, "smmu: sev");
@@ -206,17 +212,22 @@ static unsigned exec_cmd(smmu *s, uint64_t d0, uint64_t d1) {
         config_changed(s);
         return SMMU_CERROR_NONE;
     case SMMU_OP_TLBI_NH_ALL:
+        if (!s1p)
+            return SMMU_CERROR_ILL; /* stage-1 invalidations on a stage-2-only SMMU */
         SMMU_TRACE(s, "smmu: cmd TLBI_NH_ALL vmid=0x%x", cmd_vmid(s, d0));
         smmu_engine_inv_nh_all(s->eng, cmd_vmid(s, d0), s2p);
         return SMMU_CERROR_NONE;
     case SMMU_OP_TLBI_NH_ASID:
+        if (!s1p)
+            return SMMU_CERROR_ILL;
         SMMU_TRACE(s, "smmu: cmd TLBI_NH_ASID vmid=0x%x asid=0x%x", cmd_vmid(s, d0), cmd_asid(s, d0));
         smmu_engine_inv_asid(s->eng, SMMU_REGIME_NS_EL1, cmd_vmid(s, d0), cmd_asid(s, d0));
         return SMMU_CERROR_NONE;
     case SMMU_OP_TLBI_NH_VA:
     case SMMU_OP_TLBI_NH_VAA: {
         bool by_asid = op == SMMU_OP_TLBI_NH_VA;
-        r = decode_range(s, d0, d1, SMMU_CMD1_VA);
+        if (!s1p || !decode_range(s, d0, d1, SMMU_CMD1_VA, &r))
+            return SMMU_CERROR_ILL;
         trace_range(s, smmu_opcode_name(op), d0, &r, true, by_asid);
         smmu_engine_inv_va(s->eng, SMMU_REGIME_NS_EL1, cmd_vmid(s, d0), by_asid,
                            by_asid ? cmd_asid(s, d0) : 0, r.addr, r.num_bytes, r.leaf, r.ttl);
@@ -239,7 +250,8 @@ static unsigned exec_cmd(smmu *s, uint64_t d0, uint64_t d1) {
         } else {
             /* EL2 without E2H has no ASIDs, so TLBI_EL2_VA matches on address only there. */
             bool by_asid = op == SMMU_OP_TLBI_EL2_VA && regime == SMMU_REGIME_EL2_E2H;
-            r = decode_range(s, d0, d1, SMMU_CMD1_VA);
+            if (!decode_range(s, d0, d1, SMMU_CMD1_VA, &r))
+                return SMMU_CERROR_ILL;
             trace_range(s, smmu_opcode_name(op), d0, &r, false, op == SMMU_OP_TLBI_EL2_VA);
             smmu_engine_inv_va(s->eng, regime, 0, by_asid, by_asid ? cmd_asid(s, d0) : 0, r.addr, r.num_bytes,
                                r.leaf, r.ttl);
@@ -255,7 +267,8 @@ static unsigned exec_cmd(smmu *s, uint64_t d0, uint64_t d1) {
     case SMMU_OP_TLBI_S2_IPA:
         if (!s2p)
             return SMMU_CERROR_ILL;
-        r = decode_range(s, d0, d1, SMMU_CMD1_IPA);
+        if (!decode_range(s, d0, d1, SMMU_CMD1_IPA, &r))
+            return SMMU_CERROR_ILL;
         trace_range(s, "TLBI_S2_IPA", d0, &r, true, false);
         smmu_engine_inv_ipa(s->eng, cmd_vmid(s, d0), r.addr, r.num_bytes, r.leaf, r.ttl);
         return SMMU_CERROR_NONE;

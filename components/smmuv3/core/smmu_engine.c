@@ -280,6 +280,7 @@ static bool translate_s1(smmu_engine *eng, const smmu_walk_ctx *ctx, uint64_t ia
     proto.asid = asid_valid && !global ? s1->asid : 0;
     proto.vmid = vmid;
     proto.span_shift = (uint8_t)span;
+    proto.s1_span_shift = s1_leaf.span_shift;
     proto.kind = (uint8_t)kind;
     proto.regime = (uint8_t)s1->regime;
     proto.level = (uint8_t)s1_leaf.level;
@@ -365,8 +366,11 @@ static bool inv_match(const smmu_tlb_entry *e, const void *arg) {
             return false;
     }
     if (f->by_range) {
-        uint64_t base = e->ia_base;
-        uint64_t last = base + span_mask(e->span_shift);
+        /* A nested entry may cover only part of its stage-1 block (stage 2 maps smaller pages); a VA
+         * invalidation hitting the block removes every piece of it. */
+        unsigned shift = !f->walk_cache && e->kind == SMMU_TLB_KIND_NESTED ? e->s1_span_shift : e->span_shift;
+        uint64_t base = e->ia_base & ~span_mask(shift);
+        uint64_t last = base + span_mask(shift);
         if (last < f->start || base >= f->end)
             return false;
         if (!f->walk_cache && f->ttl_level >= 1 && f->ttl_level <= 3 && e->level != f->ttl_level)

@@ -12,19 +12,19 @@ extern "C" {
 
 /* Why the core touches memory: lets the host route, time and trace each kind separately. */
 typedef enum smmu_mem_kind {
-    SMMU_MEM_STE,     /* stream table and L1STD fetches */
-    SMMU_MEM_CD,      /* context descriptors and L1CD fetches */
-    SMMU_MEM_TT,      /* translation table walks and HTTU updates */
-    SMMU_MEM_QUEUE,   /* command fetch, event / PRI record writes */
-    SMMU_MEM_MSI,     /* MSI writes (IRQ_CFG and CMD_SYNC completions) */
+    SMMU_MEM_STE,   /* stream table and L1STD fetches */
+    SMMU_MEM_CD,    /* context descriptors and L1CD fetches */
+    SMMU_MEM_TT,    /* translation table walks and HTTU updates */
+    SMMU_MEM_QUEUE, /* command fetch, event / PRI record writes */
+    SMMU_MEM_MSI,   /* MSI writes (IRQ_CFG and CMD_SYNC completions) */
 } smmu_mem_kind;
 
 /* Memory attributes of a core-initiated access (from CR1, STE/CD walk attributes or MSI config). They do not
  * change functional results in this model but are traced and passed to the interconnect. */
 typedef struct smmu_mem_attrs {
-    uint8_t cache;     /* 0 NC, 1 WB, 2 WT (CR1 encoding) or MemAttr for MSIs */
-    uint8_t share;     /* 0 NSH, 2 OSH, 3 ISH */
-    bool ns;           /* non-secure physical address space */
+    uint8_t cache; /* 0 NC, 1 WB, 2 WT (CR1 encoding) or MemAttr for MSIs */
+    uint8_t share; /* 0 NSH, 2 OSH, 3 ISH */
+    bool ns;       /* non-secure physical address space */
 } smmu_mem_attrs;
 
 typedef enum smmu_irq_line {
@@ -54,8 +54,8 @@ typedef struct smmu_host_ops {
     /* Any invalidation that could change a translation or configuration completed: the host must drop every
      * cached translation it handed out (DMI pointers upstream). May be NULL. */
     void (*translations_changed)(void *ctx);
-    /* One line of deterministic text trace (no trailing newline). May be NULL; the core formats lines only when
-     * it is set and tracing is enabled. */
+    /* One line of deterministic text trace (no trailing newline). May be NULL; the core formats lines only
+     * when it is set and tracing is enabled. */
     void (*trace)(void *ctx, const char *line);
 } smmu_host_ops;
 

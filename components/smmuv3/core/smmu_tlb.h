@@ -45,9 +45,10 @@ typedef struct smmu_tlb_entry {
     uint64_t ctx_tag; /* TLB: kind, regime, VMID and (optionally) StreamID packed for a one-compare match */
     uint32_t sid;
     uint16_t asid, vmid;
-    uint8_t span_shift; /* log2 of the bytes covered by this entry */
-    uint8_t kind;       /* smmu_tlb_kind */
-    uint8_t regime;     /* smmu_regime of stage 1 (S1 and nested entries) */
+    uint8_t span_shift;    /* log2 of the bytes covered by this entry */
+    uint8_t s1_span_shift; /* TLB, nested: the stage-1 leaf's span, which a VA invalidation removes whole */
+    uint8_t kind;          /* smmu_tlb_kind */
+    uint8_t regime;        /* smmu_regime of stage 1 (S1 and nested entries) */
     uint8_t level; /* TLB: leaf level of the last stage. Walk cache: level of the cached table descriptor */
     uint8_t flags; /* SMMU_TLB_F_* */
     uint8_t perm;  /* TLB: SMMU_PERM_*. Walk cache: accumulated hierarchical bits (SMMU_WALK_HIER_*) */
