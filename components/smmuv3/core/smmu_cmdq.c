@@ -144,8 +144,7 @@ static unsigned cmd_sync(smmu *s, uint64_t d0, uint64_t d1) {
                                            SMMU_FIELD_GET(SMMU_CMD0_SYNC_MSIATTR, d0)) |
                            SMMU_FIELD_PREP(SMMU_IRQ_CFG2_SH, SMMU_FIELD_GET(SMMU_CMD0_SYNC_MSH, d0)));
             s->st.sync_msi++;
-            if (!smmu_msi_write(s, msi_addr & smmu_oas_mask(s),
-                                (uint32_t)SMMU_FIELD_GET(SMMU_CMD0_SYNC_MSIDATA, d0), attr))
+            if (!smmu_msi_write(s, msi_addr, (uint32_t)SMMU_FIELD_GET(SMMU_CMD0_SYNC_MSIDATA, d0), attr))
                 smmu_gerror_raise(s, SMMU_GERROR_MSI_CMDQ_ABT_ERR);
         }
         s->st.sync_irq++;
