@@ -136,6 +136,10 @@ uint64_t Harness::alloc(uint64_t size, uint64_t align) {
     return a;
 }
 
+uint64_t Harness::alloc_aligned(uint64_t size) {
+    return alloc(size, size > 4096 ? size : 4096);
+}
+
 uint32_t Harness::rd32(uint64_t off) {
     uint64_t v = 0;
     if (!smmu_reg_read(s, off, 4, &v))
@@ -167,8 +171,9 @@ static uint32_t sw_prod_of(Harness &h) {
 void Harness::setup_queues(unsigned cq_log2, unsigned eq_log2) {
     cmdq_log2 = cq_log2;
     evtq_log2 = eq_log2;
-    cmdq_base = alloc(uint64_t(SMMU_CMD_SIZE) << cq_log2);
-    evtq_base = alloc(uint64_t(SMMU_EVT_SIZE) << eq_log2);
+    // Queues and stream tables are aligned to their size, as the SMMU ignores the address bits below it.
+    cmdq_base = alloc_aligned(uint64_t(SMMU_CMD_SIZE) << cq_log2);
+    evtq_base = alloc_aligned(uint64_t(SMMU_EVT_SIZE) << eq_log2);
     uint32_t cr0 = rd32(SMMU_CR0);
     wr32(SMMU_CR0, cr0 & ~(uint32_t)(SMMU_CR0_CMDQEN | SMMU_CR0_EVENTQEN));
     wr64(SMMU_CMDQ_BASE, cmdq_base | SMMU_FIELD_PREP(SMMU_Q_BASE_LOG2SIZE, cq_log2));
@@ -183,13 +188,13 @@ void Harness::setup_queues(unsigned cq_log2, unsigned eq_log2) {
 void Harness::setup_stream_table(const StreamTableLayout &layout) {
     st = layout;
     if (!layout.two_level) {
-        strtab_base = alloc(uint64_t(SMMU_STE_SIZE) << layout.log2size);
+        strtab_base = alloc_aligned(uint64_t(SMMU_STE_SIZE) << layout.log2size);
         wr64(SMMU_STRTAB_BASE, strtab_base);
         wr32(SMMU_STRTAB_BASE_CFG, (uint32_t)SMMU_FIELD_PREP(SMMU_STRTAB_BASE_CFG_LOG2SIZE, layout.log2size));
     } else {
         uint64_t l1_count =
             layout.log2size > layout.split ? (uint64_t(1) << (layout.log2size - layout.split)) : 1;
-        strtab_base = alloc(l1_count * SMMU_L1STD_SIZE);
+        strtab_base = alloc_aligned(l1_count * SMMU_L1STD_SIZE);
         wr64(SMMU_STRTAB_BASE, strtab_base);
         wr32(SMMU_STRTAB_BASE_CFG,
              (uint32_t)(SMMU_FIELD_PREP(SMMU_STRTAB_BASE_CFG_LOG2SIZE, layout.log2size) |

@@ -131,6 +131,7 @@ class Harness {
 
     // Bump allocator for tables and queues (4 KB aligned unless asked otherwise).
     uint64_t alloc(uint64_t size, uint64_t align = 4096);
+    uint64_t alloc_aligned(uint64_t size); // aligned to max(size, 4 KiB)
 
     // Registers.
     uint32_t rd32(uint64_t off);

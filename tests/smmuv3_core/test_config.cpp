@@ -192,8 +192,8 @@ TEST(SmmuSte, Log2SizeCappedBySidSize) {
     p.idr[1] = (uint32_t)SMMU_FIELD_SET(p.idr[1], SMMU_IDR1_SIDSIZE, 3);
     Harness h(&p);
     h.setup_queues();
-    h.setup_stream_table({false, 3, 0});
-    h.wr32(SMMU_STRTAB_BASE_CFG, 10); // LOG2SIZE above SIDSIZE behaves as SIDSIZE
+    // LOG2SIZE above SIDSIZE behaves as SIDSIZE for the lookup; the base alignment still follows LOG2SIZE.
+    h.setup_stream_table({false, 10, 0});
     h.wr32(SMMU_CR2, SMMU_CR2_RECINVSID);
     h.enable();
     h.write_ste(7, Harness::ste_bypass());

@@ -578,7 +578,7 @@ static void set_bypass(const smmu *s, const smmu_txn *t, bool mtcfg, unsigned me
     res->pa = t->addr;
     res->bypass = true;
     /* The identity mapping holds across the whole output range: let the host cache it widely. */
-    res->size_shift = (t->addr >> s->oas_bits) ? 12 : s->oas_bits;
+    res->size_shift = s->oas_bits;
     res->read = res->write = true;
     res->exec = !acc.write;
     /* Incoming attributes are not carried by the transaction; the model assumes Normal WB Inner Shareable. */
@@ -717,7 +717,9 @@ static void translate(smmu *s, const smmu_txn *t, smmu_result *res) {
             raise_and_abort(s, t, acc, SMMU_EVT_F_TRANSL_FORBIDDEN, 0, res);
             return;
         }
-        if (s->gbpa & SMMU_GBPA_ABORT) {
+        /* Global bypass: an address beyond the OAS cannot be output and aborts (no event queue to report to).
+         */
+        if ((s->gbpa & SMMU_GBPA_ABORT) || (t->addr >> s->oas_bits)) {
             terminate(s, res, SMMU_XLATE_ABORT, 0, false);
             return;
         }
@@ -788,6 +790,17 @@ static void translate(smmu *s, const smmu_txn *t, smmu_result *res) {
 
     const smmu_s2_cfg *s2 = ste->s2_enabled ? &ste->s2 : NULL;
     if (!cd && !s2) {
+        /* Both stages bypassed: an input beyond the IAS (= OAS) is a stage-1 Address Size fault (3.4). */
+        if (t->addr >> s->oas_bits) {
+            smmu_fault flt;
+            memset(&flt, 0, sizeof(flt));
+            flt.type = SMMU_FAULT_ADDR_SIZE;
+            flt.stage = 1;
+            flt.level = -1;
+            flt.fclass = SMMU_CLASS_IN;
+            walk_fault(s, t, acc, ste, NULL, &flt, res);
+            return;
+        }
         set_bypass(s, t, ste->mtcfg, ste->memattr, ste->shcfg, acc, res);
         s->st.bypassed++;
         return;

@@ -193,6 +193,11 @@ static uint8_t min_u8(unsigned a, unsigned b) {
     return (uint8_t)(a < b ? a : b);
 }
 
+/* Widest table base a granule can express: 52 bits only with 64 KB tables (no LPA2 in this model). */
+static uint8_t ttb_bits(uint8_t granule_shift) {
+    return granule_shift == 16 ? 52 : 48;
+}
+
 /* ---- STE ---- */
 
 /* Returns false if the STE is invalid or ILLEGAL (C_BAD_STE). */
@@ -234,8 +239,10 @@ static bool decode_ste(const smmu *s, const uint64_t d[SMMU_STE_DWORDS], smmu_st
 
     unsigned stall_model = smmu_idr_field(s, 0, SMMU_IDR0_STALL_MODEL);
     if (c->s1_enabled) {
-        c->s1cdmax = (uint8_t)SMMU_FIELD_GET(SMMU_STE0_S1CDMAX, d[0]);
-        if (c->s1cdmax > smmu_idr_field(s, 1, SMMU_IDR1_SSIDSIZE))
+        /* Without substreams (SSIDSIZE = 0) S1CDMax, S1Fmt and S1DSS are IGNORED. */
+        unsigned ssidsize = smmu_idr_field(s, 1, SMMU_IDR1_SSIDSIZE);
+        c->s1cdmax = ssidsize ? (uint8_t)SMMU_FIELD_GET(SMMU_STE0_S1CDMAX, d[0]) : 0;
+        if (c->s1cdmax > ssidsize)
             return false;
         c->s1fmt = SMMU_STE_S1FMT_LINEAR;
         if (c->s1cdmax) {
@@ -247,6 +254,9 @@ static bool decode_ste(const smmu *s, const uint64_t d[SMMU_STE_DWORDS], smmu_st
             c->s1dss = (uint8_t)(dss == 3 ? SMMU_STE_S1DSS_TERMINATE : dss);
         }
         c->s1_ctx_ptr = SMMU_ADDR_GET(SMMU_STE0_S1CTXPTR, d[0]);
+        /* A pointer beyond the OAS (an IPA beyond the IAS when nested; IAS = OAS here) is ILLEGAL (3.4.3). */
+        if (c->s1_ctx_ptr >> s->oas_bits)
+            return false;
         c->cd_attrs = walk_attrs((unsigned)SMMU_FIELD_GET(SMMU_STE1_S1CIR, d[1]),
                                  (unsigned)SMMU_FIELD_GET(SMMU_STE1_S1COR, d[1]),
                                  (unsigned)SMMU_FIELD_GET(SMMU_STE1_S1CSH, d[1]));
@@ -283,8 +293,8 @@ static bool decode_ste(const smmu *s, const uint64_t d[SMMU_STE_DWORDS], smmu_st
         smmu_tsz_range range =
             smmu_s2_tsz_range(tt->granule_shift, smmu_has(s, 3, SMMU_IDR3_STT), s->oas_bits);
         if (!smmu_s2_start_level(tt->granule_shift, tt->tsz, range,
-                                 (uint8_t)SMMU_FIELD_GET(SMMU_STE2_S2SL0, d[2]), tt->oa_bits,
-                                 &tt->start_level, &tt->concat_tables))
+                                 (uint8_t)SMMU_FIELD_GET(SMMU_STE2_S2SL0, d[2]), s->oas_bits,
+                                 &tt->start_level, &tt->concat_tables)) /* SL0 rules use PAMax, the OAS */
             return false;
         tt->big_endian = (d[2] & SMMU_STE2_S2ENDI) != 0;
         if (!endian_allowed(s, tt->big_endian))
@@ -297,7 +307,7 @@ static bool decode_ste(const smmu *s, const uint64_t d[SMMU_STE_DWORDS], smmu_st
         tt->hd = ha && hd; /* {S2HA,S2HD} = 0b01 behaves as HTTU disabled */
         tt->affd = (d[2] & SMMU_STE2_S2AFFD) != 0;
         tt->ttb = SMMU_ADDR_GET(SMMU_STE3_S2TTB, d[3]);
-        if (tt->ttb >> tt->oa_bits)
+        if (tt->ttb >> min_u8(tt->oa_bits, ttb_bits(tt->granule_shift)))
             return false;
         tt->walk_attrs = walk_attrs((unsigned)SMMU_FIELD_GET(SMMU_STE2_S2IR0, d[2]),
                                     (unsigned)SMMU_FIELD_GET(SMMU_STE2_S2OR0, d[2]),
@@ -350,7 +360,18 @@ const smmu_ste_cfg *smmu_get_ste(smmu *s, uint32_t sid, smmu_cfg_fault *f) {
         return &hit->u.ste;
 
     const smmu_mem_attrs attrs = smmu_cr1_table_attrs(s);
-    uint64_t base = SMMU_ADDR_GET(SMMU_STRTAB_BASE_ADDR, s->strtab_base) & smmu_oas_mask(s);
+    /* The base is aligned to the table's size (2-level: to the larger of 64 bytes and the level-1 table),
+     * computed from the programmed LOG2SIZE, not the SIDSIZE-capped one. */
+    unsigned programmed = (unsigned)SMMU_FIELD_GET(SMMU_STRTAB_BASE_CFG_LOG2SIZE, s->strtab_base_cfg);
+    unsigned align_bits = programmed + 6; /* 64-byte STEs */
+    if (strtab_two_level(s))
+        align_bits = programmed > strtab_split(s) ? programmed - strtab_split(s) + 3 : 6;
+    if (align_bits < 6)
+        align_bits = 6;
+    if (align_bits > 63)
+        align_bits = 63;
+    uint64_t base = SMMU_ADDR_GET(SMMU_STRTAB_BASE_ADDR, s->strtab_base) & smmu_oas_mask(s) &
+                    ~((UINT64_C(1) << align_bits) - 1u);
     uint64_t ste_addr;
     if (strtab_two_level(s)) {
         uint32_t split = strtab_split(s);
@@ -372,7 +393,8 @@ const smmu_ste_cfg *smmu_get_ste(smmu *s, uint32_t sid, smmu_cfg_fault *f) {
         }
         unsigned span = (unsigned)SMMU_FIELD_GET(SMMU_L1STD_SPAN, l1desc);
         uint32_t leaf_index = sid & ((1u << split) - 1u);
-        if (span == 0 || span > 11 || leaf_index >= (1u << (span - 1)))
+        /* Span 0 (and 12..31) is invalid; a Span larger than SPLIT + 1 is ILLEGAL, also C_BAD_STREAMID. */
+        if (span == 0 || span > 11 || span > split + 1 || leaf_index >= (1u << (span - 1)))
             return ste_fault(f, SMMU_EVT_C_BAD_STREAMID, 0);
         /* The leaf array is aligned to its own size: the low bits of L2Ptr are ignored. */
         uint64_t l2 = SMMU_ADDR_GET(SMMU_L1STD_L2PTR, l1desc) & ~((UINT64_C(1) << (5 + span)) - 1u);
@@ -412,7 +434,7 @@ static bool decode_tt(const smmu *s, bool tg1, unsigned tg, unsigned tsz, uint64
     if (!smmu_s1_start_level(tt->granule_shift, tt->tsz, range, &tt->start_level))
         return false;
     tt->ttb = ttb;
-    if (ttb >> ips_bits)
+    if (ttb >> min_u8(ips_bits, ttb_bits(tt->granule_shift)))
         return false;
     tt->concat_tables = 1;
     tt->oa_bits = ips_bits;
@@ -486,8 +508,8 @@ static bool decode_cd(const smmu *s, const smmu_ste_cfg *ste, const uint64_t d[S
     c->amair = d[4];
 
     uint16_t asid = (uint16_t)SMMU_FIELD_GET(SMMU_CD0_ASID, d[0]);
-    if (!smmu_has(s, 0, SMMU_IDR0_ASID16) && (asid >> 8))
-        return false;
+    if (!el2 && !smmu_has(s, 0, SMMU_IDR0_ASID16) && (asid >> 8))
+        return false; /* ASID is IGNORED in the EL2 StreamWorld */
     s1->asid = el2 ? 0 : asid;
     c->aset = (d[0] & SMMU_CD0_ASET) != 0;
 
@@ -536,7 +558,14 @@ static bool fetch_cd_mem(smmu *s, uint32_t sid, const smmu_ste_cfg *ste, uint64_
         smmu_fault flt;
         memset(&flt, 0, sizeof(flt));
         smmu_access acc = {.write = false, .exec = false, .priv = false};
-        if (!smmu_engine_translate(s->eng, sid, NULL, &ste->s2, addr, acc, &out, &flt)) {
+        bool ok = smmu_engine_translate(s->eng, sid, NULL, &ste->s2, addr, acc, &out, &flt);
+        /* S2PTW: a CD fetch from stage-2 Device memory is a stage-2 Permission fault, as for table walks. */
+        if (ok && ste->s2.ptw && (out.s2_mem_attr & 0xC) == 0) {
+            ok = false;
+            flt.type = SMMU_FAULT_PERMISSION;
+            flt.level = -1;
+        }
+        if (!ok) {
             flt.fclass = SMMU_CLASS_CD;
             flt.stage = 2;
             flt.ipa = addr;
@@ -588,8 +617,8 @@ const smmu_cd_cfg *smmu_get_cd(smmu *s, uint32_t sid, const smmu_ste_cfg **ste_i
             if (e)
                 e->u.l1desc = l1desc;
         }
-        if (!(l1desc & SMMU_L1CD_V))
-            return cd_fault(f, SMMU_EVT_C_BAD_SUBSTREAMID, 0);
+        if (!(l1desc & SMMU_L1CD_V) || (SMMU_ADDR_GET(SMMU_L1CD_L2PTR, l1desc) >> s->oas_bits))
+            return cd_fault(f, SMMU_EVT_C_BAD_SUBSTREAMID, 0); /* invalid, or L2Ptr out of range (3.4.3) */
         cd_addr = SMMU_ADDR_GET(SMMU_L1CD_L2PTR, l1desc) +
                   (uint64_t)(index & ((1u << leaf_bits) - 1u)) * SMMU_CD_SIZE;
     } else {

@@ -42,8 +42,11 @@ static inline uint32_t smmu_q_inc(const smmu_queue *q, uint32_t ptr) {
     uint32_t mask = smmu_q_ptr_mask(q);
     return (ptr & ~mask) | ((ptr + 1u) & mask);
 }
+/* The SMMU aligns a queue's base to the larger of 32 bytes and the queue's size, ignoring lower ADDR bits. */
 static inline uint64_t smmu_q_entry_addr(const smmu_queue *q, uint32_t ptr, unsigned entry_size) {
-    return SMMU_ADDR_GET(SMMU_Q_BASE_ADDR, q->base) + (uint64_t)smmu_q_index(q, ptr) * entry_size;
+    uint64_t bytes = (uint64_t)entry_size << smmu_q_log2(q);
+    uint64_t base = SMMU_ADDR_GET(SMMU_Q_BASE_ADDR, q->base) & ~((bytes < 32 ? 32 : bytes) - 1u);
+    return base + (uint64_t)smmu_q_index(q, ptr) * entry_size;
 }
 
 /* A decoded, legal STE. */
