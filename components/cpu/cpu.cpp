@@ -122,12 +122,15 @@ bool Cpu::deliver_irq() {
 
 void Cpu::account_instructions() {
     uint64_t now = iss_instruction_count(iss_);
+    if (now <= insns_accounted_)
+        return; // the ISS count is monotonic; never let an unsigned difference wrap into a huge time
     quantum_keeper_.inc(insn_time_ * static_cast<double>(now - insns_accounted_));
     insns_accounted_ = now;
 }
 
 sc_core::sc_time Cpu::local_time_now() const {
-    uint64_t pending = iss_instruction_count(iss_) - insns_accounted_;
+    uint64_t count = iss_instruction_count(iss_);
+    uint64_t pending = count > insns_accounted_ ? count - insns_accounted_ : 0;
     return quantum_keeper_.get_local_time() + insn_time_ * static_cast<double>(pending);
 }
 

@@ -4,15 +4,22 @@
  *   HCR_EL2.RW (once NS = 1, EL1 is AArch64 only if HCR_EL2.RW is set; otherwise ERET sets PSTATE.IL).
  * - It never enters the guest's vectors: HVC/SMC/SVC/UDEF reach the UC_HOOK_INTR callback with intno set to
  *   QEMU's EXCP_* value. We stop there (HVC/SMC) or emulate the exception entry ourselves (SVC, IRQ).
- * - WFI makes uc_emu_start return early with no hook called; we notice that the quantum was not used up and
- *   that the previous instruction is WFI.
+ * - WFI makes uc_emu_start return early with no hook called; we notice that the block hook did not end the
+ * run and that the previous instruction is WFI.
  * - 64-bit MMIO accesses reach the MMIO callbacks as two 32-bit halves, low half first. We decode the
- *   load/store at PC: if its element size is 8 bytes and the address is 8-byte aligned, the low-half read
- *   performs one 64-bit read and keeps the high half for the second callback; the low-half write is held back
- *   and sent as one 64-bit write together with the high half. Unaligned 64-bit MMIO stays two 32-bit
- * accesses.
- * - The instruction counter is our own UC_HOOK_CODE callback; it costs about as much as Unicorn's internal
- *   count hook and gives an exact count when a run stops early. */
+ *   load/store that makes the access: if its element size is 8 bytes and the address is 8-byte aligned, the
+ * low-half read performs one 64-bit read and keeps the high half for the second callback; the low-half write
+ * is held back and sent as one 64-bit write together with the high half. Unaligned 64-bit MMIO stays two
+ * 32-bit accesses.
+ * - Instructions are counted per translation block (UC_HOOK_BLOCK; a block is straight-line code entered at
+ * its first instruction). A per-instruction UC_HOOK_CODE, like Unicorn's own count option, makes the engine
+ *   about 4x slower. A block hook that calls uc_emu_stop() keeps its block from executing, so runs end at
+ * block boundaries: the first one at or past the budget, or after iss_request_stop(), or once a pending IRQ
+ * can be taken. Without a code hook Unicorn does not keep the PC up to date inside a block (MMIO callbacks
+ * see the block's first instruction), while the general registers are written back before every memory
+ * access. So an MMIO access is matched to its instruction by decoding the block's loads and stores and
+ * recomputing their addresses (see attribute_access); that instruction gives the 64-bit joining decision, the
+ * PC of a bus error and an exact instruction count inside the block. */
 #include "iss.h"
 
 #include <stdio.h>
@@ -21,6 +28,7 @@
 #include <unicorn/unicorn.h>
 
 enum {
+    MAX_BLOCK_INSNS = 512, /* QEMU's limit on instructions per translation block */
     MAX_MMIO_WINDOWS = 16,
     MAX_RAM_REGIONS = 4,
     PAGE_SIZE = 4096,
@@ -76,9 +84,22 @@ struct iss {
     bool irq_pending;      /* stop at the first instruction boundary with PSTATE.I clear */
     uint64_t retired;      /* instructions of completed runs */
     uint64_t run_limit;    /* budget of the run in progress */
-    uint64_t run_executed; /* instructions of the run in progress */
-    bool stop_recorded;    /* stop_info describes why the run in progress ends */
-    bool stop_requested;   /* iss_request_stop() was called: stop at the next instruction boundary */
+    uint64_t run_executed; /* instructions of the run in progress before the current block */
+    bool running;
+    bool budget_spent;   /* the block hook ended the run on the budget */
+    bool stop_recorded;  /* stop_info describes why the run in progress ends */
+    bool stop_requested; /* iss_request_stop() was called: stop at the next block boundary */
+
+    /* The block being executed and the attribution of its MMIO accesses to instructions. */
+    uint64_t block_pc;
+    uint32_t block_insns;
+    bool block_words_valid;
+    uint32_t block_words[MAX_BLOCK_INSNS];
+    uint32_t access_insn;     /* index of the instruction of the last MMIO access in this block, or NO_INSN */
+    uint64_t access_next_off; /* that instruction's next byte offset (multi-access instructions) */
+    uint32_t counter_insn_next; /* where to look for the next counter read (MRS) in this block */
+    uint64_t access_pc; /* PC of the MMIO access or counter read in progress (while access_pc_valid) */
+    bool access_pc_valid;
     iss_stop_info stop_info;
 
     /* 64-bit MMIO joining (see the file comment). */
@@ -113,10 +134,11 @@ static void record_stop(iss_t *iss, iss_stop_reason reason, uint64_t pc) {
     uc_emu_stop(iss->uc);
 }
 
-static void record_bus_error(iss_t *iss, uint64_t address, unsigned size, iss_access access, bool unmapped) {
+static void record_bus_error(iss_t *iss, uint64_t pc, uint64_t address, unsigned size, iss_access access,
+                             bool unmapped) {
     if (iss->stop_recorded)
         return;
-    record_stop(iss, ISS_STOP_BUS_ERROR, reg_read(iss, UC_ARM64_REG_PC));
+    record_stop(iss, ISS_STOP_BUS_ERROR, pc);
     iss->stop_info.address = address;
     iss->stop_info.size = size;
     iss->stop_info.access = access;
@@ -134,28 +156,220 @@ static bool fetch_insn(iss_t *iss, uint64_t pc, uint32_t *insn) {
     return uc_mem_read(iss->uc, pc, insn, sizeof *insn) == UC_ERR_OK;
 }
 
-/* Size in bytes of one register's transfer for a general-purpose load/store, 0 if not one. */
-static unsigned gpr_element_size(uint32_t insn) {
-    bool is_load_store = (insn & 0x0a000000u) == 0x08000000u;
-    bool is_simd = (insn >> 26) & 1u;
-    if (!is_load_store || is_simd)
-        return 0;
-    bool is_pair = ((insn >> 27) & 7u) == 5u;
-    if (is_pair)
-        return (insn >> 30) == 2u ? 8 : 4;
-    return 1u << (insn >> 30);
+/* ---- MMIO access attribution ---- */
+
+#define NO_INSN UINT32_MAX
+
+/* What a load/store instruction accesses, as far as its encoding and the current registers tell. */
+typedef struct ls_access {
+    bool reads, writes;
+    bool address_known; /* false: some address this decoder does not compute (matches any access) */
+    uint64_t address;
+    uint64_t bytes;        /* span of all its accesses from `address` */
+    unsigned element_size; /* bytes per general-purpose register transferred (0 for SIMD/FP) */
+} ls_access;
+
+static uint64_t gpr_or_zero(iss_t *iss, unsigned n) {
+    return n == 31 ? 0 : iss_get_x(iss, n);
 }
 
-static bool is_low_half_of_64bit_access(iss_t *iss, uint64_t address, unsigned size, uint64_t pc) {
-    if (size != 4 || (address & 7u) != 0)
+static uint64_t base_register(iss_t *iss, uint32_t insn) {
+    unsigned n = (insn >> 5) & 31u;
+    return n == 31 ? reg_read(iss, UC_ARM64_REG_SP) : iss_get_x(iss, n);
+}
+
+static int64_t sign_extend(uint64_t value, unsigned bits) {
+    uint64_t m = UINT64_C(1) << (bits - 1);
+    return (int64_t)((value ^ m) - m);
+}
+
+static unsigned log2_of(uint64_t v) {
+    unsigned l = 0;
+    while (v > 1) {
+        v >>= 1;
+        l++;
+    }
+    return l;
+}
+
+/* Decodes the A64 "loads and stores" group. Returns false for anything that accesses no memory. */
+static bool decode_load_store(iss_t *iss, uint32_t insn, uint64_t pc, ls_access *a) {
+    if ((insn & 0x0a000000u) != 0x08000000u)
         return false;
-    uint32_t insn;
-    return fetch_insn(iss, pc, &insn) && gpr_element_size(insn) == 8;
+    memset(a, 0, sizeof *a);
+    const bool simd = (insn >> 26) & 1u;
+    const unsigned op0 = insn >> 28, op2 = (insn >> 23) & 3u, size = insn >> 30;
+    if ((op0 & 3u) == 0 && simd) {
+        /* SIMD structure loads/stores (LD1..LD4, ST1..ST4): at most four 16-byte registers from Xn|SP. */
+        bool load = (insn >> 22) & 1u;
+        a->reads = load;
+        a->writes = !load;
+        a->address_known = true;
+        a->address = base_register(iss, insn);
+        a->bytes = 64;
+        return true;
+    }
+    if ((op0 & 3u) == 0 && !simd && !(op2 & 2u)) {
+        /* Exclusives, load-acquire/store-release, compare-and-swap (pairs too): Xn|SP, two elements at most.
+         */
+        a->reads = a->writes = true;
+        a->address_known = true;
+        a->address = base_register(iss, insn);
+        a->bytes = 2u << size;
+        a->element_size = 1u << size;
+        return true;
+    }
+    if ((op0 & 3u) == 1 && !(op2 & 2u)) {
+        /* Load register (literal): PC-relative; opc 11 with a GPR is PRFM. */
+        unsigned opc = insn >> 30;
+        if (!simd && opc == 3)
+            return false;
+        a->reads = true;
+        a->address_known = true;
+        a->address = pc + (uint64_t)(sign_extend((insn >> 5) & 0x7ffffu, 19) * 4);
+        a->bytes = simd ? 4u << opc : (opc == 1 ? 8u : 4u);
+        a->element_size = simd ? 0 : (opc == 1 ? 8u : 4u);
+        return true;
+    }
+    if ((op0 & 3u) == 1 && (op2 & 2u) && !((insn >> 21) & 1u) && ((insn >> 10) & 3u) == 0) {
+        /* RCpc unscaled immediate (LDAPUR/STLUR). */
+        unsigned opc = (insn >> 22) & 3u;
+        a->reads = opc != 0;
+        a->writes = opc == 0;
+        a->address_known = true;
+        a->address = base_register(iss, insn) + (uint64_t)sign_extend((insn >> 12) & 0x1ffu, 9);
+        a->bytes = 1u << size;
+        a->element_size = 1u << size;
+        return true;
+    }
+    if ((op0 & 3u) == 2) {
+        /* Load/store pair: offset (00 no-allocate, 10), post-index (01), pre-index (11). */
+        unsigned opc = insn >> 30;
+        unsigned elem = simd ? 4u << opc : (opc == 2 ? 8u : 4u);
+        bool load = (insn >> 22) & 1u;
+        a->reads = load;
+        a->writes = !load;
+        a->address_known = true;
+        a->address = base_register(iss, insn);
+        if (op2 != 1)
+            a->address += (uint64_t)(sign_extend((insn >> 15) & 0x7fu, 7) * (int64_t)elem);
+        a->bytes = 2u * elem;
+        a->element_size = simd ? 0 : elem;
+        return true;
+    }
+    if ((op0 & 3u) == 3) {
+        unsigned opc = (insn >> 22) & 3u;
+        uint64_t bytes = (simd && size == 0 && (opc & 2u)) ? 16 : 1u << size;
+        bool load = simd ? (opc & 1u) : (opc != 0);
+        if (!simd && size == 3 && opc == 2)
+            return false; /* PRFM */
+        a->reads = load;
+        a->writes = !load;
+        a->bytes = bytes;
+        a->element_size = simd ? 0 : (unsigned)bytes;
+        a->address_known = true;
+        uint64_t base = base_register(iss, insn);
+        if (op2 & 2u) { /* unsigned immediate, scaled */
+            a->address = base + (((insn >> 10) & 0xfffu) << log2_of(bytes));
+            return true;
+        }
+        unsigned op4 = (insn >> 10) & 3u;
+        if (!((insn >> 21) & 1u)) { /* unscaled, post-index, unprivileged, pre-index */
+            a->address = op4 == 1 ? base : base + (uint64_t)sign_extend((insn >> 12) & 0x1ffu, 9);
+            return true;
+        }
+        if (op4 == 2) { /* register offset */
+            uint64_t m = gpr_or_zero(iss, (insn >> 16) & 31u);
+            unsigned option = (insn >> 13) & 7u;
+            if (option == 2)
+                m = (uint32_t)m;
+            else if (option == 6)
+                m = (uint64_t)(int64_t)(int32_t)m;
+            unsigned shift = ((insn >> 12) & 1u) ? log2_of(bytes) : 0;
+            a->address = base + (m << shift);
+            return true;
+        }
+        /* Atomic memory operations (op4 00) and pointer-authenticated loads (op4 x1). */
+        a->reads = true;
+        a->writes = op4 == 0;
+        a->address = base;
+        a->address_known = op4 == 0;
+        return true;
+    }
+    /* Memory tagging and anything else in the group: address not computed here. */
+    a->reads = a->writes = true;
+    a->bytes = 16;
+    return true;
 }
 
-static bool mmio_do_write(struct mmio_window *w, uint64_t address, unsigned size, uint64_t value) {
+static bool load_block_words(iss_t *iss) {
+    if (iss->block_words_valid)
+        return true;
+    if (iss->block_insns == 0 || iss->block_insns > MAX_BLOCK_INSNS ||
+        uc_mem_read(iss->uc, iss->block_pc, iss->block_words, 4u * iss->block_insns) != UC_ERR_OK)
+        return false;
+    iss->block_words_valid = true;
+    return true;
+}
+
+/* Offset of `address` inside the candidate's span, or UINT64_MAX. `exact` compares whole addresses; otherwise
+ * only the page offset (the candidate's address is a VA, the access's one a PA). */
+static uint64_t offset_in(const ls_access *a, uint64_t address, bool exact) {
+    uint64_t off = address - a->address;
+    if (!exact)
+        off &= 0xfffu;
+    return off < a->bytes ? off : UINT64_MAX;
+}
+
+/* Finds the instruction of the current block that makes this MMIO access (to physical `address`) and returns
+ * its PC; `element_size` gets its general-purpose element size. Instructions run in order and the registers
+ * are up to date, so the first load/store at or after the previous MMIO access's instruction whose address
+ * matches is the one; the previous instruction itself only continues (the second half of a split 64-bit
+ * access, the second register of a pair). */
+static uint64_t attribute_access(iss_t *iss, uint64_t address, unsigned size, bool write,
+                                 unsigned *element_size) {
+    *element_size = 0;
+    if (!load_block_words(iss))
+        return iss->block_pc;
+    uint32_t first = iss->access_insn == NO_INSN ? 0 : iss->access_insn;
+    uint32_t found = NO_INSN, wildcard = NO_INSN;
+    uint64_t found_off = 0;
+    for (int pass = 0; pass < 2 && found == NO_INSN; pass++) {
+        bool exact = pass == 0;
+        for (uint32_t i = first; i < iss->block_insns; i++) {
+            ls_access a;
+            uint64_t pc = iss->block_pc + 4u * i;
+            if (!decode_load_store(iss, iss->block_words[i], pc, &a) || (write ? !a.writes : !a.reads))
+                continue;
+            if (!a.address_known) {
+                if (wildcard == NO_INSN && (i != iss->access_insn))
+                    wildcard = i;
+                continue;
+            }
+            uint64_t off = offset_in(&a, address, exact);
+            if (off == UINT64_MAX || (i == iss->access_insn && off < iss->access_next_off))
+                continue;
+            found = i;
+            found_off = off;
+            *element_size = a.element_size;
+            break;
+        }
+    }
+    if (found == NO_INSN) {
+        if (wildcard == NO_INSN)
+            return iss->access_insn == NO_INSN ? iss->block_pc : iss->block_pc + 4u * iss->access_insn;
+        found = wildcard;
+        found_off = 0;
+    }
+    iss->access_insn = found;
+    iss->access_next_off = found_off + size;
+    return iss->block_pc + 4u * found;
+}
+
+static bool mmio_do_write(struct mmio_window *w, uint64_t pc, uint64_t address, unsigned size,
+                          uint64_t value) {
     if (!w->write(w->ctx, address, size, value)) {
-        record_bus_error(w->iss, address, size, ISS_ACCESS_WRITE, false);
+        record_bus_error(w->iss, pc, address, size, ISS_ACCESS_WRITE, false);
         return false;
     }
     return true;
@@ -165,7 +379,17 @@ static void flush_held_write(iss_t *iss) {
     if (!iss->write_low_valid)
         return;
     iss->write_low_valid = false;
-    mmio_do_write(iss->write_low_window, iss->write_low_address, 4, iss->write_low_value);
+    iss->access_pc = iss->write_low_pc;
+    mmio_do_write(iss->write_low_window, iss->write_low_pc, iss->write_low_address, 4, iss->write_low_value);
+}
+
+/* The instruction of an MMIO access, made current for iss_instruction_count() and bus errors. Returns true if
+ * this is the low half of a naturally aligned 64-bit general-purpose access. */
+static bool begin_access(iss_t *iss, uint64_t address, unsigned size, bool write) {
+    unsigned element_size;
+    iss->access_pc = attribute_access(iss, address, size, write, &element_size);
+    iss->access_pc_valid = true;
+    return size == 4 && (address & 7u) == 0 && element_size == 8;
 }
 
 static uint64_t on_mmio_read(uc_engine *uc, uint64_t offset, unsigned size, void *user) {
@@ -175,29 +399,33 @@ static uint64_t on_mmio_read(uc_engine *uc, uint64_t offset, unsigned size, void
     if (iss->stop_recorded)
         return 0;
     uint64_t address = w->base + offset;
-    uint64_t pc = reg_read(iss, UC_ARM64_REG_PC);
     flush_held_write(iss);
+    bool low_half = begin_access(iss, address, size, false);
+    uint64_t pc = iss->access_pc;
+    uint64_t value = 0;
     if (iss->read_high_valid && iss->read_high_address == address && iss->read_high_pc == pc && size == 4) {
         iss->read_high_valid = false;
-        return iss->read_high_value;
-    }
-    iss->read_high_valid = false;
-    uint64_t value = 0;
-    if (is_low_half_of_64bit_access(iss, address, size, pc)) {
+        value = iss->read_high_value;
+    } else if (low_half) {
+        iss->read_high_valid = false;
         if (!w->read(w->ctx, address, 8, &value)) {
-            record_bus_error(iss, address, 8, ISS_ACCESS_READ, false);
-            return 0;
+            record_bus_error(iss, pc, address, 8, ISS_ACCESS_READ, false);
+            value = 0;
+        } else {
+            iss->read_high_valid = true;
+            iss->read_high_address = address + 4;
+            iss->read_high_pc = pc;
+            iss->read_high_value = (uint32_t)(value >> 32);
+            value = (uint32_t)value;
         }
-        iss->read_high_valid = true;
-        iss->read_high_address = address + 4;
-        iss->read_high_pc = pc;
-        iss->read_high_value = (uint32_t)(value >> 32);
-        return (uint32_t)value;
+    } else {
+        iss->read_high_valid = false;
+        if (!w->read(w->ctx, address, size, &value)) {
+            record_bus_error(iss, pc, address, size, ISS_ACCESS_READ, false);
+            value = 0;
+        }
     }
-    if (!w->read(w->ctx, address, size, &value)) {
-        record_bus_error(iss, address, size, ISS_ACCESS_READ, false);
-        return 0;
-    }
+    iss->access_pc_valid = false;
     return value;
 }
 
@@ -208,45 +436,61 @@ static void on_mmio_write(uc_engine *uc, uint64_t offset, unsigned size, uint64_
     if (iss->stop_recorded)
         return;
     uint64_t address = w->base + offset;
-    uint64_t pc = reg_read(iss, UC_ARM64_REG_PC);
+    bool low_half = begin_access(iss, address, size, true);
+    uint64_t pc = iss->access_pc;
     iss->read_high_valid = false;
     if (iss->write_low_valid && iss->write_low_window == w && iss->write_low_address + 4 == address &&
         iss->write_low_pc == pc && size == 4) {
         iss->write_low_valid = false;
-        mmio_do_write(w, iss->write_low_address, 8, iss->write_low_value | ((uint64_t)(uint32_t)value << 32));
-        return;
+        mmio_do_write(w, pc, iss->write_low_address, 8,
+                      iss->write_low_value | ((uint64_t)(uint32_t)value << 32));
+    } else {
+        flush_held_write(iss);
+        iss->access_pc = pc;
+        if (iss->stop_recorded) {
+        } else if (low_half) {
+            iss->write_low_valid = true;
+            iss->write_low_window = w;
+            iss->write_low_address = address;
+            iss->write_low_pc = pc;
+            iss->write_low_value = (uint32_t)value;
+        } else {
+            mmio_do_write(w, pc, address, size, value);
+        }
     }
-    flush_held_write(iss);
-    if (iss->stop_recorded)
-        return;
-    if (is_low_half_of_64bit_access(iss, address, size, pc)) {
-        iss->write_low_valid = true;
-        iss->write_low_window = w;
-        iss->write_low_address = address;
-        iss->write_low_pc = pc;
-        iss->write_low_value = (uint32_t)value;
-        return;
-    }
-    mmio_do_write(w, address, size, value);
+    iss->access_pc_valid = false;
 }
 
-static void on_code(uc_engine *uc, uint64_t address, uint32_t size, void *user) {
-    (void)size;
+/* Instructions of the current block before `pc` (all of them once the PC has left the block). */
+static uint64_t block_progress(const iss_t *iss, uint64_t pc) {
+    if (pc >= iss->block_pc && pc - iss->block_pc < 4u * (uint64_t)iss->block_insns)
+        return (pc - iss->block_pc) / 4;
+    return iss->block_insns;
+}
+
+static void on_block(uc_engine *uc, uint64_t address, uint32_t size, void *user) {
     iss_t *iss = user;
-    /* Stopping in the hook of an instruction keeps it from executing. */
+    iss->run_executed += iss->block_insns; /* the previous block ran to its end */
+    iss->block_insns = 0;
     /* One comparison on the hot path: iss_request_stop() also lowers the limit to what has run. */
     if (iss->run_executed >= iss->run_limit) {
-        if (iss->stop_requested)
+        if (iss->stop_requested) {
             record_stop(iss, ISS_STOP_REQUESTED, address);
-        else
+        } else {
+            iss->budget_spent = true;
             uc_emu_stop(uc);
+        }
         return;
     }
     if (iss->irq_pending && !(reg_read(iss, UC_ARM64_REG_PSTATE) & ISS_PSTATE_I)) {
         record_stop(iss, ISS_STOP_IRQ, address);
         return;
     }
-    iss->run_executed++;
+    iss->block_pc = address;
+    iss->block_insns = size / 4;
+    iss->block_words_valid = false;
+    iss->access_insn = NO_INSN;
+    iss->counter_insn_next = 0;
 }
 
 static bool on_unmapped(uc_engine *uc, uc_mem_type type, uint64_t address, int size, int64_t value,
@@ -259,7 +503,12 @@ static bool on_unmapped(uc_engine *uc, uc_mem_type type, uint64_t address, int s
         access = ISS_ACCESS_WRITE;
     else if (type == UC_MEM_FETCH_UNMAPPED)
         access = ISS_ACCESS_FETCH;
-    record_bus_error(iss, address, (unsigned)size, access, true);
+    uint64_t pc = address;
+    if (access != ISS_ACCESS_FETCH) {
+        unsigned element_size;
+        pc = attribute_access(iss, address, (unsigned)size, access == ISS_ACCESS_WRITE, &element_size);
+    }
+    record_bus_error(iss, pc, address, (unsigned)size, access, true);
     return false;
 }
 
@@ -341,7 +590,21 @@ static uint32_t on_mrs(uc_engine *uc, uc_arm64_reg reg, const uc_arm64_cp_reg *c
         cp->op0 == 3 && cp->op1 == 3 && cp->crn == 14 && cp->crm == 0 && (cp->op2 == 1 || cp->op2 == 2);
     if (!is_counter)
         return 0; /* let Unicorn execute it */
+    /* The counter is read at this instruction's time: find it in the block, as for MMIO accesses. */
+    const uint32_t encoding = 0xd5300000u | (uint32_t)(cp->op0 & 1u) << 19 | (uint32_t)cp->op1 << 16 |
+                              (uint32_t)cp->crn << 12 | (uint32_t)cp->crm << 8 | (uint32_t)cp->op2 << 5;
+    if (iss->running && load_block_words(iss)) {
+        for (uint32_t i = iss->counter_insn_next; i < iss->block_insns; i++) {
+            if ((iss->block_words[i] & 0xffffffe0u) == encoding) {
+                iss->access_pc = iss->block_pc + 4u * i;
+                iss->access_pc_valid = true;
+                iss->counter_insn_next = i + 1;
+                break;
+            }
+        }
+    }
     uint64_t ticks = iss->counter ? iss->counter(iss->counter_ctx) : iss_instruction_count(iss) / 16;
+    iss->access_pc_valid = false;
     uc_reg_write(uc, reg, &ticks);
     return 1;
 }
@@ -358,7 +621,7 @@ iss_t *iss_create(char *err, size_t err_len) {
         return NULL;
     }
     uc_hook hook;
-    uc_err h1 = uc_hook_add(iss->uc, &hook, UC_HOOK_CODE, (void *)on_code, iss, 1, 0);
+    uc_err h1 = uc_hook_add(iss->uc, &hook, UC_HOOK_BLOCK, (void *)on_block, iss, 1, 0);
     uc_err h2 = uc_hook_add(iss->uc, &hook, UC_HOOK_INTR, (void *)on_interrupt, iss, 1, 0);
     uc_err h3 = uc_hook_add(iss->uc, &hook, UC_HOOK_MEM_UNMAPPED, (void *)on_unmapped, iss, 1, 0);
     uc_err h4 = uc_hook_add(iss->uc, &hook, UC_HOOK_INSN, (void *)on_mrs, iss, 1, 0, UC_ARM64_INS_MRS);
@@ -423,16 +686,32 @@ void iss_set_counter(iss_t *iss, iss_counter_fn counter, void *ctx) {
 iss_stop_reason iss_run(iss_t *iss, uint64_t max_insns, uint64_t *executed) {
     iss->run_limit = max_insns;
     iss->run_executed = 0;
+    iss->block_insns = 0;
+    iss->budget_spent = false;
     iss->stop_recorded = false;
     iss->stop_requested = false;
     iss->read_high_valid = false;
     iss->write_low_valid = false;
+    iss->access_pc_valid = false;
     uint64_t start_pc = reg_read(iss, UC_ARM64_REG_PC);
     uc_err err = UC_ERR_OK;
-    if (max_insns > 0)
+    if (max_insns > 0) {
+        iss->running = true;
         err = uc_emu_start(iss->uc, start_pc, UINT64_MAX, 0, 0);
-    flush_held_write(iss);
-    uint64_t done = iss->run_executed;
+        flush_held_write(iss);
+        iss->running = false;
+    }
+    /* The PC is exact again once Unicorn has returned: any stop inside a block leaves it after the last
+     * instruction executed. A bus error or ISS error is at its recorded PC, and the instruction that caused
+     * it counts as executed, as it did while its access was in progress (the count never goes back). */
+    bool failed = iss->stop_recorded && (iss->stop_info.reason == ISS_STOP_BUS_ERROR ||
+                                         iss->stop_info.reason == ISS_STOP_ISS_ERROR);
+    uint64_t end_pc = failed ? iss->stop_info.pc : reg_read(iss, UC_ARM64_REG_PC);
+    uint64_t in_block = block_progress(iss, end_pc);
+    if (failed && in_block < iss->block_insns)
+        in_block++;
+    uint64_t done = iss->run_executed + in_block;
+    iss->block_insns = 0;
     iss->retired += done;
     iss->run_executed = 0;
     iss->run_limit = 0;
@@ -445,7 +724,7 @@ iss_stop_reason iss_run(iss_t *iss, uint64_t max_insns, uint64_t *executed) {
             char message[128];
             snprintf(message, sizeof message, "Unicorn stopped: %s", uc_strerror(err));
             record_iss_error(iss, pc, message);
-        } else if (done < max_insns && fetch_insn(iss, pc - 4, &insn) && insn == INSN_WFI) {
+        } else if (!iss->budget_spent && fetch_insn(iss, pc - 4, &insn) && insn == INSN_WFI) {
             record_stop(iss, ISS_STOP_WFI, pc - 4);
         } else {
             record_stop(iss, ISS_STOP_QUANTUM, pc);
@@ -462,17 +741,22 @@ void iss_set_irq_pending(iss_t *iss, bool pending) {
     iss->irq_pending = pending;
 }
 
-/* Called from MMIO callbacks, in the middle of a translation block: a uc_emu_stop() there lets the rest of
- * the block run with every later MMIO access dropped (the stop is already recorded), which corrupts guest
- * state. The stop is taken in the code hook of the next instruction instead, which keeps that instruction
- * from executing, as for the quantum limit. */
+/* Called from MMIO callbacks in the middle of a block: the run ends at the next block boundary. Stopping
+ * inside the callback (uc_emu_stop) would let the rest of the block run with every later MMIO access dropped.
+ */
 void iss_request_stop(iss_t *iss) {
     iss->stop_requested = true;
     iss->run_limit = iss->run_executed;
 }
 
 uint64_t iss_instruction_count(const iss_t *iss) {
-    return iss->retired + iss->run_executed;
+    if (!iss->running)
+        return iss->retired;
+    /* During an MMIO access or counter read the instruction making it counts as executed. */
+    uint64_t in_block = iss->access_pc_valid ? block_progress(iss, iss->access_pc) + 1 : 0;
+    if (in_block > iss->block_insns)
+        in_block = iss->block_insns;
+    return iss->retired + iss->run_executed + in_block;
 }
 
 uint64_t iss_get_x(iss_t *iss, unsigned n) {

@@ -20,6 +20,7 @@ struct MmioAccess {
     uint64_t address;
     unsigned size;
     uint64_t value;
+    uint64_t count = 0; // iss_instruction_count() during the access
 };
 
 class IssTest : public ::testing::Test {
@@ -53,7 +54,7 @@ class IssTest : public ::testing::Test {
         // A value that differs in every byte and depends on the address, so a wrong join shows.
         uint64_t pattern = 0x8877665544332211ull + address;
         *value = size == 8 ? pattern : pattern & ((1ull << (8 * size)) - 1);
-        self->accesses_.push_back({false, address, size, *value});
+        self->accesses_.push_back({false, address, size, *value, iss_instruction_count(self->iss_)});
         if (self->request_stop_on_read_) {
             self->request_stop_on_read_ = false;
             iss_request_stop(self->iss_);
@@ -64,7 +65,7 @@ class IssTest : public ::testing::Test {
         auto *self = static_cast<IssTest *>(ctx);
         if (self->refuse_mmio_)
             return false;
-        self->accesses_.push_back({true, address, size, value});
+        self->accesses_.push_back({true, address, size, value, iss_instruction_count(self->iss_)});
         return true;
     }
 
@@ -91,18 +92,73 @@ TEST_F(IssTest, GeneralAndSystemRegistersRoundTrip) {
     EXPECT_EQ(iss_get_pstate(iss_) & 0xfu, ISS_PSTATE_EL1H);
 }
 
-TEST_F(IssTest, RunsExactlyTheRequestedNumberOfInstructions) {
-    // nop x8; b .
+// Runs end at translation-block boundaries: the first one at or past the budget. The count is exact.
+TEST_F(IssTest, RunsUntilTheFirstBlockBoundaryAtOrPastTheBudget) {
+    // nop x8; b .   (one block of nine instructions, then `b .` alone, again and again)
     load(kCode, {0xd503201fu, 0xd503201fu, 0xd503201fu, 0xd503201fu, 0xd503201fu, 0xd503201fu, 0xd503201fu,
                  0xd503201fu, 0x14000000u});
     uint64_t executed = 0;
     EXPECT_EQ(iss_run(iss_, 5, &executed), ISS_STOP_QUANTUM);
-    EXPECT_EQ(executed, 5u);
-    EXPECT_EQ(iss_get_pc(iss_), kCode + 5 * 4);
+    EXPECT_EQ(executed, 9u);
+    EXPECT_EQ(iss_get_pc(iss_), kCode + 8 * 4);
     EXPECT_EQ(iss_run(iss_, 1000, &executed), ISS_STOP_QUANTUM);
     EXPECT_EQ(executed, 1000u);
     EXPECT_EQ(iss_get_pc(iss_), kCode + 8 * 4); // spinning on b .
-    EXPECT_EQ(iss_instruction_count(iss_), 1005u);
+    EXPECT_EQ(iss_instruction_count(iss_), 1009u);
+}
+
+// Without a per-instruction hook the PC is stale inside a block; each MMIO access is matched to its own
+// instruction, which decides the 64-bit joining and gives an exact count. Three reads of one register:
+// 32-bit, 64-bit (two halves joined), 32-bit, with a RAM load in between.
+TEST_F(IssTest, MmioAccessesAreMatchedToTheirInstructions) {
+    // ldr w1, [x5]; ldr x6, [x7]; ldr x2, [x5]; ldr w3, [x5]; b .
+    load(kCode, {0xb94000a1u, 0xf94000e6u, 0xf94000a2u, 0xb94000a3u, 0x14000000u});
+    iss_set_x(iss_, 5, kMmioBase + 0x40);
+    iss_set_x(iss_, 7, kRamBase + 0x2000);
+    uint64_t executed = 0;
+    ASSERT_EQ(iss_run(iss_, 5, &executed), ISS_STOP_QUANTUM);
+    EXPECT_EQ(executed, 5u);
+    ASSERT_EQ(accesses_.size(), 3u);
+    const uint64_t pattern = 0x8877665544332211ull + kMmioBase + 0x40;
+    const unsigned sizes[3] = {4, 8, 4};
+    const uint64_t counts[3] = {1, 3, 4}; // the instruction making the access counts as executed
+    for (unsigned i = 0; i < 3; i++) {
+        SCOPED_TRACE(i);
+        EXPECT_EQ(accesses_[i].address, kMmioBase + 0x40);
+        EXPECT_EQ(accesses_[i].size, sizes[i]);
+        EXPECT_EQ(accesses_[i].count, counts[i]);
+    }
+    EXPECT_EQ(iss_get_x(iss_, 1), pattern & 0xffffffffu);
+    EXPECT_EQ(iss_get_x(iss_, 2), pattern);
+    EXPECT_EQ(iss_get_x(iss_, 3), pattern & 0xffffffffu);
+}
+
+// Register offsets, pre-index writeback and pairs are matched too; a refused access in the middle of a block
+// reports its own PC.
+TEST_F(IssTest, MmioAttributionFollowsAddressingModes) {
+    // mov x1, #8; ldr w2, [x5, x1]; str w2, [x5, #4]!; ldp w3, w4, [x5]; ldr w6, [x5, #0x20]; b .
+    load(kCode, {0xd2800101u, 0xb86168a2u, 0xb8004ca2u, 0x294010a3u, 0xb94020a6u, 0x14000000u});
+    iss_set_x(iss_, 5, kMmioBase);
+    ASSERT_EQ(iss_run(iss_, 6, nullptr), ISS_STOP_QUANTUM);
+    ASSERT_EQ(accesses_.size(), 5u);
+    EXPECT_EQ(accesses_[0].address, kMmioBase + 8);
+    EXPECT_EQ(accesses_[0].count, 2u);
+    EXPECT_TRUE(accesses_[1].write);
+    EXPECT_EQ(accesses_[1].address, kMmioBase + 4);
+    EXPECT_EQ(accesses_[1].count, 3u);
+    EXPECT_EQ(accesses_[2].address, kMmioBase + 4); // the pair reads from the written-back base
+    EXPECT_EQ(accesses_[2].count, 4u);
+    EXPECT_EQ(accesses_[3].address, kMmioBase + 8);
+    EXPECT_EQ(accesses_[3].count, 4u);
+    EXPECT_EQ(accesses_[4].address, kMmioBase + 0x24);
+    EXPECT_EQ(accesses_[4].count, 5u);
+
+    accesses_.clear();
+    // nop; nop; ldr w1, [x5]; b .
+    load(kCode + 0x100, {0xd503201fu, 0xd503201fu, 0xb94000a1u, 0x14000000u});
+    refuse_mmio_ = true;
+    ASSERT_EQ(iss_run(iss_, 10, nullptr), ISS_STOP_BUS_ERROR);
+    EXPECT_EQ(iss_last_stop(iss_)->pc, kCode + 0x108);
 }
 
 TEST_F(IssTest, RamIsSharedWithTheHostPointer) {
@@ -141,7 +197,7 @@ TEST_F(IssTest, WfeYieldAndSevAreHintsThatMakeProgress) {
         total += executed;
     }
     EXPECT_EQ(iss_get_x(iss_, 1), 1u);
-    EXPECT_EQ(total, 5u);
+    EXPECT_EQ(total, 6u); // the hints, the mov and the `b .` that ends their block
 }
 
 TEST_F(IssTest, HvcStopsWithArgumentsAndResumesAfterTheCall) {
@@ -212,10 +268,10 @@ TEST_F(IssTest, LoadPairOfXRegistersIsTwo64BitReads) {
     EXPECT_EQ(iss_get_x(iss_, 3), pattern + kMmioBase + 0x28);
 }
 
-// The platform ends a quantum from inside an MMIO callback (the quantum keeper needs a sync). The stop must
-// take effect at the next instruction boundary, and the rest of the translation block must still run
-// correctly afterwards: once the stop was taken in the callback itself, the following loads returned 0.
-TEST_F(IssTest, StopRequestedInsideMmioReadEndsTheRunAtTheNextInstruction) {
+// The platform ends a quantum from inside an MMIO callback (the quantum keeper needs a sync). The stop takes
+// effect at the next block boundary, and the rest of the block runs correctly: when the stop used to be taken
+// in the callback itself, the following loads returned 0.
+TEST_F(IssTest, StopRequestedInsideMmioReadEndsTheRunAtTheNextBlock) {
     // ldr w1, [x2]; str w1, [x3]; ldr w4, [x2, #4]; b .
     load(kCode, {0xb9400041u, 0xb9000061u, 0xb9400444u, 0x14000000u});
     iss_set_x(iss_, 2, kMmioBase + 0x40);
@@ -223,18 +279,18 @@ TEST_F(IssTest, StopRequestedInsideMmioReadEndsTheRunAtTheNextInstruction) {
     request_stop_on_read_ = true;
     uint64_t executed = 0;
     ASSERT_EQ(iss_run(iss_, 100, &executed), ISS_STOP_REQUESTED);
-    EXPECT_EQ(executed, 1u);
-    EXPECT_EQ(iss_get_pc(iss_), kCode + 4);
-    EXPECT_EQ(iss_last_stop(iss_)->pc, kCode + 4);
+    EXPECT_EQ(executed, 4u);
+    EXPECT_EQ(iss_get_pc(iss_), kCode + 12);
+    EXPECT_EQ(iss_last_stop(iss_)->pc, kCode + 12);
     const uint64_t pattern = 0x8877665544332211ull;
     EXPECT_EQ(iss_get_x(iss_, 1), (pattern + kMmioBase + 0x40) & 0xffffffff);
-    ASSERT_EQ(iss_run(iss_, 2, &executed), ISS_STOP_QUANTUM);
-    EXPECT_EQ(executed, 2u);
     uint32_t stored;
     std::memcpy(&stored, ram_ + 0x3000, 4);
     EXPECT_EQ(stored, (pattern + kMmioBase + 0x40) & 0xffffffff);
     EXPECT_EQ(iss_get_x(iss_, 4), (pattern + kMmioBase + 0x44) & 0xffffffff);
     ASSERT_EQ(accesses_.size(), 2u);
+    ASSERT_EQ(iss_run(iss_, 2, &executed), ISS_STOP_QUANTUM);
+    EXPECT_EQ(executed, 2u);
 }
 
 TEST_F(IssTest, RefusedMmioIsABusErrorWithPcAddressAndSize) {
@@ -286,7 +342,7 @@ TEST_F(IssTest, IrqEntersVbarPlus0x280AndEretReturns) {
     const uint64_t vbar = kRamBase + 0x800;
     // vector +0x280: mov x10, #0x77; eret
     load(vbar + 0x280, {0xd2800eeau, 0xd69f03e0u});
-    // msr daifclr, #2; nop; nop; nop; b .
+    // msr daifclr, #2; nop; nop; nop; b .   (the DAIF write ends its block; nops and `b .` form the next)
     load(kCode, {0xd50342ffu, 0xd503201fu, 0xd503201fu, 0xd503201fu, 0x14000000u});
     iss_set_sysreg(iss_, ISS_VBAR_EL1, vbar);
     EXPECT_FALSE(iss_take_irq(iss_)) << "IRQs are masked out of reset";
@@ -299,13 +355,13 @@ TEST_F(IssTest, IrqEntersVbarPlus0x280AndEretReturns) {
     uint64_t elr = 0, spsr = 0;
     iss_get_sysreg(iss_, ISS_ELR_EL1, &elr);
     iss_get_sysreg(iss_, ISS_SPSR_EL1, &spsr);
-    EXPECT_EQ(elr, kCode + 8);
+    EXPECT_EQ(elr, kCode + 16);
     EXPECT_EQ(spsr, pstate_before);
     EXPECT_EQ(iss_get_pstate(iss_) & 0x3cfu, 0x3c5u) << "DAIF masked, EL1h";
     EXPECT_FALSE(iss_take_irq(iss_)) << "a second IRQ must wait for the handler to unmask";
     ASSERT_EQ(iss_run(iss_, 2, nullptr), ISS_STOP_QUANTUM);
     EXPECT_EQ(iss_get_x(iss_, 10), 0x77u);
-    EXPECT_EQ(iss_get_pc(iss_), kCode + 8);
+    EXPECT_EQ(iss_get_pc(iss_), kCode + 16);
     EXPECT_EQ(iss_get_pstate(iss_), pstate_before);
 }
 
