@@ -168,6 +168,7 @@ bool Cpu::handle_stop(iss_stop_reason reason) {
         halt_.size = info->size;
         halt_.write = info->access == ISS_ACCESS_WRITE;
         bool unmapped = info->unmapped || last_response_ == tlm::TLM_ADDRESS_ERROR_RESPONSE;
+        halt_.unmapped = unmapped;
         std::string what = unmapped ? "unmapped address" : "bus error at address";
         halt(CpuHalt::BusError, "CPU " + std::string(access_name(info->access)) + " of " +
                                     std::to_string(info->size) + " bytes: " + what + " " +

@@ -59,6 +59,7 @@ struct CpuHaltInfo {
     uint64_t address = 0;
     unsigned size = 0;
     bool write = false;
+    bool unmapped = false; // BusError: nothing answers at the address (else a device answered with an error)
 };
 
 class Cpu : public sc_core::sc_module {

@@ -501,7 +501,7 @@ static bool on_unmapped(uc_engine *uc, uc_mem_type type, uint64_t address, int s
     iss_access access = ISS_ACCESS_READ;
     if (type == UC_MEM_WRITE_UNMAPPED)
         access = ISS_ACCESS_WRITE;
-    else if (type == UC_MEM_FETCH_UNMAPPED)
+    else if (type == UC_MEM_FETCH_UNMAPPED || type == UC_MEM_FETCH_PROT)
         access = ISS_ACCESS_FETCH;
     uint64_t pc = address;
     if (access != ISS_ACCESS_FETCH) {
@@ -623,7 +623,10 @@ iss_t *iss_create(char *err, size_t err_len) {
     uc_hook hook;
     uc_err h1 = uc_hook_add(iss->uc, &hook, UC_HOOK_BLOCK, (void *)on_block, iss, 1, 0);
     uc_err h2 = uc_hook_add(iss->uc, &hook, UC_HOOK_INTR, (void *)on_interrupt, iss, 1, 0);
-    uc_err h3 = uc_hook_add(iss->uc, &hook, UC_HOOK_MEM_UNMAPPED, (void *)on_unmapped, iss, 1, 0);
+    /* A fetch from an MMIO window (mapped without execute permission) is reported like an unmapped one: the
+     * platform executes from RAM only. */
+    uc_err h3 = uc_hook_add(iss->uc, &hook, UC_HOOK_MEM_UNMAPPED | UC_HOOK_MEM_FETCH_PROT,
+                            (void *)on_unmapped, iss, 1, 0);
     uc_err h4 = uc_hook_add(iss->uc, &hook, UC_HOOK_INSN, (void *)on_mrs, iss, 1, 0, UC_ARM64_INS_MRS);
     bool scr_ok = iss_set_sysreg(iss, ISS_SCR_EL3, SCR_EL3_RW | SCR_EL3_NS | SCR_EL3_HCE) &&
                   iss_set_sysreg(iss, ISS_HCR_EL2, HCR_EL2_RW);

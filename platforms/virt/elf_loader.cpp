@@ -1,6 +1,7 @@
 #include "elf_loader.h"
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 
@@ -28,10 +29,18 @@ T read_le(const std::vector<uint8_t> &bytes, size_t offset) {
 } // namespace
 
 ElfImage read_elf(const std::string &path) {
+    std::error_code error;
+    if (!std::filesystem::is_regular_file(path, error))
+        throw ElfError("cannot read firmware '" + path + "': not a regular file");
     std::ifstream file(path, std::ios::binary);
     if (!file)
         throw ElfError("cannot read firmware '" + path + "'");
-    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    std::vector<uint8_t> bytes;
+    try {
+        bytes.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+    } catch (const std::exception &) {
+        throw ElfError("cannot read firmware '" + path + "'");
+    }
     if (file.bad())
         throw ElfError("cannot read firmware '" + path + "'");
     const std::string what = "firmware '" + path + "' ";

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -26,6 +27,7 @@ constexpr int kExitNoProgress = 121;
 constexpr int kExitUnmapped = 122;
 constexpr int kExitIssError = 123;
 constexpr int kExitReset = 124;
+constexpr int kExitBusError = 125;
 
 enum class LogLevel { Error = 0, Warn, Info, Debug };
 LogLevel g_log_level = LogLevel::Warn;
@@ -158,6 +160,36 @@ void report_handler(const sc_core::sc_report &report, const sc_core::sc_actions 
     sc_core::sc_report_handler::default_handler(report, actions & ~(sc_core::SC_DISPLAY | sc_core::SC_LOG));
 }
 
+// Creates (or truncates) `path` to find out now whether the file can be written.
+void check_writable(const std::string &path, const char *what) {
+    std::error_code error;
+    if (std::filesystem::is_directory(path, error))
+        throw vp::ConfigError(std::string("cannot write ") + what + " '" + path + "': it is a directory");
+    std::ofstream probe(path, std::ios::trunc);
+    if (!probe)
+        throw vp::ConfigError(std::string("cannot write ") + what + " '" + path + "'");
+}
+
+// SystemC writes the wall-clock date into the VCD header; blank it (same length, in place) so that equal runs
+// give byte-identical waveforms.
+void blank_vcd_date(const std::string &path) {
+    std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+    char head[512] = {};
+    file.read(head, sizeof head - 1);
+    std::string text(head, static_cast<size_t>(file.gcount()));
+    size_t start = text.find("$date");
+    size_t end = start == std::string::npos ? start : text.find("$end", start);
+    if (end == std::string::npos)
+        return;
+    start += 5;
+    file.clear();
+    file.seekp(static_cast<std::streamoff>(start));
+    std::string blank(end - start, ' ');
+    blank.front() = '\n';
+    blank.back() = '\n';
+    file.write(blank.data(), static_cast<std::streamsize>(blank.size()));
+}
+
 struct Outcome {
     int status;
     std::string reason;
@@ -175,7 +207,9 @@ Outcome decide_outcome(vp::VirtPlatform &platform, const Options &options) {
         return {kExitNoProgress, "no progress"};
     case vp::CpuHalt::BusError:
         say(LogLevel::Error, "error: " + halt.message);
-        return {kExitUnmapped, "CPU access to an unmapped address"};
+        if (halt.unmapped)
+            return {kExitUnmapped, "CPU access to an unmapped address"};
+        return {kExitBusError, "CPU access refused by a device"};
     case vp::CpuHalt::IssError:
         say(LogLevel::Error, "error: " + halt.message);
         return {kExitIssError, "ISS error"};
@@ -216,6 +250,11 @@ int run(int argc, char **argv) {
         registry.set(key, value);
     vp::validate_virt_config(config);
     vp::ElfImage image = vp::read_elf(options.firmware);
+    // Output files are checked before the run, so a bad path is a usage error and not a lost result.
+    if (!options.stats.empty())
+        check_writable(options.stats, "statistics file");
+    if (!options.vcd.empty())
+        check_writable(options.vcd, "VCD file");
 
     vp::VirtPlatform platform(config);
     platform.load_firmware(image);
@@ -234,7 +273,11 @@ int run(int argc, char **argv) {
         // SystemC appends ".vcd" itself; strip it here and rename at the end if the user chose another name.
         if (vcd_base.size() > 4 && vcd_base.compare(vcd_base.size() - 4, 4, ".vcd") == 0)
             vcd_base.resize(vcd_base.size() - 4);
-        vcd = sc_core::sc_create_vcd_trace_file(vcd_base.c_str());
+        try {
+            vcd = sc_core::sc_create_vcd_trace_file(vcd_base.c_str());
+        } catch (const std::exception &) {
+            vcd = nullptr;
+        }
         if (!vcd)
             throw vp::ConfigError("cannot create VCD file '" + options.vcd + "'");
         vcd->set_time_unit(1, sc_core::SC_NS);
@@ -254,6 +297,8 @@ int run(int argc, char **argv) {
         sc_core::sc_close_vcd_trace_file(vcd);
         if (vcd_base + ".vcd" != options.vcd && std::rename((vcd_base + ".vcd").c_str(), options.vcd.c_str()))
             say(LogLevel::Error, "error: cannot write VCD file '" + options.vcd + "'");
+        else
+            blank_vcd_date(options.vcd);
     }
     if (!options.stats.empty()) {
         std::ofstream stats(options.stats);

@@ -96,8 +96,9 @@ void register_virt_params(ParamRegistry &registry, VirtConfig &config) {
     registry.add("cpu.ns_per_insn", "NS", "simulated time per instruction in ns (default 1.0)",
                  [&config](const std::string &value) -> std::string {
                      double ns = 0;
-                     if (!parse_positive_double(value, ns) || ns > 1e6)
-                         return "expected a positive number of ns, at most 1000000";
+                     // Below 1 ps (the kernel's time resolution) an instruction would take no time at all.
+                     if (!parse_positive_double(value, ns) || ns < 0.001 || ns > 1e6)
+                         return "expected a number of ns from 0.001 to 1000000";
                      config.cpu_ns_per_insn = ns;
                      return "";
                  });
@@ -147,10 +148,13 @@ void register_virt_params(ParamRegistry &registry, VirtConfig &config) {
     add_unsigned(registry, "dma.stream_id", "reset StreamID of the DMA test master", config.dma_stream_id, 0,
                  UINT32_MAX);
     add_unsigned(registry, "dma.spi", "GIC SPI of the DMA test master's completion IRQ", config.dma_spi, 0,
-                 987);
+                 255); // the GIC has 256 SPIs
 }
 
 void validate_virt_config(const VirtConfig &config) {
+    if (config.dma_base % 0x1000 != 0)
+        throw ConfigError("dma.base " + hex(config.dma_base) +
+                          ": the DMA master's window must be 4 KiB aligned");
     const uint64_t ram_end = VirtConfig::kRamBase + config.ram_size;
     for (size_t i = 0; i < config.cpu_aliases.size(); i++) {
         const CpuAlias &alias = config.cpu_aliases[i];

@@ -72,12 +72,12 @@ VirtPlatform::VirtPlatform(const VirtConfig &config) : config_(config), ram_("ra
     router_.add_target(gic_.v2m_socket, kGicV2mBase, kGicV2mSize, "gicv2m");
     router_.add_target(uart_.socket, kUartBase, kUartSize, "uart");
     router_.add_target(ecam_.socket, kEcamBase, kEcamSize, "ecam");
-    add_smmu_and_dma(config);
-
+    // The fixed devices are wired first, so that a configurable one that collides with them is the error.
     gic_.irq_out.bind(cpu_irq_);
     cpu_->irq.bind(cpu_irq_);
     uart_.irq.bind(uart_irq_);
     gic_.connect_spi(kUartSpi, uart_irq_);
+    add_smmu_and_dma(config);
 
     if (!config.trace_file.empty()) {
         trace_stream_ = std::make_unique<std::ofstream>(config.trace_file);

@@ -4,7 +4,8 @@
 usage: platform_checks.py MODE VP [ARGS...]
   usage-error VP TEXT ARGS...   exit 2, nothing on stdout, exactly one stderr line, containing TEXT
   stats VP ELF                  --stats gives valid JSON whose cpu.instructions matches the summary line
-  deterministic VP ELF          two runs give byte-identical statistics and UART output
+  deterministic VP ELF          two runs give byte-identical statistics, UART output and VCD files, and
+                                --vcd does not change the statistics
   vcd VP ELF                    --vcd writes a VCD with the IRQ lines declared
   quantum-override VP ELF CFG   --quantum on the command line wins over cpu.quantum in CFG
   uart-file VP ELF              uart.file gets exactly what stdout got
@@ -48,8 +49,15 @@ def stats_of(vp, elf, extra, directory, name):
         fail("exit code %d, status line %d\n%s" % (code, status, err))
     with open(path) as file:
         text = file.read()
+    def no_duplicates(pairs):
+        keys = [key for key, _ in pairs]
+        duplicates = sorted(set(key for key in keys if keys.count(key) > 1))
+        if duplicates:
+            fail("statistics repeat keys: %s" % ", ".join(duplicates))
+        return dict(pairs)
+
     try:
-        stats = json.loads(text)
+        stats = json.loads(text, object_pairs_hook=no_duplicates)
     except ValueError as error:
         fail("statistics are not valid JSON (%s):\n%s" % (error, text))
     if not isinstance(stats, dict) or any(isinstance(v, (dict, list)) for v in stats.values()):
@@ -102,10 +110,17 @@ def main():
             if stats.get("platform.exit_status") != 0 or stats.get("uart.bytes_transmitted", 0) <= 0:
                 fail("platform.exit_status or uart.bytes_transmitted wrong: %r" % stats)
         elif mode == "deterministic":
-            first = stats_of(vp, args[0], [], directory, "a.json")
-            second = stats_of(vp, args[0], [], directory, "b.json")
+            waves = [os.path.join(directory, name) for name in ("a.vcd", "b.vcd")]
+            first = stats_of(vp, args[0], ["--vcd", waves[0]], directory, "a.json")
+            second = stats_of(vp, args[0], ["--vcd", waves[1]], directory, "b.json")
             if first[3] != second[3] or first[2] != second[2]:
                 fail("two runs differ:\n%s\n%s" % (first[3], second[3]))
+            with open(waves[0], "rb") as a, open(waves[1], "rb") as b:
+                if a.read() != b.read():
+                    fail("two runs wrote different VCD files")
+            plain = stats_of(vp, args[0], [], directory, "c.json")
+            if plain[3] != first[3]:
+                fail("--vcd changed the statistics:\n%s\n%s" % (plain[3], first[3]))
         elif mode == "vcd":
             path = os.path.join(directory, "waves.vcd")
             code, _, err = run([vp, "--firmware", args[0], "--vcd", path])

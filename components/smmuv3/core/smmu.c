@@ -500,6 +500,12 @@ bool smmu_reg_read(smmu *s, uint64_t offset, unsigned size, uint64_t *value) {
         return false;
     s->st.reg_reads++;
     smmu_advance(s, s->p.reg_access_ps);
+    return smmu_reg_peek(s, offset, size, value);
+}
+
+bool smmu_reg_peek(smmu *s, uint64_t offset, unsigned size, uint64_t *value) {
+    if (!access_ok(offset, size))
+        return false;
     if (size == 8 && is_reg64(offset))
         *value = *reg64_ptr(s, offset);
     else if (size == 8) /* a pair of 32-bit registers reads as two accesses */

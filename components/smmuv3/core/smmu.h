@@ -51,6 +51,9 @@ void smmu_reset(smmu *s);
  * reserved offsets are RAZ/WI and return true. Writes to CMDQ_PROD, CR0 etc. do their work before returning
  * (command processing, enabling queues), charging the time via host->advance. */
 bool smmu_reg_read(smmu *s, uint64_t offset, unsigned size, uint64_t *value);
+/* The same value without counting or charging time: for observers (waveforms), whose reads are not the
+ * guest's. */
+bool smmu_reg_peek(smmu *s, uint64_t offset, unsigned size, uint64_t *value);
 bool smmu_reg_write(smmu *s, uint64_t offset, unsigned size, uint64_t value);
 
 /* An incoming transaction and its identity (the shell fills this from the TLM extension). */

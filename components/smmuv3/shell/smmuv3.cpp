@@ -699,7 +699,7 @@ void Smmuv3::trace_signals_method() {
     DelayScope scope(*this, ignored);
     auto reg = [this](uint64_t offset) {
         uint64_t value = 0;
-        smmu_reg_read(core_, offset, 4, &value);
+        smmu_reg_peek(core_, offset, 4, &value);
         return static_cast<uint32_t>(value);
     };
     cmdq_prod_.write(reg(kRegCmdqProd));
@@ -748,9 +748,9 @@ void Smmuv3::stats(const std::function<void(const std::string &, uint64_t)> &cb)
     cb("upstream.dmi_grants", c.dmi_grants);
     cb("upstream.dmi_denials", c.dmi_denials);
     cb("upstream.dmi_invalidations", c.dmi_invalidations);
-    cb("regs.reads", c.reg_reads);
-    cb("regs.writes", c.reg_writes);
-    cb("regs.errors", c.reg_errors);
+    cb("socket.reads", c.reg_reads);
+    cb("socket.writes", c.reg_writes);
+    cb("socket.errors", c.reg_errors);
     cb("mem.reads", c.mem_reads);
     cb("mem.writes", c.mem_writes);
     cb("mem.dmi_accesses", c.mem_dmi_accesses);
