@@ -438,6 +438,61 @@ TEST(SmmuEvents, EveryRecordHasExactlyTheFieldsOfItsType) {
              h.translate(7, kVa, true, true, 1, SMMU_AT_UNTRANSLATED, true);
              return Rec(0x0A, 7).ssv(1);
          }},
+        {"F_WALK_EABT at stage 1: S2=0, CLASS TT, FetchAddr, no IPA",
+         [](Harness &h) {
+             auto pt = make_s1_substream(h, 16, 1);
+             pt->map(kVa, kPa, kS1PageRw);
+             uint64_t leaf = pt->desc_addr(kVa, 3);
+             h.mem.add_read_abort(leaf, leaf + 8);
+             h.translate(16, kVa, false, true, 1, SMMU_AT_UNTRANSLATED, true, true);
+             return Rec(0x0B, 16).ssv(1).input(kVa).rnw().ind().pnu().cls(kClassTt).fetch(leaf);
+         }},
+        {"F_WALK_EABT updating a stage-1 descriptor (HTTU): S2=0, CLASS TT, RnW of the input",
+         [](Harness &h) {
+             uint64_t table = h.alloc(4 * 64, 64);
+             PageTable pt(h, 1);
+             pt.map(kVa, kPa, kS1PageRw & ~kDescAf);
+             auto cd = Harness::cd(pt.root(), 4);
+             cd[0] |= SMMU_CD0_HA;
+             h.write_cd(table + 64, cd);
+             h.write_ste(17, Harness::ste_s1(table, 2));
+             uint64_t leaf = pt.desc_addr(kVa, 3);
+             h.mem.add_write_abort(leaf, leaf + 8);
+             h.translate(17, kVa, false, true, 1);
+             return Rec(0x0B, 17).ssv(1).input(kVa).rnw().cls(kClassTt).fetch(leaf);
+         }},
+        {"F_WALK_EABT nested, on the PA of a stage-1 descriptor: S2=0, CLASS TT",
+         [](Harness &h) {
+             NestedStream n = make_nested_stream(h, 18, kVa, kIpa, kPa);
+             uint64_t leaf = n.s1->desc_addr(kVa, 3); // IPA == PA
+             h.mem.add_read_abort(leaf, leaf + 8);
+             h.translate(18, kVa, true, false, 0, SMMU_AT_UNTRANSLATED, true);
+             return Rec(0x0B, 18).input(kVa).pnu().cls(kClassTt).fetch(leaf);
+         }},
+        {"F_WALK_EABT at stage 2 for the CD fetch: S2=1, CLASS CD, stage-2 descriptor FetchAddr",
+         [](Harness &h) {
+             NestedStream n = make_nested_stream(h, 19, kVa, kIpa, kPa);
+             uint64_t s2_desc = n.s2->desc_addr(n.cd, 3);
+             h.mem.add_read_abort(s2_desc, s2_desc + 8);
+             h.translate(19, kVa);
+             return Rec(0x0B, 19).input(kVa).rnw().s2().cls(kClassCd).fetch(s2_desc);
+         }},
+        {"F_WALK_EABT at stage 2 for a stage-1 descriptor IPA: S2=1, CLASS TT",
+         [](Harness &h) {
+             NestedStream n = make_nested_stream(h, 20, kVa, kIpa, kPa);
+             uint64_t s2_desc = n.s2->desc_addr(n.s1->root(), 3);
+             h.mem.add_read_abort(s2_desc, s2_desc + 8);
+             h.translate(20, kVa, true);
+             return Rec(0x0B, 20).input(kVa).s2().cls(kClassTt).fetch(s2_desc);
+         }},
+        {"F_WALK_EABT at stage 2 for the output IPA: S2=1, CLASS IN",
+         [](Harness &h) {
+             NestedStream n = make_nested_stream(h, 21, kVa, kIpa, kPa);
+             uint64_t s2_desc = n.s2->desc_addr(kIpa, 3);
+             h.mem.add_read_abort(s2_desc, s2_desc + 8);
+             h.translate(21, kVa, false, false, 0, SMMU_AT_UNTRANSLATED, false, true);
+             return Rec(0x0B, 21).input(kVa).rnw().ind().s2().cls(kClassIn).fetch(s2_desc);
+         }},
         {"F_TRANSLATION at stage 1: no IPA",
          [](Harness &h) {
              make_s1_substream(h, 8, 1);

@@ -641,7 +641,7 @@ static void walk_fault(smmu *s, const smmu_txn *t, smmu_access acc, const smmu_s
     uint8_t id = smmu_fault_event_id(flt->type);
     base_event(&ev, id, t, acc);
     ev.s2 = flt->stage == 2;
-    ev.fclass = (uint8_t)(ev.s2 ? flt->fclass : SMMU_CLASS_IN);
+    ev.fclass = (uint8_t)flt->fclass;
     ev.ttrnw = flt->ttrnw;
     ev.ipa = flt->ipa;
     ev.fetch_addr = flt->fetch_addr;
