@@ -334,7 +334,7 @@ TEST(SmmuEvents, TranslatedTrafficAndTranslationRequestsWithoutAts) {
     EXPECT_EQ(ev[0].input_addr(), 0x7000u);
     EXPECT_TRUE(ev[0].rnw());
     EXPECT_EQ(ev[1].id(), (unsigned)SMMU_EVT_F_UUT);
-    EXPECT_EQ(SMMU_FIELD_GET(SMMU_EVT1_UUT_REASON, ev[1].raw[1]), (uint64_t)SMMU_UUT_ATS_NOT_IMPLEMENTED);
+    EXPECT_EQ(SMMU_FIELD_GET(SMMU_EVT1_REASON, ev[1].raw[1]), (uint64_t)SMMU_UUT_ATS_NOT_IMPLEMENTED);
     // SMMUEN=0: Translated traffic is still refused.
     h.wr32(SMMU_CR0, (uint32_t)(SMMU_CR0_CMDQEN | SMMU_CR0_EVENTQEN));
     r = h.translate(1, 0x7000, true, false, 0, SMMU_AT_TRANSLATED);
@@ -380,6 +380,19 @@ TEST(SmmuEvents, EveryRecordHasExactlyTheFieldsOfItsType) {
         std::function<Rec(Harness &)> provoke; // returns the expected record
     };
     const std::vector<Case> cases = {
+        {"F_UUT: StreamID, SSV, SubstreamID, Reason, RnW/InD/PnU as received, InputAddr",
+         [](Harness &h) {
+             h.write_ste(1, Harness::ste_bypass());
+             EXPECT_EQ(h.translate(1, kVa, false, true, 4, SMMU_AT_TRANSLATION_REQ, true, true).event_id,
+                       SMMU_EVT_F_UUT);
+             return Rec(0x01, 1)
+                 .ssv(4)
+                 .field(79, 64, SMMU_UUT_ATS_NOT_IMPLEMENTED)
+                 .rnw()
+                 .ind()
+                 .pnu()
+                 .input(kVa);
+         }},
         {"C_BAD_STREAMID: StreamID, SSV, SubstreamID",
          [](Harness &h) {
              EXPECT_EQ(h.translate(0x100, kVa, true, true, 5, SMMU_AT_UNTRANSLATED, true).event_id,

@@ -19,7 +19,7 @@ enum {
     EVF_IPA = 1u << 6,     /* IPA[55:12], when S2 = 1 */
     EVF_TTRNW = 1u << 7,   /* TTRnW, when CLASS = TT */
     EVF_FETCH = 1u << 8,   /* FetchAddr[55:3] */
-    EVF_REASON = 1u << 9,  /* Reason (F_UUT) */
+    EVF_REASON = 1u << 9,  /* Reason[79:64] (F_UUT) */
 };
 
 #define EVF_XLATE_FAULT (EVF_SSV | EVF_ADDR | EVF_RNW | EVF_IND_PNU | EVF_STAGE | EVF_IPA)
@@ -125,7 +125,7 @@ static void encode_event(const smmu_event *ev, uint64_t rec[4]) {
     if (f & EVF_SSID)
         rec[0] |= SMMU_FIELD_PREP(SMMU_EVT0_SSID, ev->ssid);
     if (f & EVF_REASON)
-        rec[1] |= SMMU_FIELD_PREP(SMMU_EVT1_UUT_REASON, ev->uut_reason);
+        rec[1] |= SMMU_FIELD_PREP(SMMU_EVT1_REASON, ev->uut_reason);
     if ((f & EVF_RNW) && ev->rnw)
         rec[1] |= SMMU_EVT1_RNW;
     if (f & EVF_IND_PNU)
