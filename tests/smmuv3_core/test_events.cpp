@@ -533,6 +533,21 @@ TEST(SmmuEvents, EveryRecordHasExactlyTheFieldsOfItsType) {
              h.translate(12, kVa, true, true, 1);
              return Rec(0x11, 12).ssv(1).input(kVa).cls(kClassIn);
          }},
+        {"F_ADDR_SIZE with stage 1 bypassed (stage-2-only input above the IAS): S2=0, CLASS IN",
+         [](Harness &h) {
+             PageTable s2(h, 1);
+             h.write_ste(22, h.ste_s2(s2.root(), 5));
+             h.translate(22, uint64_t(1) << 50, false, false, 0, SMMU_AT_UNTRANSLATED, true);
+             return Rec(0x11, 22).input(uint64_t(1) << 50).rnw().pnu().cls(kClassIn);
+         }},
+        {"F_ACCESS at stage 2: S2, CLASS IN, IPA",
+         [](Harness &h) {
+             PageTable s2(h, 1);
+             s2.map(kIpa, kPa, kS2PageRw & ~kDescAf);
+             h.write_ste(23, h.ste_s2(s2.root(), 5));
+             h.translate(23, kIpa + 0x345, true);
+             return Rec(0x12, 23).input(kIpa + 0x345).s2().cls(kClassIn).ipa(kIpa);
+         }},
         {"F_ACCESS at stage 1",
          [](Harness &h) {
              auto pt = make_s1_substream(h, 13, 1);
