@@ -352,25 +352,77 @@ bool smmu_tlbi_nsnh_all(struct smmu_device *smmu) {
 
 /* ---- event queue ---- */
 
+/* The fields each record has (IHI0070 7.3); the rest of a record is RES0 and is not decoded (left 0). */
+enum {
+    EVF_SSV = 1U << 0,   /* SSV and SubstreamID */
+    EVF_SSID = 1U << 1,  /* SubstreamID without SSV (C_BAD_SUBSTREAMID: always valid) */
+    EVF_INPUT = 1U << 2, /* InputAddr */
+    EVF_RNW = 1U << 3,   /* RnW */
+    EVF_ATTRS = 1U << 4, /* InD, PnU */
+    EVF_STAGE = 1U << 5, /* S2, CLASS */
+    EVF_XLATE = 1U << 6, /* Stall, STAG, NSIPA, IPA: the translation-related faults */
+    EVF_FETCH = 1U << 7, /* FetchAddr */
+};
+
+static unsigned int event_fields(unsigned int id) {
+    switch (id) {
+    case SMMU_EVT_F_UUT:
+        return EVF_SSV | EVF_INPUT | EVF_RNW | EVF_ATTRS;
+    case SMMU_EVT_C_BAD_STREAMID:
+    case SMMU_EVT_C_BAD_STE:
+    case SMMU_EVT_C_BAD_CD:
+        return EVF_SSV;
+    case SMMU_EVT_F_STE_FETCH:
+    case SMMU_EVT_F_CD_FETCH:
+        return EVF_SSV | EVF_FETCH;
+    case SMMU_EVT_F_TRANSL_FORBIDDEN:
+        return EVF_INPUT | EVF_RNW;
+    case SMMU_EVT_C_BAD_SUBSTREAMID:
+        return EVF_SSID;
+    case SMMU_EVT_F_WALK_EABT:
+        return EVF_SSV | EVF_INPUT | EVF_RNW | EVF_ATTRS | EVF_STAGE | EVF_FETCH;
+    case SMMU_EVT_F_TRANSLATION:
+    case SMMU_EVT_F_ADDR_SIZE:
+    case SMMU_EVT_F_ACCESS:
+    case SMMU_EVT_F_PERMISSION:
+        return EVF_SSV | EVF_INPUT | EVF_RNW | EVF_ATTRS | EVF_STAGE | EVF_XLATE;
+    default: /* F_STREAM_DISABLED: StreamID only; others are not decoded beyond it */
+        return 0;
+    }
+}
+
 static void decode_event(const volatile uint64_t *record, struct smmu_event *event) {
     uint64_t d0 = record[0], d1 = record[1], d2 = record[2], d3 = record[3];
+    unsigned int f = event_fields((unsigned int)SMMU_FIELD_GET(SMMU_EVT0_ID, d0));
     *event = (struct smmu_event){
         .id = (uint8_t)SMMU_FIELD_GET(SMMU_EVT0_ID, d0),
         .sid = (uint32_t)SMMU_FIELD_GET(SMMU_EVT0_SID, d0),
-        .ssid = (uint32_t)SMMU_FIELD_GET(SMMU_EVT0_SSID, d0),
-        .ssv = d0 & SMMU_EVT0_SSV,
-        .stall = d1 & SMMU_EVT1_STALL,
-        .rnw = d1 & SMMU_EVT1_RNW,
-        .ind = d1 & SMMU_EVT1_IND,
-        .pnu = d1 & SMMU_EVT1_PNU,
-        .s2 = d1 & SMMU_EVT1_S2,
-        .nsipa = d1 & SMMU_EVT1_NSIPA,
-        .event_class = (unsigned int)SMMU_FIELD_GET(SMMU_EVT1_CLASS, d1),
-        .stag = (uint16_t)SMMU_FIELD_GET(SMMU_EVT1_STAG, d1),
-        .input_address = d2,
-        .ipa = SMMU_ADDR_GET(SMMU_EVT3_IPA, d3),
-        .fetch_address = SMMU_ADDR_GET(SMMU_EVT3_FETCH_ADDR, d3),
     };
+    if (f & EVF_SSV)
+        event->ssv = d0 & SMMU_EVT0_SSV;
+    if ((f & EVF_SSID) || event->ssv)
+        event->ssid = (uint32_t)SMMU_FIELD_GET(SMMU_EVT0_SSID, d0);
+    if (f & EVF_INPUT)
+        event->input_address = d2;
+    if (f & EVF_RNW)
+        event->rnw = d1 & SMMU_EVT1_RNW;
+    if (f & EVF_ATTRS) {
+        event->ind = d1 & SMMU_EVT1_IND;
+        event->pnu = d1 & SMMU_EVT1_PNU;
+    }
+    if (f & EVF_STAGE) {
+        event->s2 = d1 & SMMU_EVT1_S2;
+        event->event_class = (unsigned int)SMMU_FIELD_GET(SMMU_EVT1_CLASS, d1);
+    }
+    if (f & EVF_XLATE) {
+        event->stall = d1 & SMMU_EVT1_STALL;
+        event->stag = (uint16_t)SMMU_FIELD_GET(SMMU_EVT1_STAG, d1);
+        event->nsipa = d1 & SMMU_EVT1_NSIPA;
+        if (event->s2)
+            event->ipa = SMMU_ADDR_GET(SMMU_EVT3_IPA, d3);
+    }
+    if (f & EVF_FETCH)
+        event->fetch_address = SMMU_ADDR_GET(SMMU_EVT3_FETCH_ADDR, d3);
 }
 
 unsigned int smmu_evtq_drain(struct smmu_device *smmu) {
@@ -438,15 +490,21 @@ static const char *event_name(unsigned int id) {
 
 void smmu_print_event(const struct smmu_event *e) {
     static const char *const classes[4] = {"CD", "TT", "IN", "reserved"};
+    unsigned int f = event_fields(e->id);
     printf("smmu: event 0x%02x %s sid 0x%x", (unsigned int)e->id, event_name(e->id), (unsigned int)e->sid);
-    if (e->ssv)
+    if ((f & EVF_SSID) || e->ssv)
         printf(" ssid 0x%x", (unsigned int)e->ssid);
-    printf(" input 0x%llx %s%s%s s2 %u class %s", (unsigned long long)e->input_address,
-           e->rnw ? "read" : "write", e->ind ? " instr" : "", e->pnu ? " priv" : "", (unsigned int)e->s2,
-           classes[e->event_class & 3U]);
-    if (e->s2)
+    if (f & EVF_INPUT)
+        printf(" input 0x%llx", (unsigned long long)e->input_address);
+    if (f & EVF_RNW)
+        printf(" %s", e->rnw ? "read" : "write");
+    if (f & EVF_ATTRS)
+        printf("%s%s", e->ind ? " instr" : "", e->pnu ? " priv" : "");
+    if (f & EVF_STAGE)
+        printf(" s2 %u class %s", (unsigned int)e->s2, classes[e->event_class & 3U]);
+    if (e->s2 && (f & EVF_XLATE))
         printf(" ipa 0x%llx", (unsigned long long)e->ipa);
-    if (e->id == SMMU_EVT_F_WALK_EABT || e->id == SMMU_EVT_F_STE_FETCH || e->id == SMMU_EVT_F_CD_FETCH)
+    if (f & EVF_FETCH)
         printf(" fetch 0x%llx", (unsigned long long)e->fetch_address);
     if (e->stall)
         printf(" stall stag 0x%x", (unsigned int)e->stag);

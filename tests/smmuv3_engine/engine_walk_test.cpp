@@ -586,6 +586,7 @@ TEST_F(WalkTest, WalkExternalAbortReportsFetchAddress) {
     host_.abort_at.insert(l2);
     EXPECT_FALSE(Translate(&s1, nullptr, 0x1000, kRead));
     ExpectFault(SMMU_FAULT_WALK_EABT, 1, 2);
+    EXPECT_EQ(fault_.fclass, SMMU_CLASS_TT) << "a stage-1 descriptor fetch abort is CLASS TT";
     EXPECT_EQ(fault_.fetch_addr, l2);
     EXPECT_EQ(Stat("faults.walk_eabt"), 1u);
     // An abort on the HTTU write is reported too.
@@ -595,6 +596,7 @@ TEST_F(WalkTest, WalkExternalAbortReportsFetchAddress) {
     host_.before_cas = [&](TestHost &h) { h.abort_at.insert(leaf); };
     EXPECT_FALSE(Translate(&s1, nullptr, 0x2000, kRead));
     ExpectFault(SMMU_FAULT_WALK_EABT, 1, 3);
+    EXPECT_EQ(fault_.fclass, SMMU_CLASS_TT);
     EXPECT_EQ(fault_.fetch_addr, leaf);
 }
 
@@ -805,6 +807,16 @@ TEST_F(NestedTest, WalkAbortDuringStage2OfTableFetch) {
     ExpectFault(SMMU_FAULT_WALK_EABT, 2, 2);
     EXPECT_EQ(fault_.fclass, SMMU_CLASS_TT);
     EXPECT_EQ(fault_.fetch_addr, s2_l2);
+}
+
+TEST_F(NestedTest, Stage1DescriptorAbortAfterStage2IsAStage1FaultOfClassTt) {
+    pt_.Map(tt_, 0x1000, 0x8000'0000, 3);
+    uint64_t leaf = pt_.DescAddr(tt_, 0x1000, 3); // stage 2 maps the table IPAs to the same PAs
+    host_.abort_at.insert(leaf);
+    EXPECT_FALSE(Translate(&s1_, &s2_, 0x1000, kRead));
+    ExpectFault(SMMU_FAULT_WALK_EABT, 1, 3);
+    EXPECT_EQ(fault_.fclass, SMMU_CLASS_TT);
+    EXPECT_EQ(fault_.fetch_addr, leaf);
 }
 
 TEST_F(NestedTest, CombinedSizeIsTheSmallerStage) {

@@ -606,6 +606,9 @@ static smmu_access apply_overrides(smmu_access acc, unsigned privcfg, unsigned i
     return acc;
 }
 
+/* What the transaction tells any event; the record keeps only the fields its event type has (smmu_evtq.c).
+ * The SubstreamID is 0 without one: C_BAD_SUBSTREAMID, which has no SSV, then reports CD 0 (STE.S1DSS =
+ * 0b10). */
 static void base_event(smmu_event *ev, uint8_t id, const smmu_txn *t, smmu_access acc) {
     memset(ev, 0, sizeof(*ev));
     ev->id = id;
@@ -644,11 +647,10 @@ static void walk_fault(smmu *s, const smmu_txn *t, smmu_access acc, const smmu_s
     uint8_t id = smmu_fault_event_id(flt->type);
     base_event(&ev, id, t, acc);
     ev.s2 = flt->stage == 2;
-    ev.fclass = (uint8_t)(ev.s2 ? flt->fclass : SMMU_CLASS_IN);
+    ev.fclass = (uint8_t)flt->fclass;
     ev.ttrnw = flt->ttrnw;
     ev.ipa = flt->ipa;
     ev.fetch_addr = flt->fetch_addr;
-    ev.has_fetch_addr = flt->type == SMMU_FAULT_WALK_EABT;
     bool record = true;
     smmu_result_status status = SMMU_XLATE_ABORT;
     if (is_translation_related(flt->type)) {
@@ -680,7 +682,6 @@ static void config_fault(smmu *s, const smmu_txn *t, smmu_access acc, const smmu
     char ssid_text[16];
     base_event(&ev, f->event_id, t, acc);
     ev.fetch_addr = f->fetch_addr;
-    ev.has_fetch_addr = f->event_id == SMMU_EVT_F_STE_FETCH || f->event_id == SMMU_EVT_F_CD_FETCH;
     bool record = f->event_id != SMMU_EVT_C_BAD_STREAMID || (s->cr2 & SMMU_CR2_RECINVSID);
     SMMU_TRACE(s, "smmu: fault %s sid=0x%x ssid=%s addr=0x%llx abort%s", smmu_event_name(f->event_id), t->sid,
                smmu_ssid_str(ssid_text, t->ssv, t->ssid), (unsigned long long)t->addr,

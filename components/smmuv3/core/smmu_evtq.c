@@ -3,41 +3,52 @@
 
 #include "smmu_internal.h"
 
+/* The fields each event record has (IHI0070 7.3.2-7.3.16). EventID and StreamID are in every record; every
+ * bit not listed is RES0 and written as 0. UNKNOWN fields (IPA when S2 = 0, TTRnW when CLASS != TT) are
+ * written as 0 too. Fields that a record defines but this model always leaves 0: Stall and STAG (no stall
+ * model), NSIPA (Non-secure streams only), GPCF (no granule protection checks), the IMPLEMENTATION DEFINED
+ * Reason of F_STE_FETCH, F_CD_FETCH and F_WALK_EABT, and the Overlay, AssuredOnly and DirtyBit flags of
+ * F_PERMISSION (no S2PO, S2PI or S1PI). */
+enum {
+    EVF_SSV = 1u << 0,     /* SSV, and SubstreamID when SSV = 1 */
+    EVF_SSID = 1u << 1,    /* SubstreamID with no SSV qualifier: always valid (C_BAD_SUBSTREAMID) */
+    EVF_ADDR = 1u << 2,    /* InputAddr[63:0] */
+    EVF_RNW = 1u << 3,     /* RnW */
+    EVF_IND_PNU = 1u << 4, /* InD, PnU */
+    EVF_STAGE = 1u << 5,   /* S2, CLASS */
+    EVF_IPA = 1u << 6,     /* IPA[55:12], when S2 = 1 */
+    EVF_TTRNW = 1u << 7,   /* TTRnW, when CLASS = TT */
+    EVF_FETCH = 1u << 8,   /* FetchAddr[55:3] */
+    EVF_REASON = 1u << 9,  /* Reason[79:64] (F_UUT) */
+};
+
+#define EVF_XLATE_FAULT (EVF_SSV | EVF_ADDR | EVF_RNW | EVF_IND_PNU | EVF_STAGE | EVF_IPA)
+
+static const struct {
+    const char *name;
+    uint16_t fields;
+} event_types[SMMU_STATS_EVENTS] = {
+    [SMMU_EVT_F_UUT] = {"F_UUT", EVF_SSV | EVF_REASON | EVF_RNW | EVF_IND_PNU | EVF_ADDR},
+    [SMMU_EVT_C_BAD_STREAMID] = {"C_BAD_STREAMID", EVF_SSV},
+    [SMMU_EVT_F_STE_FETCH] = {"F_STE_FETCH", EVF_SSV | EVF_FETCH},
+    [SMMU_EVT_C_BAD_STE] = {"C_BAD_STE", EVF_SSV},
+    /* Never raised (no ATS); its R/W/X/Priv and Span fields are not modelled. */
+    [SMMU_EVT_F_BAD_ATS_TREQ] = {"F_BAD_ATS_TREQ", 0},
+    [SMMU_EVT_F_STREAM_DISABLED] = {"F_STREAM_DISABLED", 0},
+    [SMMU_EVT_F_TRANSL_FORBIDDEN] = {"F_TRANSL_FORBIDDEN", EVF_ADDR | EVF_RNW},
+    [SMMU_EVT_C_BAD_SUBSTREAMID] = {"C_BAD_SUBSTREAMID", EVF_SSID},
+    [SMMU_EVT_F_CD_FETCH] = {"F_CD_FETCH", EVF_SSV | EVF_FETCH},
+    [SMMU_EVT_C_BAD_CD] = {"C_BAD_CD", EVF_SSV},
+    [SMMU_EVT_F_WALK_EABT] = {"F_WALK_EABT",
+                              EVF_SSV | EVF_ADDR | EVF_RNW | EVF_IND_PNU | EVF_STAGE | EVF_FETCH},
+    [SMMU_EVT_F_TRANSLATION] = {"F_TRANSLATION", EVF_XLATE_FAULT},
+    [SMMU_EVT_F_ADDR_SIZE] = {"F_ADDR_SIZE", EVF_XLATE_FAULT},
+    [SMMU_EVT_F_ACCESS] = {"F_ACCESS", EVF_XLATE_FAULT},
+    [SMMU_EVT_F_PERMISSION] = {"F_PERMISSION", EVF_XLATE_FAULT | EVF_TTRNW},
+};
+
 const char *smmu_event_name(unsigned id) {
-    switch (id) {
-    case SMMU_EVT_F_UUT:
-        return "F_UUT";
-    case SMMU_EVT_C_BAD_STREAMID:
-        return "C_BAD_STREAMID";
-    case SMMU_EVT_F_STE_FETCH:
-        return "F_STE_FETCH";
-    case SMMU_EVT_C_BAD_STE:
-        return "C_BAD_STE";
-    case SMMU_EVT_F_BAD_ATS_TREQ:
-        return "F_BAD_ATS_TREQ";
-    case SMMU_EVT_F_STREAM_DISABLED:
-        return "F_STREAM_DISABLED";
-    case SMMU_EVT_F_TRANSL_FORBIDDEN:
-        return "F_TRANSL_FORBIDDEN";
-    case SMMU_EVT_C_BAD_SUBSTREAMID:
-        return "C_BAD_SUBSTREAMID";
-    case SMMU_EVT_F_CD_FETCH:
-        return "F_CD_FETCH";
-    case SMMU_EVT_C_BAD_CD:
-        return "C_BAD_CD";
-    case SMMU_EVT_F_WALK_EABT:
-        return "F_WALK_EABT";
-    case SMMU_EVT_F_TRANSLATION:
-        return "F_TRANSLATION";
-    case SMMU_EVT_F_ADDR_SIZE:
-        return "F_ADDR_SIZE";
-    case SMMU_EVT_F_ACCESS:
-        return "F_ACCESS";
-    case SMMU_EVT_F_PERMISSION:
-        return "F_PERMISSION";
-    default:
-        return NULL;
-    }
+    return id < SMMU_STATS_EVENTS ? event_types[id].name : NULL;
 }
 
 static void put_le64(uint8_t *b, uint64_t v) {
@@ -102,42 +113,33 @@ void smmu_gerror_raise(smmu *s, uint32_t bit) {
                    SMMU_GERROR_MSI_GERROR_ABT_ERR);
 }
 
-void smmu_event_encode(const smmu_event *ev, uint64_t rec[4]) {
+/* Builds the record of ev from the fields its event type has (event_types). */
+static void encode_event(const smmu_event *ev, uint64_t rec[4]) {
+    const unsigned f = event_types[ev->id].fields;
     rec[0] = SMMU_FIELD_PREP(SMMU_EVT0_ID, ev->id) | SMMU_FIELD_PREP(SMMU_EVT0_SID, ev->sid);
-    if (ev->ssv)
-        rec[0] |= SMMU_EVT0_SSV | SMMU_FIELD_PREP(SMMU_EVT0_SSID, ev->ssid);
     rec[1] = 0;
-    rec[2] = ev->input_addr;
+    rec[2] = 0;
     rec[3] = 0;
-    switch (ev->id) {
-    case SMMU_EVT_F_UUT:
-    case SMMU_EVT_F_TRANSL_FORBIDDEN:
-    case SMMU_EVT_F_BAD_ATS_TREQ:
-        if (ev->id == SMMU_EVT_F_UUT)
-            rec[1] = SMMU_FIELD_PREP(SMMU_EVT1_UUT_REASON, ev->uut_reason);
-        rec[1] |=
-            (ev->pnu ? SMMU_EVT1_PNU : 0) | (ev->ind ? SMMU_EVT1_IND : 0) | (ev->rnw ? SMMU_EVT1_RNW : 0);
-        break;
-    case SMMU_EVT_F_STE_FETCH:
-    case SMMU_EVT_F_CD_FETCH:
+    if ((f & EVF_SSV) && ev->ssv)
+        rec[0] |= SMMU_EVT0_SSV | SMMU_FIELD_PREP(SMMU_EVT0_SSID, ev->ssid);
+    if (f & EVF_SSID)
+        rec[0] |= SMMU_FIELD_PREP(SMMU_EVT0_SSID, ev->ssid);
+    if (f & EVF_REASON)
+        rec[1] |= SMMU_FIELD_PREP(SMMU_EVT1_REASON, ev->uut_reason);
+    if ((f & EVF_RNW) && ev->rnw)
+        rec[1] |= SMMU_EVT1_RNW;
+    if (f & EVF_IND_PNU)
+        rec[1] |= (ev->ind ? SMMU_EVT1_IND : 0) | (ev->pnu ? SMMU_EVT1_PNU : 0);
+    if (f & EVF_STAGE)
+        rec[1] |= (ev->s2 ? SMMU_EVT1_S2 : 0) | SMMU_FIELD_PREP(SMMU_EVT1_CLASS, ev->fclass);
+    if ((f & EVF_TTRNW) && ev->fclass == SMMU_CLASS_TT && ev->ttrnw)
+        rec[1] |= SMMU_EVT1_TTRNW;
+    if (f & EVF_ADDR)
+        rec[2] = ev->input_addr;
+    if ((f & EVF_IPA) && ev->s2)
+        rec[3] = SMMU_ADDR_GET(SMMU_EVT3_IPA, ev->ipa);
+    if (f & EVF_FETCH)
         rec[3] = SMMU_ADDR_GET(SMMU_EVT3_FETCH_ADDR, ev->fetch_addr);
-        break;
-    case SMMU_EVT_F_WALK_EABT:
-    case SMMU_EVT_F_TRANSLATION:
-    case SMMU_EVT_F_ADDR_SIZE:
-    case SMMU_EVT_F_ACCESS:
-    case SMMU_EVT_F_PERMISSION:
-        rec[1] = (ev->pnu ? SMMU_EVT1_PNU : 0) | (ev->ind ? SMMU_EVT1_IND : 0) |
-                 (ev->rnw ? SMMU_EVT1_RNW : 0) | (ev->s2 ? SMMU_EVT1_S2 : 0) |
-                 SMMU_FIELD_PREP(SMMU_EVT1_CLASS, ev->fclass) | (ev->ttrnw ? SMMU_EVT1_TTRNW : 0);
-        if (ev->id == SMMU_EVT_F_WALK_EABT)
-            rec[3] = SMMU_ADDR_GET(SMMU_EVT3_FETCH_ADDR, ev->fetch_addr);
-        else if (ev->s2)
-            rec[3] = SMMU_ADDR_GET(SMMU_EVT3_IPA, ev->ipa);
-        break;
-    default:
-        break;
-    }
 }
 
 bool smmu_event_record(smmu *s, const smmu_event *ev) {
@@ -167,7 +169,7 @@ bool smmu_event_record(smmu *s, const smmu_event *ev) {
 
     uint64_t rec[4];
     uint8_t bytes[SMMU_EVT_SIZE];
-    smmu_event_encode(ev, rec);
+    encode_event(ev, rec);
     for (int i = 0; i < 4; i++)
         put_le64(&bytes[8 * i], rec[i]);
     const bool was_empty = smmu_q_empty(q);

@@ -234,14 +234,13 @@ typedef struct smmu_event {
     uint8_t fclass;
     bool ttrnw;
     uint64_t ipa;        /* dword 3 as IPA[55:12] */
-    uint64_t fetch_addr; /* dword 3 as FetchAddr[55:3] (used when has_fetch_addr) */
-    bool has_fetch_addr;
+    uint64_t fetch_addr; /* dword 3 as FetchAddr[55:3] */
     uint16_t uut_reason;
 } smmu_event;
 
-/* Builds and writes an event record. Returns true if it reached the queue. */
+/* Builds and writes an event record with the fields its event type has (any other member of *ev is ignored).
+ * Returns true if it reached the queue. */
 bool smmu_event_record(smmu *s, const smmu_event *ev);
-void smmu_event_encode(const smmu_event *ev, uint64_t rec[4]);
 const char *smmu_event_name(unsigned id);
 /* Activates GERROR bit(s) (no effect if already active) and signals the GERROR interrupt. */
 void smmu_gerror_raise(smmu *s, uint32_t bit);

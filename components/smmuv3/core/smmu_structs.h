@@ -210,7 +210,7 @@ enum smmu_opcode {
 #define SMMU_EVT0_SSID SMMU_GENMASK(31, 12)
 #define SMMU_EVT0_SID SMMU_GENMASK(63, 32)
 #define SMMU_EVT1_STAG SMMU_GENMASK(15, 0)
-#define SMMU_EVT1_UUT_REASON SMMU_GENMASK(31, 16)
+#define SMMU_EVT1_REASON SMMU_GENMASK(15, 0) /* Reason[79:64] of F_UUT (and of the fetch / walk aborts) */
 #define SMMU_EVT1_STALL SMMU_BIT(31)
 #define SMMU_EVT1_PNU SMMU_BIT(33)
 #define SMMU_EVT1_IND SMMU_BIT(34)

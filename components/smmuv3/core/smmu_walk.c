@@ -365,6 +365,9 @@ bool smmu_walk_stage(smmu_engine *eng, const smmu_walk_ctx *ctx, unsigned stage,
                      smmu_fault *fault) {
     const smmu_tt_cfg *tt = stage == 1 ? &ctx->s1->tt[tt_index] : &ctx->s2->tt;
     smmu_fault_class fclass = stage == 1 ? SMMU_CLASS_IN : s2_class;
+    /* An external abort on a stage-1 descriptor access (its PA, after stage 2 when nested) is CLASS TT,
+     * unlike the stage-1 translation-related faults (IHI0070 7.3.12). */
+    smmu_fault_class eabt_class = stage == 1 ? SMMU_CLASS_TT : s2_class;
     uint64_t fault_ipa = stage == 2 ? ia : 0;
     unsigned granule = tt->granule_shift;
     int start_level = tt->start_level;
@@ -417,7 +420,7 @@ bool smmu_walk_stage(smmu_engine *eng, const smmu_walk_ctx *ctx, unsigned stage,
         if (!descriptor_pa(eng, ctx, stage, desc_addr, false, &desc_pa, fault))
             return false;
         if (!read_descriptor(eng, stage, tt, desc_pa, &desc)) {
-            set_fault(fault, SMMU_FAULT_WALK_EABT, stage, level, fclass, fault_ipa);
+            set_fault(fault, SMMU_FAULT_WALK_EABT, stage, level, eabt_class, fault_ipa);
             fault->fetch_addr = desc_pa;
             return false;
         }
@@ -483,7 +486,7 @@ bool smmu_walk_stage(smmu_engine *eng, const smmu_walk_ctx *ctx, unsigned stage,
                     return false;
                 uint64_t observed;
                 if (!cas_descriptor(eng, tt, update_pa, desc, updated, &observed)) {
-                    set_fault(fault, SMMU_FAULT_WALK_EABT, stage, level, fclass, fault_ipa);
+                    set_fault(fault, SMMU_FAULT_WALK_EABT, stage, level, eabt_class, fault_ipa);
                     fault->fetch_addr = update_pa;
                     fault->ttrnw = false;
                     return false;

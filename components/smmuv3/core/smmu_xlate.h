@@ -74,10 +74,11 @@ typedef enum smmu_fault_type {
     SMMU_FAULT_WALK_EABT,   /* F_WALK_EABT: abort fetching or updating a descriptor */
 } smmu_fault_type;
 
-/* Event CLASS field: what was being done when a stage-2 fault hit (stage-1 faults are always CLASS IN). */
+/* Event CLASS field: what was being done when the fault hit. Stage-1 translation-related faults are CLASS IN;
+ * a stage-1 F_WALK_EABT is CLASS TT; a stage-2 fault has the class of what stage 2 was translating. */
 typedef enum smmu_fault_class {
     SMMU_CLASS_CD = 0, /* fetching a CD through stage 2 (set by the control plane) */
-    SMMU_CLASS_TT = 1, /* fetching / updating a stage-1 table descriptor through stage 2 */
+    SMMU_CLASS_TT = 1, /* fetching / updating a stage-1 table descriptor (through stage 2, or its PA) */
     SMMU_CLASS_IN = 2, /* translating the input address itself */
 } smmu_fault_class;
 
