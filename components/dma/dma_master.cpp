@@ -68,7 +68,7 @@ uint32_t DmaMaster::read_reg(uint64_t offset) const {
     }
 }
 
-void DmaMaster::write_reg(uint64_t offset, uint32_t value) {
+void DmaMaster::write_reg(uint64_t offset, uint32_t value, const sc_time &when) {
     switch (offset) {
     case kRegSrcLo:
         src_ = (src_ & ~uint64_t{0xFFFFFFFF}) | value;
@@ -107,15 +107,15 @@ void DmaMaster::write_reg(uint64_t offset, uint32_t value) {
                 fault_addr_ = 0;
                 bytes_done_ = 0;
                 ++counters_.jobs;
-                start_event_.notify(sc_core::SC_ZERO_TIME);
+                start_event_.notify(when); // at the time of the write, not of the CPU's last sync
             }
         }
-        irq_event_.notify();
+        irq_event_.notify(when);
         break;
     case kRegStatus:
         if (value == kIdle && status_ != kBusy) {
             status_ = kIdle;
-            irq_event_.notify();
+            irq_event_.notify(when);
         }
         break;
     default:
@@ -123,7 +123,7 @@ void DmaMaster::write_reg(uint64_t offset, uint32_t value) {
     }
 }
 
-void DmaMaster::reg_b_transport(tlm::tlm_generic_payload &gp, sc_time &) {
+void DmaMaster::reg_b_transport(tlm::tlm_generic_payload &gp, sc_time &delay) {
     const uint64_t offset = gp.get_address();
     const unsigned len = gp.get_data_length();
     unsigned char *data = gp.get_data_ptr();
@@ -137,7 +137,7 @@ void DmaMaster::reg_b_transport(tlm::tlm_generic_payload &gp, sc_time &) {
         if (gp.is_read())
             store_le(data + word, read_reg(offset + word), 4);
         else
-            write_reg(offset + word, static_cast<uint32_t>(load_le(data + word, 4)));
+            write_reg(offset + word, static_cast<uint32_t>(load_le(data + word, 4)), delay);
     }
     gp.set_response_status(tlm::TLM_OK_RESPONSE);
 }

@@ -83,7 +83,8 @@ class DmaMaster : public sc_core::sc_module {
     void reg_b_transport(tlm::tlm_generic_payload &gp, sc_core::sc_time &delay);
     unsigned reg_transport_dbg(tlm::tlm_generic_payload &gp);
     uint32_t read_reg(uint64_t offset) const;
-    void write_reg(uint64_t offset, uint32_t value);
+    // `when`: the access's annotated delay, so a started job and the IRQ follow the write in simulated time.
+    void write_reg(uint64_t offset, uint32_t value, const sc_core::sc_time &when);
     void copy_thread();
     void irq_method();
     bool transfer(bool write, uint64_t addr, unsigned len, sc_core::sc_time &delay);

@@ -26,6 +26,7 @@ struct SeenTxn {
     unsigned len;
     bool has_attr;
     vp::TxnAttr attr;
+    sc_core::sc_time at; // simulated time of the transaction (kernel time + annotated delay)
 };
 
 // Forwards to memory, records what passes and fails [error_lo, error_hi] with TLM_ADDRESS_ERROR_RESPONSE.
@@ -45,7 +46,7 @@ class Probe : public sc_core::sc_module {
     void b_transport(tlm::tlm_generic_payload &gp, sc_core::sc_time &delay) {
         const vp::TxnAttr *attr = vp::TxnAttr::of(gp);
         seen.push_back({gp.is_write(), gp.get_address(), gp.get_data_length(), attr != nullptr,
-                        attr ? *attr : vp::TxnAttr()});
+                        attr ? *attr : vp::TxnAttr(), sc_core::sc_time_stamp() + delay});
         const uint64_t last = gp.get_address() + gp.get_data_length() - 1;
         if (inject_errors && gp.get_address() <= error_hi && last >= error_lo) {
             gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
@@ -147,6 +148,32 @@ TEST(DmaMaster, CopiesAcrossPagesWithStatusAndIrq) {
     EXPECT_EQ(bench.dma.counters().jobs, 1u);
     EXPECT_EQ(bench.dma.counters().bytes, kLen);
     EXPECT_EQ(bench.dma.counters().faults, 0u);
+}
+
+// An LT initiator running ahead of the kernel writes CTRL with an annotated delay: the job starts at the
+// write's time, not at the initiator's last synchronisation point.
+TEST(DmaMaster, JobStartsAtTheAnnotatedTimeOfTheWrite) {
+    const sc_core::sc_time kAhead(700, sc_core::SC_NS);
+    Bench bench([&](TestInitiator &cpu) {
+        program(cpu, 0x1000, 0x2000, 64);
+        uint32_t start = DmaMaster::kCtrlStart;
+        tlm::tlm_generic_payload gp;
+        gp.set_command(tlm::TLM_WRITE_COMMAND);
+        gp.set_address(DmaMaster::kRegCtrl);
+        gp.set_data_ptr(reinterpret_cast<unsigned char *>(&start));
+        gp.set_data_length(4);
+        gp.set_streaming_width(4);
+        sc_core::sc_time delay = kAhead;
+        cpu.socket->b_transport(gp, delay);
+        ASSERT_TRUE(gp.is_response_ok());
+        sc_core::wait(delay);
+        EXPECT_EQ(wait_not_busy(cpu), uint32_t{DmaMaster::kDone});
+    });
+    sc_core::sc_time begin = sc_core::sc_time_stamp();
+    sc_core::sc_start();
+    ASSERT_TRUE(bench.cpu.finished());
+    ASSERT_FALSE(bench.probe.seen.empty());
+    EXPECT_GE(bench.probe.seen.front().at, begin + kAhead);
 }
 
 TEST(DmaMaster, TransactionsCarryTheProgrammedAttributes) {
