@@ -167,6 +167,7 @@ typedef struct ls_access {
     uint64_t address;
     uint64_t bytes;        /* span of all its accesses from `address` */
     unsigned element_size; /* bytes per general-purpose register transferred (0 for SIMD/FP) */
+    uint32_t address_regs; /* X registers its address comes from (bit n; bit 31 = SP) */
 } ls_access;
 
 static uint64_t gpr_or_zero(iss_t *iss, unsigned n) {
@@ -193,7 +194,55 @@ static unsigned log2_of(uint64_t v) {
 }
 
 /* Decodes the A64 "loads and stores" group. Returns false for anything that accesses no memory. */
+static bool decode_load_store_kind(iss_t *iss, uint32_t insn, uint64_t pc, ls_access *a);
+
 static bool decode_load_store(iss_t *iss, uint32_t insn, uint64_t pc, ls_access *a) {
+    if (!decode_load_store_kind(iss, insn, pc, a))
+        return false;
+    const unsigned op0 = insn >> 28, op2 = (insn >> 23) & 3u;
+    bool literal = (op0 & 3u) == 1 && !(op2 & 2u);
+    if (!literal)
+        a->address_regs = 1u << ((insn >> 5) & 31u);
+    bool register_offset = (op0 & 3u) == 3 && !(op2 & 2u) && ((insn >> 21) & 1u) && ((insn >> 10) & 3u) == 2;
+    if (register_offset && ((insn >> 16) & 31u) != 31)
+        a->address_regs |= 1u << ((insn >> 16) & 31u);
+    return true;
+}
+
+/* X registers (bit n; bit 31 = SP) an instruction may write. An over-approximation, used only to tell whether
+ * the address registers of an earlier load/store may have changed since it ran. */
+static uint32_t written_registers(uint32_t insn) {
+    const uint32_t rt = 1u << (insn & 31u);
+    if ((insn & 0x1c000000u) == 0x14000000u) { /* branches, exception generation, system */
+        if ((insn & 0xfc000000u) == 0x94000000u || (insn & 0xfffff800u) == 0xd63f0000u ||
+            (insn & 0xfffff800u) == 0xd63f0800u)
+            return 1u << 30; /* BL, BLR, BLRAA/BLRAB... */
+        if ((insn & 0xffe00000u) == 0xd5200000u)
+            return rt; /* MRS, SYSL */
+        return 0;
+    }
+    if ((insn & 0x0a000000u) == 0x08000000u) { /* loads and stores */
+        const bool simd = (insn >> 26) & 1u;
+        const unsigned op0 = insn >> 28, op2 = (insn >> 23) & 3u;
+        const uint32_t rn = 1u << ((insn >> 5) & 31u), rt2 = 1u << ((insn >> 10) & 31u);
+        const uint32_t rs = 1u << ((insn >> 16) & 31u);
+        if ((op0 & 3u) == 0)
+            return simd ? ((insn >> 23) & 1u ? rn : 0) : rt | rt2 | rs; /* SIMD structures; exclusives, CAS */
+        bool load = (insn >> 22) & 1u;
+        if ((op0 & 3u) == 2) /* pairs; post- and pre-index write the base back */
+            return (load && !simd ? rt | rt2 : 0) | (op2 == 1 || op2 == 3 ? rn : 0);
+        if ((op0 & 3u) == 1)
+            return simd ? 0 : rt; /* literal loads, RCpc */
+        unsigned opc = (insn >> 22) & 3u, op4 = (insn >> 10) & 3u;
+        bool gpr_load = !simd && opc != 0;
+        bool writeback = !(op2 & 2u) && !((insn >> 21) & 1u) && (op4 == 1 || op4 == 3);
+        bool atomic = !(op2 & 2u) && ((insn >> 21) & 1u) && op4 != 2;
+        return (gpr_load || atomic ? rt : 0) | (writeback || (atomic && op4 != 0) ? rn : 0);
+    }
+    return rt; /* data processing writes Rd (bits [4:0]); SIMD/FP counted as if it did too */
+}
+
+static bool decode_load_store_kind(iss_t *iss, uint32_t insn, uint64_t pc, ls_access *a) {
     if ((insn & 0x0a000000u) != 0x08000000u)
         return false;
     memset(a, 0, sizeof *a);
@@ -312,58 +361,122 @@ static bool load_block_words(iss_t *iss) {
     return true;
 }
 
-/* Offset of `address` inside the candidate's span, or UINT64_MAX. `exact` compares whole addresses; otherwise
- * only the page offset (the candidate's address is a VA, the access's one a PA). */
-static uint64_t offset_in(const ls_access *a, uint64_t address, bool exact) {
-    uint64_t off = address - a->address;
-    if (!exact)
-        off &= 0xfffu;
-    return off < a->bytes ? off : UINT64_MAX;
+/* Where the access [address, address + size) ends relative to the candidate's address, or INT64_MIN if the
+ * two do not overlap. Unicorn splits a misaligned device access into aligned words around it, so an access
+ * may start before the instruction's address. `exact` compares whole addresses; otherwise only page offsets
+ * (the candidate's address is a VA, the access's a PA). */
+static int64_t overlap_end(const ls_access *a, uint64_t address, unsigned size, bool exact) {
+    /* A misaligned access reaches the callbacks as the naturally aligned 8-byte words around it. */
+    uint64_t lo = a->address, hi = a->address + a->bytes;
+    if (a->element_size > 1 && (a->address & (a->element_size - 1u)) != 0) {
+        lo &= ~UINT64_C(7);
+        hi = (hi + 7) & ~UINT64_C(7);
+    }
+    int64_t start = (int64_t)(address - lo);
+    if (!exact) {
+        start &= 0xfff;
+        if (start >= 0x800)
+            start -= 0x1000;
+    }
+    if (start >= (int64_t)(hi - lo) || start + (int64_t)size <= 0)
+        return INT64_MIN;
+    return start + (int64_t)size;
 }
 
-/* Finds the instruction of the current block that makes this MMIO access (to physical `address`) and returns
- * its PC; `element_size` gets its general-purpose element size. Instructions run in order and the registers
- * are up to date, so the first load/store at or after the previous MMIO access's instruction whose address
- * matches is the one; the previous instruction itself only continues (the second half of a split 64-bit
- * access, the second register of a pair). */
-static uint64_t attribute_access(iss_t *iss, uint64_t address, unsigned size, bool write,
-                                 unsigned *element_size) {
-    *element_size = 0;
+/* The instruction an MMIO access belongs to. */
+typedef struct access_owner {
+    uint64_t pc;
+    unsigned element_size; /* general-purpose element size, 0 if unknown or SIMD */
+    bool misaligned;       /* its first access, and its address is not a multiple of element_size */
+} access_owner;
+
+/* Finds the instruction of the current block that makes this MMIO access (to physical `address`).
+ * Instructions run in order and the registers are up to date, so the first load/store at or after the
+ * previous MMIO access's instruction whose address range overlaps the access is the one; the previous
+ * instruction itself only continues (the second half of a split 64-bit access, the second register of a
+ * pair, the next word of a split misaligned access). */
+static bool candidate_matches(iss_t *iss, uint32_t i, uint64_t address, unsigned size, bool write, bool exact,
+                              ls_access *a, int64_t *end) {
+    uint64_t pc = iss->block_pc + 4u * i;
+    if (!decode_load_store(iss, iss->block_words[i], pc, a) || (write ? !a->writes : !a->reads) ||
+        !a->address_known)
+        return false;
+    *end = overlap_end(a, address, size, exact);
+    if (*end == INT64_MIN)
+        return false;
+    return i != iss->access_insn || *end > (int64_t)iss->access_next_off;
+}
+
+static access_owner attribute_access(iss_t *iss, uint64_t address, unsigned size, bool write) {
+    access_owner owner = {iss->block_pc, 0, false};
     if (!load_block_words(iss))
-        return iss->block_pc;
+        return owner;
     uint32_t first = iss->access_insn == NO_INSN ? 0 : iss->access_insn;
     uint32_t found = NO_INSN, wildcard = NO_INSN;
-    uint64_t found_off = 0;
+    int64_t found_end = 0;
+    bool ambiguous = false;
+    ls_access a;
     for (int pass = 0; pass < 2 && found == NO_INSN; pass++) {
         bool exact = pass == 0;
+        int64_t end;
         for (uint32_t i = first; i < iss->block_insns; i++) {
-            ls_access a;
-            uint64_t pc = iss->block_pc + 4u * i;
-            if (!decode_load_store(iss, iss->block_words[i], pc, &a) || (write ? !a.writes : !a.reads))
+            if (!candidate_matches(iss, i, address, size, write, exact, &a, &end))
                 continue;
-            if (!a.address_known) {
-                if (wildcard == NO_INSN && (i != iss->access_insn))
-                    wildcard = i;
-                continue;
+            if (found != NO_INSN) {
+                /* A later match: the earlier one stays only if nothing from it up to here wrote its address
+                 * registers (otherwise it may have run already, to RAM, with other values). */
+                ambiguous = true;
+                break;
             }
-            uint64_t off = offset_in(&a, address, exact);
-            if (off == UINT64_MAX || (i == iss->access_insn && off < iss->access_next_off))
-                continue;
             found = i;
-            found_off = off;
-            *element_size = a.element_size;
+            found_end = end;
+            owner.element_size = a.element_size;
+            owner.misaligned =
+                i != iss->access_insn && a.element_size > 1 && (a.address & (a.element_size - 1u)) != 0;
+            uint32_t regs = a.address_regs, written = 0;
+            uint32_t k = i;
+            for (; k < iss->block_insns; k++) {
+                if (k > i) {
+                    ls_access later;
+                    int64_t later_end;
+                    if (candidate_matches(iss, k, address, size, write, exact, &later, &later_end)) {
+                        ambiguous = true;
+                        if (written & regs) { /* the earlier match is stale: take this one */
+                            found = k;
+                            found_end = later_end;
+                            owner.element_size = later.element_size;
+                            owner.misaligned = false;
+                            regs = later.address_regs;
+                            written = 0;
+                        }
+                    }
+                }
+                written |= written_registers(iss->block_words[k]);
+            }
             break;
+        }
+        if (found == NO_INSN && pass == 0) {
+            for (uint32_t i = first; i < iss->block_insns && wildcard == NO_INSN; i++)
+                if (i != iss->access_insn && decode_load_store(iss, iss->block_words[i], 0, &a) &&
+                    !a.address_known && (write ? a.writes : a.reads))
+                    wildcard = i;
         }
     }
     if (found == NO_INSN) {
-        if (wildcard == NO_INSN)
-            return iss->access_insn == NO_INSN ? iss->block_pc : iss->block_pc + 4u * iss->access_insn;
+        if (wildcard == NO_INSN) {
+            if (iss->access_insn != NO_INSN)
+                owner.pc = iss->block_pc + 4u * iss->access_insn;
+            return owner;
+        }
         found = wildcard;
-        found_off = 0;
+        found_end = size;
     }
+    if (ambiguous)
+        owner.misaligned = false; /* fault only where the instruction is certain */
     iss->access_insn = found;
-    iss->access_next_off = found_off + size;
-    return iss->block_pc + 4u * found;
+    iss->access_next_off = (uint64_t)found_end;
+    owner.pc = iss->block_pc + 4u * found;
+    return owner;
 }
 
 static bool mmio_do_write(struct mmio_window *w, uint64_t pc, uint64_t address, unsigned size,
@@ -384,12 +497,21 @@ static void flush_held_write(iss_t *iss) {
 }
 
 /* The instruction of an MMIO access, made current for iss_instruction_count() and bus errors. Returns true if
- * this is the low half of a naturally aligned 64-bit general-purpose access. */
-static bool begin_access(iss_t *iss, uint64_t address, unsigned size, bool write) {
-    unsigned element_size;
-    iss->access_pc = attribute_access(iss, address, size, write, &element_size);
+ * this is the low half of a naturally aligned 64-bit general-purpose access. MMIO windows are Device memory,
+ * where a misaligned access is an alignment fault: this ISS cannot deliver it, so it ends the run. */
+static bool begin_access(iss_t *iss, uint64_t address, unsigned size, bool write, bool *faulted) {
+    access_owner owner = attribute_access(iss, address, size, write);
+    iss->access_pc = owner.pc;
     iss->access_pc_valid = true;
-    return size == 4 && (address & 7u) == 0 && element_size == 8;
+    *faulted = owner.misaligned;
+    if (owner.misaligned) {
+        char message[128];
+        snprintf(message, sizeof message,
+                 "misaligned %u-byte %s of device memory near 0x%llx (alignment fault)", owner.element_size,
+                 write ? "write" : "read", (unsigned long long)address);
+        record_iss_error(iss, owner.pc, message);
+    }
+    return size == 4 && (address & 7u) == 0 && owner.element_size == 8;
 }
 
 static uint64_t on_mmio_read(uc_engine *uc, uint64_t offset, unsigned size, void *user) {
@@ -400,10 +522,14 @@ static uint64_t on_mmio_read(uc_engine *uc, uint64_t offset, unsigned size, void
         return 0;
     uint64_t address = w->base + offset;
     flush_held_write(iss);
-    bool low_half = begin_access(iss, address, size, false);
+    bool faulted;
+    bool low_half = begin_access(iss, address, size, false, &faulted);
     uint64_t pc = iss->access_pc;
     uint64_t value = 0;
-    if (iss->read_high_valid && iss->read_high_address == address && iss->read_high_pc == pc && size == 4) {
+    if (faulted) {
+        iss->read_high_valid = false;
+    } else if (iss->read_high_valid && iss->read_high_address == address && iss->read_high_pc == pc &&
+               size == 4) {
         iss->read_high_valid = false;
         value = iss->read_high_value;
     } else if (low_half) {
@@ -436,11 +562,14 @@ static void on_mmio_write(uc_engine *uc, uint64_t offset, unsigned size, uint64_
     if (iss->stop_recorded)
         return;
     uint64_t address = w->base + offset;
-    bool low_half = begin_access(iss, address, size, true);
+    bool faulted;
+    bool low_half = begin_access(iss, address, size, true, &faulted);
     uint64_t pc = iss->access_pc;
     iss->read_high_valid = false;
-    if (iss->write_low_valid && iss->write_low_window == w && iss->write_low_address + 4 == address &&
-        iss->write_low_pc == pc && size == 4) {
+    if (faulted) {
+        iss->write_low_valid = false;
+    } else if (iss->write_low_valid && iss->write_low_window == w && iss->write_low_address + 4 == address &&
+               iss->write_low_pc == pc && size == 4) {
         iss->write_low_valid = false;
         mmio_do_write(w, pc, iss->write_low_address, 8,
                       iss->write_low_value | ((uint64_t)(uint32_t)value << 32));
@@ -504,10 +633,8 @@ static bool on_unmapped(uc_engine *uc, uc_mem_type type, uint64_t address, int s
     else if (type == UC_MEM_FETCH_UNMAPPED || type == UC_MEM_FETCH_PROT)
         access = ISS_ACCESS_FETCH;
     uint64_t pc = address;
-    if (access != ISS_ACCESS_FETCH) {
-        unsigned element_size;
-        pc = attribute_access(iss, address, (unsigned)size, access == ISS_ACCESS_WRITE, &element_size);
-    }
+    if (access != ISS_ACCESS_FETCH)
+        pc = attribute_access(iss, address, (unsigned)size, access == ISS_ACCESS_WRITE).pc;
     record_bus_error(iss, pc, address, (unsigned)size, access, true);
     return false;
 }

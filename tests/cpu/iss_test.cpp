@@ -2,6 +2,7 @@
 // once with aarch64-linux-gnu-as; the source is in the comment above each array).
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -291,6 +292,40 @@ TEST_F(IssTest, StopRequestedInsideMmioReadEndsTheRunAtTheNextBlock) {
     ASSERT_EQ(accesses_.size(), 2u);
     ASSERT_EQ(iss_run(iss_, 2, &executed), ISS_STOP_QUANTUM);
     EXPECT_EQ(executed, 2u);
+}
+
+// A typical driver sequence: the base address comes from RAM into the register that then addresses the
+// device. The RAM load, recomputed with today's registers, points at the device too; it ran already (its
+// address register was written after it), so the access belongs to the second load, which is 4-byte aligned.
+TEST_F(IssTest, MmioAccessIsNotGivenToALoadWhoseRegistersChangedSinceItRan) {
+    // ldr x0, [x0]; add x0, x0, #0x64; ldr w0, [x0]; b .
+    load(kCode, {0xf9400000u, 0x91019000u, 0xb9400000u, 0x14000000u});
+    const uint64_t base_slot = kRamBase + 0x2000;
+    const uint64_t base = kMmioBase;
+    std::memcpy(ram_ + 0x2000, &base, 8);
+    iss_set_x(iss_, 0, base_slot);
+    ASSERT_EQ(iss_run(iss_, 4, nullptr), ISS_STOP_QUANTUM) << iss_last_stop(iss_)->message;
+    ASSERT_EQ(accesses_.size(), 1u);
+    EXPECT_EQ(accesses_[0].address, kMmioBase + 0x64);
+    EXPECT_EQ(accesses_[0].size, 4u);
+    EXPECT_EQ(accesses_[0].count, 3u);
+}
+
+// MMIO windows are Device memory: a misaligned access is an alignment fault, which ends the run as an ISS
+// error at the instruction's PC and never reaches the device.
+TEST_F(IssTest, MisalignedDeviceAccessIsAnAlignmentFault) {
+    // nop; ldr x1, [x5]; b .
+    load(kCode, {0xd503201fu, 0xf94000a1u, 0x14000000u});
+    iss_set_x(iss_, 5, kMmioBase + 4);
+    ASSERT_EQ(iss_run(iss_, 10, nullptr), ISS_STOP_ISS_ERROR);
+    EXPECT_EQ(iss_last_stop(iss_)->pc, kCode + 4);
+    EXPECT_NE(std::string(iss_last_stop(iss_)->message).find("alignment fault"), std::string::npos);
+    EXPECT_TRUE(accesses_.empty());
+    // str w1, [x5]; b .   at an address that is 2 but not 4 aligned
+    load(kCode + 0x100, {0xb90000a1u, 0x14000000u});
+    iss_set_x(iss_, 5, kMmioBase + 0x12);
+    ASSERT_EQ(iss_run(iss_, 10, nullptr), ISS_STOP_ISS_ERROR);
+    EXPECT_TRUE(accesses_.empty());
 }
 
 TEST_F(IssTest, RefusedMmioIsABusErrorWithPcAddressAndSize) {
