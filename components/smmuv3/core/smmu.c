@@ -30,18 +30,33 @@ const char *smmu_ssid_str(char *buf, bool ssv, uint32_t ssid) {
 
 /* ---- Lifetime ---- */
 
+/* CR1 cacheability fields: 0b11 is reserved and treated as Non-cacheable. */
+static uint8_t cr1_cache(unsigned c) {
+    return (uint8_t)(c == 3 ? 0 : c);
+}
+
+/* Attributes of a CR1-described access. With both levels Non-cacheable the SH field is IGNORED and the access
+ * is Outer Shareable; the reserved SH value 0b01 is treated as Non-shareable. */
+static smmu_mem_attrs cr1_attrs(unsigned ic, unsigned oc, unsigned sh) {
+    smmu_mem_attrs a = {.cache = cr1_cache(ic),
+                        .outer_cache = cr1_cache(oc),
+                        .share = (uint8_t)(sh == 1 ? 0 : sh),
+                        .ns = true};
+    if (a.cache == 0 && a.outer_cache == 0)
+        a.share = 2;
+    return a;
+}
+
 smmu_mem_attrs smmu_cr1_table_attrs(const smmu *s) {
-    unsigned ic = (unsigned)SMMU_FIELD_GET(SMMU_CR1_TABLE_IC, s->cr1);
-    unsigned sh = (unsigned)SMMU_FIELD_GET(SMMU_CR1_TABLE_SH, s->cr1);
-    return (smmu_mem_attrs){
-        .cache = (uint8_t)(ic == 3 ? 0 : ic), .share = (uint8_t)(sh == 1 ? 0 : sh), .ns = true};
+    return cr1_attrs((unsigned)SMMU_FIELD_GET(SMMU_CR1_TABLE_IC, s->cr1),
+                     (unsigned)SMMU_FIELD_GET(SMMU_CR1_TABLE_OC, s->cr1),
+                     (unsigned)SMMU_FIELD_GET(SMMU_CR1_TABLE_SH, s->cr1));
 }
 
 smmu_mem_attrs smmu_cr1_queue_attrs(const smmu *s) {
-    unsigned ic = (unsigned)SMMU_FIELD_GET(SMMU_CR1_QUEUE_IC, s->cr1);
-    unsigned sh = (unsigned)SMMU_FIELD_GET(SMMU_CR1_QUEUE_SH, s->cr1);
-    return (smmu_mem_attrs){
-        .cache = (uint8_t)(ic == 3 ? 0 : ic), .share = (uint8_t)(sh == 1 ? 0 : sh), .ns = true};
+    return cr1_attrs((unsigned)SMMU_FIELD_GET(SMMU_CR1_QUEUE_IC, s->cr1),
+                     (unsigned)SMMU_FIELD_GET(SMMU_CR1_QUEUE_OC, s->cr1),
+                     (unsigned)SMMU_FIELD_GET(SMMU_CR1_QUEUE_SH, s->cr1));
 }
 
 smmu *smmu_create(const smmu_params *p, const smmu_host_ops *host, void *host_ctx) {

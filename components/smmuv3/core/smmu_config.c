@@ -164,11 +164,13 @@ static uint8_t sh_field(unsigned sh) {
     return sh == 1 ? 0 : (uint8_t)sh;
 }
 
+/* Attributes of table walks and CD fetches from an IRx/ORx/SHx triple (CD.{IR,OR,SH}{0,1}, STE.S2{IR,OR,SH}0,
+ * STE.S1C{IR,OR,SH}). */
 static smmu_mem_attrs walk_attrs(unsigned ir, unsigned orgn, unsigned sh) {
-    (void)orgn;
-    smmu_mem_attrs a = {.cache = rgn_to_cache(ir), .share = sh_field(sh), .ns = true};
+    smmu_mem_attrs a = {
+        .cache = rgn_to_cache(ir), .outer_cache = rgn_to_cache(orgn), .share = sh_field(sh), .ns = true};
     if (ir == 0 && orgn == 0)
-        a.share = 2; /* Non-cacheable walks are treated as Outer Shareable */
+        a.share = 2; /* Normal Non-cacheable at both levels is Outer Shareable whatever SHx says */
     return a;
 }
 
