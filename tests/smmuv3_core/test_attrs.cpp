@@ -70,3 +70,29 @@ TEST(SmmuAttrs, SmmuAccessesCarryInnerAndOuterCacheability) {
     EXPECT_EQ(h.last_attrs[SMMU_MEM_TT].outer_cache, kNc);
     EXPECT_EQ(h.last_attrs[SMMU_MEM_TT].share, 2u);
 }
+
+// STE.MemAttr and GBPA.MemAttr 0b0100, 0b1000 and 0b1100 are reserved and behave as Device-nGnRnE.
+TEST(SmmuAttrs, ReservedMemAttrOverridesBehaveAsDeviceNGnRnE) {
+    Harness h;
+    h.setup_queues();
+    for (unsigned memattr : {0x4u, 0x8u, 0xCu}) {
+        h.wr32(SMMU_GBPA,
+               (uint32_t)(SMMU_GBPA_UPDATE | SMMU_GBPA_MTCFG | SMMU_FIELD_PREP(SMMU_GBPA_MEMATTR, memattr) |
+                          SMMU_FIELD_PREP(SMMU_GBPA_SHCFG, SMMU_SHCFG_OSH)));
+        smmu_result r = h.translate(1, 0x1234);
+        ASSERT_EQ(r.status, SMMU_XLATE_OK);
+        EXPECT_EQ(r.mem_attr, 0x00u) << "GBPA.MemAttr " << memattr;
+    }
+    h.setup_stream_table({});
+    h.enable();
+    for (unsigned memattr : {0x4u, 0x8u, 0xCu}) {
+        auto ste = Harness::ste_bypass();
+        ste[1] = SMMU_STE1_MTCFG | SMMU_FIELD_PREP(SMMU_STE1_MEMATTR, memattr) |
+                 SMMU_FIELD_PREP(SMMU_STE1_SHCFG, SMMU_SHCFG_OSH);
+        h.write_ste(memattr, ste);
+        smmu_result r = h.translate(memattr, 0x9000);
+        ASSERT_EQ(r.status, SMMU_XLATE_OK);
+        EXPECT_TRUE(r.bypass);
+        EXPECT_EQ(r.mem_attr, 0x00u) << "STE.MemAttr " << memattr;
+    }
+}

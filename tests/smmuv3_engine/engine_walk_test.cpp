@@ -797,6 +797,23 @@ TEST_F(NestedTest, S2ptwFaultsWalksIntoDeviceMemory) {
     EXPECT_EQ(fault_.fclass, SMMU_CLASS_TT);
 }
 
+// A reserved stage-2 MemAttr (0b0100, 0b1000, 0b1100) behaves as Device-nGnRnE, so S2PTW stops walks there.
+TEST_F(NestedTest, S2ptwTreatsReservedStage2MemAttrAsDevice) {
+    pt_.Map(tt_, 0x1000, 0x8000'0000, 3);
+    pt_.Map(s2_.tt, 0x8000'0000, 0x9000'0000, 2, kAf | kS2apR | kS2Normal);
+    for (uint64_t memattr : {0x4ull, 0x8ull, 0xcull}) {
+        pt_.Map(s2_.tt, tt_.ttb, tt_.ttb, 2, kAf | kS2apR | kS2apW | (memattr << 2));
+        s2_.ptw = false;
+        smmu_engine_inv_all(engine_.get());
+        EXPECT_TRUE(Translate(&s1_, &s2_, 0x1000, kRead)) << memattr;
+        s2_.ptw = true;
+        smmu_engine_inv_all(engine_.get());
+        EXPECT_FALSE(Translate(&s1_, &s2_, 0x1000, kRead)) << memattr;
+        ExpectFault(SMMU_FAULT_PERMISSION, 2, 2);
+        EXPECT_EQ(fault_.fclass, SMMU_CLASS_TT);
+    }
+}
+
 TEST_F(NestedTest, WalkAbortDuringStage2OfTableFetch) {
     pt_.Map(tt_, 0x1000, 0x8000'0000, 3);
     uint64_t s2_l2 = pt_.DescAddr(s2_.tt, tt_.ttb, 2);

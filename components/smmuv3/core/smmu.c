@@ -552,9 +552,9 @@ bool smmu_reg_write(smmu *s, uint64_t offset, unsigned size, uint64_t value) {
 
 /* STE.MemAttr / GBPA.MemAttr (stage-2 style encoding) to a MAIR attribute byte. */
 static uint8_t memattr_to_mair(unsigned memattr) {
-    if ((memattr & 0xC) == 0)
-        return (uint8_t)((memattr & 3) << 2);              /* Device-nGnRnE / nGnRE / nGRE / GRE */
-    static const uint8_t normal[4] = {0x4, 0x4, 0xA, 0xF}; /* (reserved), NC, WT, WB */
+    if (smmu_memattr_is_device(memattr)) /* Device-nGnRnE / nGnRE / nGRE / GRE; reserved: nGnRnE */
+        return (memattr & 0xC) ? 0x00 : (uint8_t)((memattr & 3) << 2);
+    static const uint8_t normal[4] = {0, 0x4, 0xA, 0xF}; /* -, NC, WT, WB */
     return (uint8_t)((normal[(memattr >> 2) & 3] << 4) | normal[memattr & 3]);
 }
 

@@ -103,6 +103,14 @@ typedef struct smmu_xlate_out {
     uint8_t s2_mem_attr;    /* added by the engine helper: stage-2 MemAttr[3:0] (stage 2 bypassed: 0xFF) */
 } smmu_xlate_out;
 
+/* Is a MemAttr[3:0] value in the stage-2 descriptor encoding (also that of STE.MemAttr, GBPA.MemAttr and the
+ * MSI MemAttr fields) a Device type? 0b00dd is Device; the reserved 0b0100, 0b1000 and 0b1100 behave as
+ * Device-nGnRnE: the SMMU architecture says so for STE/GBPA.MemAttr, and in a stage-2 descriptor (CONSTRAINED
+ * UNPREDICTABLE, may act as any allocated value) the model makes the same, most restrictive, choice. */
+static inline bool smmu_memattr_is_device(unsigned memattr) {
+    return (memattr & 0xC) == 0 || (memattr & 0x3) == 0;
+}
+
 /* Micro-architecture parameters of the translation engine. */
 typedef enum smmu_repl_policy {
     SMMU_REPL_LRU = 0,
