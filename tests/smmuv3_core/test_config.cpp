@@ -26,7 +26,7 @@ TEST(SmmuGbpa, AbortAndBypassWhenDisabled) {
     EXPECT_EQ(r.status, SMMU_XLATE_OK);
     EXPECT_TRUE(r.bypass);
     EXPECT_EQ(r.pa, 0x1234u);
-    EXPECT_EQ(r.share, 3u); // SHCFG=incoming at reset
+    EXPECT_EQ(r.share, 0u); // SHCFG=incoming at reset: the default input shareability, NSH
     // Attribute overrides: MTCFG=1 MemAttr=Device-nGnRE, SHCFG=OSH.
     h.wr32(SMMU_GBPA, (uint32_t)(SMMU_GBPA_UPDATE | SMMU_GBPA_MTCFG | SMMU_FIELD_PREP(SMMU_GBPA_MEMATTR, 1) |
                                  SMMU_FIELD_PREP(SMMU_GBPA_SHCFG, SMMU_SHCFG_OSH)));
@@ -161,7 +161,7 @@ TEST(SmmuSte, OverridesAndVmidWidthFollowIdRegisters) {
     h.write_ste(2, ste);
     smmu_result r = h.translate(2, 0x1000);
     EXPECT_EQ(r.mem_attr, 0xFFu) << "MTCFG is RES0 without ATTR_TYPES_OVR";
-    EXPECT_EQ(r.share, 3u) << "incoming shareability is used";
+    EXPECT_EQ(r.share, 0u) << "incoming shareability (the default input, NSH) is used";
 }
 
 TEST(SmmuSte, StreamIdOutOfRange) {

@@ -596,9 +596,10 @@ static void set_bypass(const smmu *s, const smmu_txn *t, bool mtcfg, unsigned me
     res->size_shift = (t->addr >> s->oas_bits) ? 12 : s->oas_bits;
     res->read = res->write = true;
     res->exec = !acc.write;
-    /* Incoming attributes are not carried by the transaction; the model assumes Normal WB Inner Shareable. */
+    /* The transaction carries no attributes: "incoming" is the architecture's default input, Normal WB
+     * (Read-Allocate, Write-Allocate) Non-shareable (IHI0070 13.1.3). */
     res->mem_attr = mtcfg ? memattr_to_mair(memattr) : 0xFF;
-    res->share = (uint8_t)(shcfg == SMMU_SHCFG_INCOMING ? 3 : (shcfg == 1 ? 0 : shcfg));
+    res->share = (uint8_t)(shcfg == SMMU_SHCFG_INCOMING ? 0 : shcfg);
 }
 
 static smmu_access apply_overrides(smmu_access acc, unsigned privcfg, unsigned instcfg) {
