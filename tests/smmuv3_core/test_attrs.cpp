@@ -14,6 +14,43 @@ constexpr uint64_t kPa = 0x40ABC000;
 // Host encoding of smmu_mem_attrs cacheability.
 constexpr uint8_t kNc = 0, kWb = 1, kWt = 2;
 
+constexpr uint64_t kNsh = 0, kOsh = 2, kIsh = 3;
+constexpr uint8_t kAnyShare = 0xFF; // shareability checked by another test
+
+// Stage-2 page, read/write, with MemAttr[3:0] and SH.
+uint64_t s2_page(uint64_t memattr, uint64_t sh) {
+    return kDescAf | kDescAp1 | kDescAp2 | (sh << 8) | (memattr << 2);
+}
+
+// Stage-1 page, unprivileged read/write, non-global, with AttrIndx and SH.
+uint64_t s1_page(uint64_t attr_index, uint64_t sh) {
+    return kDescAf | kDescAp1 | kDescNg | (sh << 8) | (attr_index << 2);
+}
+
+// A nested stream: stage 2 maps the harness allocation area at IPA == PA with Normal WB blocks (so stage-1
+// tables and the CD are reachable), stage 1 uses `mair`.
+struct NestedStream {
+    std::unique_ptr<PageTable> s1, s2;
+};
+
+NestedStream make_nested_stream(Harness &h, uint32_t sid, uint64_t mair) {
+    NestedStream n;
+    n.s2 = std::make_unique<PageTable>(h, 1);
+    for (uint64_t pa = 0x80000000ull; pa < 0x80800000ull; pa += 0x200000)
+        n.s2->map(pa, pa, s2_page(0xF, kIsh), 2);
+    uint64_t cd_pa = h.alloc(64, 64);
+    n.s1 = std::make_unique<PageTable>(h, 1);
+    auto cd = Harness::cd(n.s1->root(), 1);
+    cd[3] = mair;
+    h.write_cd(cd_pa, cd);
+    auto ste = h.ste_s2(n.s2->root(), 3);
+    ste[0] = SMMU_FIELD_SET(ste[0], SMMU_STE0_CONFIG, SMMU_STE_CONFIG_NESTED) |
+             SMMU_ADDR_GET(SMMU_STE0_S1CTXPTR, cd_pa);
+    ste[1] |= SMMU_FIELD_PREP(SMMU_STE1_S1CIR, 1) | SMMU_FIELD_PREP(SMMU_STE1_S1COR, 1);
+    h.write_ste(sid, ste);
+    return n;
+}
+
 } // namespace
 
 // Walks and CD fetches take both cacheability levels of their IRx/ORx fields, STE fetches and queue accesses
@@ -95,4 +132,89 @@ TEST(SmmuAttrs, ReservedMemAttrOverridesBehaveAsDeviceNGnRnE) {
         EXPECT_TRUE(r.bypass);
         EXPECT_EQ(r.mem_attr, 0x00u) << "STE.MemAttr " << memattr;
     }
+}
+
+// With stage 1 bypassed, the stage-2 MemAttr combines with the incoming attributes (Normal WB when MTCFG does
+// not override them) and the stage-2 SH with SHCFG.
+TEST(SmmuAttrs, StageTwoOnlyResultCombinesStageTwoWithTheIncomingAttributes) {
+    Harness h;
+    h.bring_up();
+    PageTable s2(h, 1);
+    struct Case {
+        bool mtcfg;
+        unsigned memattr, shcfg;
+        uint64_t s2_memattr, s2_sh;
+        uint8_t mair, share;
+    } cases[] = {
+        {false, 0, SMMU_SHCFG_INCOMING, 0x1, kIsh, 0x04, kAnyShare}, // Device-nGnRE from stage 2
+        {false, 0, SMMU_SHCFG_INCOMING, 0x6, kIsh, 0x4B, kIsh},      // oNC-iWT (allocation hints RA, WA)
+        {false, 0, SMMU_SHCFG_INCOMING, 0x8, kIsh, 0x00, kAnyShare}, // reserved: Device-nGnRnE
+        {false, 0, SMMU_SHCFG_INCOMING, 0xF, kNsh, 0xFF, kNsh},      // incoming NSH + stage-2 NSH
+        {false, 0, SMMU_SHCFG_OSH, 0xF, kNsh, 0xFF, kOsh},           // SHCFG wins: more shareable
+        {false, 0, SMMU_SHCFG_NSH, 0xF, kIsh, 0xFF, kIsh},           // stage 2 wins: more shareable
+        {true, 0xE, SMMU_SHCFG_ISH, 0xB, kIsh, 0xBB, kIsh},          // oWB-iWT + oWT-iWB = oWT-iWT
+        {true, 0xF, SMMU_SHCFG_ISH, 0x5, kIsh, 0x44, kAnyShare},     // stage-2 Non-cacheable wins
+    };
+    uint32_t sid = 1;
+    for (const Case &c : cases) {
+        uint64_t ipa = 0x1000ull * sid;
+        s2.map(ipa, kPa + ipa, s2_page(c.s2_memattr, c.s2_sh));
+        auto ste = h.ste_s2(s2.root(), 5);
+        ste[1] = (c.mtcfg ? SMMU_STE1_MTCFG | SMMU_FIELD_PREP(SMMU_STE1_MEMATTR, c.memattr) : 0) |
+                 SMMU_FIELD_PREP(SMMU_STE1_SHCFG, c.shcfg);
+        h.write_ste(sid, ste);
+        for (int pass = 0; pass < 2; pass++) { // the second one hits the TLB
+            smmu_result r = h.translate(sid, ipa);
+            ASSERT_EQ(r.status, SMMU_XLATE_OK);
+            EXPECT_EQ(r.mem_attr, c.mair) << "case " << sid << " pass " << pass;
+            if (c.share != kAnyShare) {
+                EXPECT_EQ(r.share, c.share) << "case " << sid << " pass " << pass;
+            }
+        }
+        sid++;
+    }
+    EXPECT_GT(h.stat("engine.tlb.hits"), 0u);
+}
+
+// Nested: the stage-1 MAIR attribute combines with the stage-2 MemAttr (Device beats Normal, the stricter
+// Device type wins, each cacheability level keeps the weaker type and the stronger hints) and the more
+// shareable domain wins.
+TEST(SmmuAttrs, NestedResultCombinesBothStages) {
+    Harness h;
+    h.bring_up();
+    // MAIR: 0 WB, 1 Device-nGnRE, 2 Device-GRE, 3 WT (RA, WA), 4 NC, 5 outer WB transient / inner WB.
+    NestedStream n = make_nested_stream(h, 1, 0x00007F44BB0C04FFull);
+    struct Case {
+        uint64_t s1_index, s1_sh, s2_memattr, s2_sh;
+        uint8_t mair, share;
+    } cases[] = {
+        {0, kIsh, 0x0, kNsh, 0x00, kAnyShare}, // WB + Device-nGnRnE
+        {2, kIsh, 0x1, kIsh, 0x04, kAnyShare}, // Device-GRE + Device-nGnRE: the stricter
+        {1, kIsh, 0xF, kIsh, 0x04, kAnyShare}, // Device-nGnRE + WB
+        {0, kIsh, 0x9, kIsh, 0xB4, kIsh},      // WB + oWT-iNC: outer WT keeps stage 1's hints
+        {5, kIsh, 0xA, kIsh, 0x3B, kIsh},      // transient outer WB + WT: transient outer WT
+        {3, kIsh, 0xF, kIsh, 0xBB, kIsh},      // WT + WB
+        {4, kIsh, 0xF, kIsh, 0x44, kAnyShare}, // NC + WB
+        {0, kNsh, 0xF, kIsh, 0xFF, kIsh},      // NSH + ISH
+        {0, kIsh, 0xF, kOsh, 0xFF, kOsh},      // ISH + OSH
+        {0, kIsh, 0xF, kNsh, 0xFF, kIsh},      // ISH + NSH
+        {0, kNsh, 0xF, kNsh, 0xFF, kNsh},      // NSH + NSH
+    };
+    unsigned i = 0;
+    for (const Case &c : cases) {
+        uint64_t va = kVa + 0x1000ull * i, ipa = 0x50000000ull + 0x1000ull * i;
+        n.s1->map(va, ipa, s1_page(c.s1_index, c.s1_sh));
+        n.s2->map(ipa, kPa + 0x1000ull * i, s2_page(c.s2_memattr, c.s2_sh));
+        for (int pass = 0; pass < 2; pass++) { // the second one hits the TLB
+            smmu_result r = h.translate(1, va);
+            ASSERT_EQ(r.status, SMMU_XLATE_OK) << "case " << i << " event " << (unsigned)r.event_id;
+            EXPECT_EQ(r.pa, kPa + 0x1000ull * i);
+            EXPECT_EQ(r.mem_attr, c.mair) << "case " << i << " pass " << pass;
+            if (c.share != kAnyShare) {
+                EXPECT_EQ(r.share, c.share) << "case " << i << " pass " << pass;
+            }
+        }
+        i++;
+    }
+    EXPECT_GT(h.stat("engine.tlb.hits"), 0u);
 }

@@ -749,6 +749,32 @@ TEST_F(NestedTest, TranslatesThroughBothStages) {
     EXPECT_EQ(Stat("walks.nested"), 2u);
 }
 
+// The engine reports each stage's own attributes, from a walk and from the TLB; the control plane combines
+// them.
+TEST_F(NestedTest, ReportsEachStagesAttributes) {
+    pt_.Map(tt_, 0x1000, 0x8000'0000, 3, kAf | kAp1 | (1ull << 2) | (2ull << 8)); // MAIR index 1, OSH
+    pt_.Map(s2_.tt, 0x8000'0000, 0x9000'0000, 3, kAf | kS2apR | (0x5ull << 2) | (3ull << 8)); // NC, ISH
+    for (int pass = 0; pass < 2; pass++) {
+        ASSERT_TRUE(Translate(&s1_, &s2_, 0x1000, kRead));
+        EXPECT_EQ(out_.tlb_hit, pass == 1);
+        EXPECT_EQ(out_.mem_attr, 0x04u);
+        EXPECT_EQ(out_.share, 2u);
+        EXPECT_EQ(out_.s2_mem_attr, 0x5u);
+        EXPECT_EQ(out_.s2_share, 3u);
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        ASSERT_TRUE(Translate(nullptr, &s2_, 0x8000'0000, kRead));
+        EXPECT_EQ(out_.tlb_hit, pass == 1);
+        EXPECT_EQ(out_.mem_attr, 0xffu);
+        EXPECT_EQ(out_.s2_mem_attr, 0x5u);
+        EXPECT_EQ(out_.s2_share, 3u);
+        EXPECT_EQ(out_.share, 3u); // stage 1 bypassed: the stage-2 SH
+    }
+    ASSERT_TRUE(Translate(&s1_, nullptr, 0x1000, kRead));
+    EXPECT_EQ(out_.s2_mem_attr, 0xffu);
+    EXPECT_EQ(out_.s2_share, 0xffu);
+}
+
 TEST_F(NestedTest, Stage2FaultOnStage1TableFetch) {
     pt_.Map(tt_, 0x1000, 0x8000'0000, 3);
     pt_.Map(s2_.tt, 0x8000'0000, 0x9000'0000, 2, kAf | kS2apR | kS2Normal);

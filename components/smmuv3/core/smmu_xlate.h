@@ -97,10 +97,12 @@ typedef struct smmu_xlate_out {
     uint8_t size_shift;     /* log2 of the span this translation covers (smaller of stage-1 and stage-2) */
     bool read, write, exec; /* what the final translation permits for this access's privilege */
     uint8_t mem_attr;       /* resolved stage-1 MAIR attribute byte (stage 1 bypassed: 0xFF, WB) */
-    uint8_t share;          /* 0 NSH, 2 OSH, 3 ISH */
+    uint8_t share;          /* stage-1 SH[1:0]: 0 NSH, 2 OSH, 3 ISH (stage 1 bypassed: the stage-2 SH) */
     bool global;            /* stage-1 nG == 0 */
     bool tlb_hit;           /* served from the TLB without a walk */
     uint8_t s2_mem_attr;    /* added by the engine helper: stage-2 MemAttr[3:0] (stage 2 bypassed: 0xFF) */
+    uint8_t s2_share;       /* stage-2 SH[1:0] (stage 2 bypassed: 0xFF). The engine reports each stage's raw
+                             * attributes; the control plane combines them (IHI0070 chapter 13). */
 } smmu_xlate_out;
 
 /* Is a MemAttr[3:0] value in the stage-2 descriptor encoding (also that of STE.MemAttr, GBPA.MemAttr and the
