@@ -15,7 +15,6 @@ constexpr uint64_t kPa = 0x40ABC000;
 constexpr uint8_t kNc = 0, kWb = 1, kWt = 2;
 
 constexpr uint64_t kNsh = 0, kOsh = 2, kIsh = 3;
-constexpr uint8_t kAnyShare = 0xFF; // shareability checked by another test
 
 // Stage-2 page, read/write, with MemAttr[3:0] and SH.
 uint64_t s2_page(uint64_t memattr, uint64_t sh) {
@@ -146,14 +145,14 @@ TEST(SmmuAttrs, StageTwoOnlyResultCombinesStageTwoWithTheIncomingAttributes) {
         uint64_t s2_memattr, s2_sh;
         uint8_t mair, share;
     } cases[] = {
-        {false, 0, SMMU_SHCFG_INCOMING, 0x1, kIsh, 0x04, kAnyShare}, // Device-nGnRE from stage 2
-        {false, 0, SMMU_SHCFG_INCOMING, 0x6, kIsh, 0x4B, kIsh},      // oNC-iWT (allocation hints RA, WA)
-        {false, 0, SMMU_SHCFG_INCOMING, 0x8, kIsh, 0x00, kAnyShare}, // reserved: Device-nGnRnE
-        {false, 0, SMMU_SHCFG_INCOMING, 0xF, kNsh, 0xFF, kNsh},      // incoming NSH + stage-2 NSH
-        {false, 0, SMMU_SHCFG_OSH, 0xF, kNsh, 0xFF, kOsh},           // SHCFG wins: more shareable
-        {false, 0, SMMU_SHCFG_NSH, 0xF, kIsh, 0xFF, kIsh},           // stage 2 wins: more shareable
-        {true, 0xE, SMMU_SHCFG_ISH, 0xB, kIsh, 0xBB, kIsh},          // oWB-iWT + oWT-iWB = oWT-iWT
-        {true, 0xF, SMMU_SHCFG_ISH, 0x5, kIsh, 0x44, kAnyShare},     // stage-2 Non-cacheable wins
+        {false, 0, SMMU_SHCFG_INCOMING, 0x1, kIsh, 0x04, kOsh}, // Device-nGnRE from stage 2
+        {false, 0, SMMU_SHCFG_INCOMING, 0x6, kIsh, 0x4B, kIsh}, // oNC-iWT (allocation hints RA, WA)
+        {false, 0, SMMU_SHCFG_INCOMING, 0x8, kIsh, 0x00, kOsh}, // reserved: Device-nGnRnE
+        {false, 0, SMMU_SHCFG_INCOMING, 0xF, kNsh, 0xFF, kNsh}, // incoming NSH + stage-2 NSH
+        {false, 0, SMMU_SHCFG_OSH, 0xF, kNsh, 0xFF, kOsh},      // SHCFG wins: more shareable
+        {false, 0, SMMU_SHCFG_NSH, 0xF, kIsh, 0xFF, kIsh},      // stage 2 wins: more shareable
+        {true, 0xE, SMMU_SHCFG_ISH, 0xB, kIsh, 0xBB, kIsh},     // oWB-iWT + oWT-iWB = oWT-iWT
+        {true, 0xF, SMMU_SHCFG_ISH, 0x5, kIsh, 0x44, kOsh},     // stage-2 Non-cacheable wins
     };
     uint32_t sid = 1;
     for (const Case &c : cases) {
@@ -167,9 +166,7 @@ TEST(SmmuAttrs, StageTwoOnlyResultCombinesStageTwoWithTheIncomingAttributes) {
             smmu_result r = h.translate(sid, ipa);
             ASSERT_EQ(r.status, SMMU_XLATE_OK);
             EXPECT_EQ(r.mem_attr, c.mair) << "case " << sid << " pass " << pass;
-            if (c.share != kAnyShare) {
-                EXPECT_EQ(r.share, c.share) << "case " << sid << " pass " << pass;
-            }
+            EXPECT_EQ(r.share, c.share) << "case " << sid << " pass " << pass;
         }
         sid++;
     }
@@ -188,17 +185,17 @@ TEST(SmmuAttrs, NestedResultCombinesBothStages) {
         uint64_t s1_index, s1_sh, s2_memattr, s2_sh;
         uint8_t mair, share;
     } cases[] = {
-        {0, kIsh, 0x0, kNsh, 0x00, kAnyShare}, // WB + Device-nGnRnE
-        {2, kIsh, 0x1, kIsh, 0x04, kAnyShare}, // Device-GRE + Device-nGnRE: the stricter
-        {1, kIsh, 0xF, kIsh, 0x04, kAnyShare}, // Device-nGnRE + WB
-        {0, kIsh, 0x9, kIsh, 0xB4, kIsh},      // WB + oWT-iNC: outer WT keeps stage 1's hints
-        {5, kIsh, 0xA, kIsh, 0x3B, kIsh},      // transient outer WB + WT: transient outer WT
-        {3, kIsh, 0xF, kIsh, 0xBB, kIsh},      // WT + WB
-        {4, kIsh, 0xF, kIsh, 0x44, kAnyShare}, // NC + WB
-        {0, kNsh, 0xF, kIsh, 0xFF, kIsh},      // NSH + ISH
-        {0, kIsh, 0xF, kOsh, 0xFF, kOsh},      // ISH + OSH
-        {0, kIsh, 0xF, kNsh, 0xFF, kIsh},      // ISH + NSH
-        {0, kNsh, 0xF, kNsh, 0xFF, kNsh},      // NSH + NSH
+        {0, kIsh, 0x0, kNsh, 0x00, kOsh}, // WB + Device-nGnRnE
+        {2, kIsh, 0x1, kIsh, 0x04, kOsh}, // Device-GRE + Device-nGnRE: the stricter
+        {1, kIsh, 0xF, kIsh, 0x04, kOsh}, // Device-nGnRE + WB
+        {0, kIsh, 0x9, kIsh, 0xB4, kIsh}, // WB + oWT-iNC: outer WT keeps stage 1's hints
+        {5, kIsh, 0xA, kIsh, 0x3B, kIsh}, // transient outer WB + WT: transient outer WT
+        {3, kIsh, 0xF, kIsh, 0xBB, kIsh}, // WT + WB
+        {4, kIsh, 0xF, kIsh, 0x44, kOsh}, // NC + WB
+        {0, kNsh, 0xF, kIsh, 0xFF, kIsh}, // NSH + ISH
+        {0, kIsh, 0xF, kOsh, 0xFF, kOsh}, // ISH + OSH
+        {0, kIsh, 0xF, kNsh, 0xFF, kIsh}, // ISH + NSH
+        {0, kNsh, 0xF, kNsh, 0xFF, kNsh}, // NSH + NSH
     };
     unsigned i = 0;
     for (const Case &c : cases) {
@@ -210,11 +207,98 @@ TEST(SmmuAttrs, NestedResultCombinesBothStages) {
             ASSERT_EQ(r.status, SMMU_XLATE_OK) << "case " << i << " event " << (unsigned)r.event_id;
             EXPECT_EQ(r.pa, kPa + 0x1000ull * i);
             EXPECT_EQ(r.mem_attr, c.mair) << "case " << i << " pass " << pass;
-            if (c.share != kAnyShare) {
-                EXPECT_EQ(r.share, c.share) << "case " << i << " pass " << pass;
-            }
+            EXPECT_EQ(r.share, c.share) << "case " << i << " pass " << pass;
         }
         i++;
     }
     EXPECT_GT(h.stat("engine.tlb.hits"), 0u);
+}
+
+// Any-Device and Normal iNC-oNC are Outer Shareable whatever SHCFG or an SH field says; types with a
+// cacheable level keep their shareability. Checked on every path that computes a result shareability.
+TEST(SmmuAttrs, DeviceAndNonCacheableAreOuterShareableOnEveryPath) {
+    Harness h;
+    h.setup_queues();
+    struct Override {
+        unsigned memattr, shcfg;
+        uint8_t share;
+    } overrides[] = {
+        {0x1, SMMU_SHCFG_NSH, kOsh}, // Device-nGnRE
+        {0x0, SMMU_SHCFG_ISH, kOsh}, // Device-nGnRnE
+        {0x5, SMMU_SHCFG_ISH, kOsh}, // iNC-oNC
+        {0x7, SMMU_SHCFG_NSH, kNsh}, // oNC-iWB: cacheable inner, SHCFG applies
+        {0xD, SMMU_SHCFG_ISH, kIsh}, // oWB-iNC
+    };
+    // SMMUEN = 0: GBPA.
+    for (const Override &o : overrides) {
+        h.wr32(SMMU_GBPA,
+               (uint32_t)(SMMU_GBPA_UPDATE | SMMU_GBPA_MTCFG | SMMU_FIELD_PREP(SMMU_GBPA_MEMATTR, o.memattr) |
+                          SMMU_FIELD_PREP(SMMU_GBPA_SHCFG, o.shcfg)));
+        EXPECT_EQ(h.translate(1, 0x1234).share, o.share) << "GBPA.MemAttr " << o.memattr;
+    }
+    h.setup_stream_table({});
+    h.enable();
+    // STE bypass, and stage 2 only with a Normal WB NSH page: the override's type decides.
+    PageTable s2(h, 1);
+    s2.map(kVa, kPa, s2_page(0xF, kNsh));
+    uint32_t sid = 1;
+    for (const Override &o : overrides) {
+        auto ste = Harness::ste_bypass();
+        ste[1] = SMMU_STE1_MTCFG | SMMU_FIELD_PREP(SMMU_STE1_MEMATTR, o.memattr) |
+                 SMMU_FIELD_PREP(SMMU_STE1_SHCFG, o.shcfg);
+        h.write_ste(sid, ste);
+        EXPECT_EQ(h.translate(sid, 0x9000).share, o.share) << "STE bypass, MemAttr " << o.memattr;
+        auto ste2 = h.ste_s2(s2.root(), 5);
+        ste2[1] = ste[1];
+        h.write_ste(sid + 100, ste2);
+        smmu_result r = h.translate(sid + 100, kVa);
+        ASSERT_EQ(r.status, SMMU_XLATE_OK);
+        EXPECT_EQ(r.share, o.share) << "stage 2 only, MemAttr " << o.memattr;
+        sid++;
+    }
+    // Stage 2 only, the stage-2 page decides: Device or iNC-oNC with SH = NSH is OSH.
+    for (uint64_t memattr : {0x1ull, 0x5ull}) {
+        s2.map(kVa + 0x1000 * memattr, kPa, s2_page(memattr, kNsh));
+        h.write_ste(50, h.ste_s2(s2.root(), 5));
+        smmu_result r = h.translate(50, kVa + 0x1000 * memattr);
+        ASSERT_EQ(r.status, SMMU_XLATE_OK);
+        EXPECT_EQ(r.share, kOsh) << "stage-2 MemAttr " << memattr;
+    }
+    // Stage 1 only and nested. MAIR: 0 WB, 1 Device-nGnRE, 2 NC, 3 oNC-iWB, and the reserved SH 0b01 is NSH.
+    const uint64_t mair = 0x4F4404FFull;
+    S1Stream st = make_s1_stream(h, 60, 1);
+    auto cd = Harness::cd(st.pt->root(), 1);
+    cd[3] = mair;
+    h.write_cd(st.cd_addr, cd);
+    NestedStream n = make_nested_stream(h, 61, mair);
+    struct S1Case {
+        uint64_t index, sh;
+        uint8_t share;
+    } s1_cases[] = {{1, kIsh, kOsh}, {2, kNsh, kOsh}, {3, kNsh, kNsh}, {0, kIsh, kIsh}, {0, 1, kNsh}};
+    unsigned i = 0;
+    for (const S1Case &c : s1_cases) {
+        uint64_t va = kVa + 0x1000ull * i, ipa = 0x50000000ull + 0x1000ull * i;
+        st.pt->map(va, kPa, s1_page(c.index, c.sh));
+        smmu_result r = h.translate(60, va);
+        ASSERT_EQ(r.status, SMMU_XLATE_OK);
+        EXPECT_EQ(r.share, c.share) << "stage 1 only, case " << i;
+        n.s1->map(va, ipa, s1_page(c.index, c.sh));
+        n.s2->map(ipa, kPa, s2_page(0xF, kNsh));
+        r = h.translate(61, va);
+        ASSERT_EQ(r.status, SMMU_XLATE_OK);
+        EXPECT_EQ(r.share, c.share) << "nested, case " << i;
+        i++;
+    }
+    // MSIs: IRQ_CFG2/MSIAttr Device or iNC-oNC make the write OSH.
+    for (unsigned memattr : {0x1u, 0x5u, 0xFu}) {
+        uint64_t slot = h.alloc(8, 8);
+        h.cmd(SMMU_FIELD_PREP(SMMU_CMD0_OPCODE, SMMU_OP_SYNC) |
+                  SMMU_FIELD_PREP(SMMU_CMD0_SYNC_CS, SMMU_SYNC_CS_IRQ) |
+                  SMMU_FIELD_PREP(SMMU_CMD0_SYNC_MSH, kNsh) |
+                  SMMU_FIELD_PREP(SMMU_CMD0_SYNC_MSIATTR, memattr),
+              SMMU_ADDR_GET(SMMU_CMD1_SYNC_MSIADDR, slot));
+        ASSERT_FALSE(h.msis.empty());
+        EXPECT_EQ(h.msis.back().addr, slot);
+        EXPECT_EQ(h.last_attrs[SMMU_MEM_MSI].share, memattr == 0xF ? kNsh : kOsh) << "MSIAttr " << memattr;
+    }
 }

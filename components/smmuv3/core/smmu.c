@@ -665,11 +665,20 @@ static uint8_t combine_share(uint8_t a, uint8_t b) {
     return rank[a] >= rank[b] ? a : b;
 }
 
+/* Any-Device and Normal iNC-oNC are Outer Shareable whatever an SH field or SHCFG says: shareability only
+ * varies for types with a cacheable level (IHI0070 13.1.4, 13.1.7). */
+static uint8_t effective_share(mem_attrs a) {
+    bool nc = !a.type.device && a.type.inner.cache == CACHE_NC && a.type.outer.cache == CACHE_NC;
+    return a.type.device || nc ? 2 : sh_field(a.share);
+}
+
 /* The one combination of every path with stage 2: `in` (stage 1's attributes, or the incoming attributes
- * after the STE overrides when stage 1 is bypassed) combined with the stage-2 descriptor's MemAttr and SH. */
+ * after the STE overrides when stage 1 is bypassed) combined with the stage-2 descriptor's MemAttr and SH.
+ * `in` counts as OSH when its own type is Device or iNC-oNC; the result's type has the last word when it is
+ * output (set_result_attrs). */
 static mem_attrs combine_stage2(mem_attrs in, unsigned s2_memattr, unsigned s2_sh) {
     mem_attrs out = {combine_types(in.type, memattr_type(s2_memattr)),
-                     combine_share(in.share, (uint8_t)s2_sh)};
+                     combine_share(effective_share(in), (uint8_t)s2_sh)};
     return out;
 }
 
@@ -683,7 +692,7 @@ static mem_attrs incoming_attrs(bool mtcfg, unsigned memattr, unsigned shcfg) {
 
 static void set_result_attrs(smmu_result *res, mem_attrs a) {
     res->mem_attr = type_mair(a.type);
-    res->share = a.share;
+    res->share = effective_share(a);
 }
 
 static void set_bypass(const smmu *s, const smmu_txn *t, bool mtcfg, unsigned memattr, unsigned shcfg,
@@ -917,8 +926,9 @@ static void translate(smmu *s, const smmu_txn *t, smmu_result *res) {
     res->read = out.read;
     res->write = out.write;
     res->exec = out.exec;
+    /* Stage 1 alone: its MAIR byte as programmed, and its SH unless the type makes that OSH. */
     res->mem_attr = out.mem_attr;
-    res->share = out.share;
+    res->share = effective_share((mem_attrs){mair_type(out.mem_attr), out.share});
     if (s2) {
         /* Stage 2 combines with stage 1, or with the incoming attributes after the STE overrides when stage 1
          * is bypassed (IHI0070 13.5). */

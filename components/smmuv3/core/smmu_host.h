@@ -24,7 +24,7 @@ typedef enum smmu_mem_kind {
 typedef struct smmu_mem_attrs {
     uint8_t cache;       /* inner cacheability: 0 NC, 1 WB, 2 WT (CR1 encoding); MSIs: MemAttr[3:0] */
     uint8_t outer_cache; /* outer cacheability, same encoding (MSIs: 0, MemAttr holds both) */
-    uint8_t share;       /* 0 NSH, 2 OSH, 3 ISH; always 2 when both inner and outer are Non-cacheable */
+    uint8_t share;       /* 0 NSH, 2 OSH, 3 ISH; always 2 for Device and for Non-cacheable at both levels */
     bool ns;             /* non-secure physical address space */
 } smmu_mem_attrs;
 
