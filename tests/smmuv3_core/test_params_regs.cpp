@@ -27,6 +27,8 @@ TEST(SmmuParams, DefaultEnvelopeIsValid) {
     EXPECT_EQ(SMMU_FIELD_GET(SMMU_IDR1_SSIDSIZE, p.idr[1]), 20u);
     EXPECT_EQ(SMMU_FIELD_GET(SMMU_IDR1_SIDSIZE, p.idr[1]), 16u);
     EXPECT_TRUE(p.idr[3] & SMMU_IDR3_RIL);
+    EXPECT_TRUE(p.idr[3] & SMMU_IDR3_XNX) << "SMMUv3.1 and later with stage 2 implement FEAT_XNX";
+    EXPECT_TRUE(p.engine.xnx);
 }
 
 TEST(SmmuParams, RejectsImpossibleCombinationsWithReason) {
@@ -53,6 +55,7 @@ TEST(SmmuParams, RejectsImpossibleCombinationsWithReason) {
         {5, SMMU_IDR5_GRAN4K | SMMU_IDR5_GRAN16K | SMMU_IDR5_GRAN64K, 0, "granule"},
         {5, SMMU_IDR5_VAX, SMMU_FIELD_PREP(SMMU_IDR5_VAX, 2), "56-bit"},
         {5, SMMU_IDR5_VAX, SMMU_FIELD_PREP(SMMU_IDR5_VAX, 3), "reserved"},
+        {3, SMMU_IDR3_XNX, 0, "XNX=0 with IDR0.S2P=1"},
     };
     for (const Case &c : cases) {
         smmu_params p;
@@ -79,6 +82,23 @@ TEST(SmmuParams, FiftyTwoBitEnvelopeNeedsV31) {
     EXPECT_NE(validate_error(p).find("OAS=6"), std::string::npos) << validate_error(p);
     p.idr[5] = (uint32_t)SMMU_FIELD_SET(p.idr[5], SMMU_IDR5_OAS, 5);
     EXPECT_NE(validate_error(p).find("VAX=1"), std::string::npos) << validate_error(p);
+}
+
+// IDR3.XNX is RES0 in SMMUv3.0 and mandatory with stage 2 from SMMUv3.1 on; without stage 2 it is optional.
+TEST(SmmuParams, XnxFollowsTheRevision) {
+    smmu_params p;
+    smmu_params_default(&p);
+    char err[256] = "";
+    p.aidr = (uint32_t)SMMU_FIELD_PREP(SMMU_AIDR_MINOR, 1);
+    EXPECT_TRUE(smmu_params_validate(&p, err, sizeof(err))) << err;
+    p.idr[3] &= ~(uint32_t)SMMU_IDR3_XNX;
+    EXPECT_NE(validate_error(p).find("FEAT_XNX"), std::string::npos) << validate_error(p);
+    p.idr[0] &= ~(uint32_t)SMMU_IDR0_S2P;
+    EXPECT_TRUE(smmu_params_validate(&p, err, sizeof(err))) << err;
+    smmu_params v30;
+    smmu_params_default(&v30);
+    v30.aidr = 0;
+    EXPECT_NE(validate_error(v30).find("XNX=1"), std::string::npos) << validate_error(v30);
 }
 
 TEST(SmmuParams, CacheParameterChecks) {

@@ -700,6 +700,24 @@ TEST_F(WalkTest, Stage2AccessAndExecutePermissions) {
     }
 }
 
+// Without FEAT_XNX (smmu_engine_params.xnx = false) bit 53 is RES0: XN[1] alone decides, for both levels.
+TEST_F(WalkTest, Stage2ExecuteNeverWithoutXnx) {
+    smmu_engine_params p = DefaultParams();
+    p.xnx = false;
+    Recreate(p);
+    smmu_s2_cfg s2 = S2Config(12, 24, 1);
+    pt_.NewRoot(s2.tt);
+    for (unsigned xn = 0; xn < 4; xn++) {
+        uint64_t ipa = 0x10000;
+        pt_.Map(s2.tt, ipa, 0x30000, 3, kAf | kS2Normal | kS2apR | (static_cast<uint64_t>(xn) << 53));
+        for (smmu_access acc : {kExec, kUserExec}) {
+            smmu_engine_inv_all(engine_.get());
+            EXPECT_EQ(Translate(nullptr, &s2, ipa, acc), (xn & 2) == 0)
+                << "xn " << xn << " priv " << acc.priv;
+        }
+    }
+}
+
 TEST_F(WalkTest, Stage2DirtyStateSetsS2apWrite) {
     smmu_s2_cfg s2 = S2Config(12, 24, 1);
     s2.tt.ha = s2.tt.hd = true;

@@ -75,6 +75,7 @@ smmu *smmu_create(const smmu_params *p, const smmu_host_ops *host, void *host_ct
     ep.oas_bits = s->oas_bits;
     ep.hw_af = httu >= 1;
     ep.hw_dirty = httu >= 2;
+    ep.xnx = (p->idr[3] & SMMU_IDR3_XNX) != 0;
     s->p.engine = ep;
     s->eng = smmu_engine_create(&ep, host, host_ctx);
     if (!s->eng) {

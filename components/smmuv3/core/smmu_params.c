@@ -19,7 +19,7 @@ void smmu_params_default(smmu_params *p) {
                            SMMU_FIELD_PREP(SMMU_IDR1_CMDQS, 19) | SMMU_IDR1_ATTR_TYPES_OVR |
                            SMMU_IDR1_ATTR_PERMS_OVR);
     p->idr[2] = 0;
-    p->idr[3] = (uint32_t)(SMMU_IDR3_RIL | SMMU_IDR3_HAD);
+    p->idr[3] = (uint32_t)(SMMU_IDR3_RIL | SMMU_IDR3_HAD | SMMU_IDR3_XNX);
     p->idr[4] = 0;
     p->idr[5] = (uint32_t)(SMMU_FIELD_PREP(SMMU_IDR5_OAS, 5) | SMMU_IDR5_GRAN4K | SMMU_IDR5_GRAN16K |
                            SMMU_IDR5_GRAN64K);
@@ -36,6 +36,7 @@ void smmu_params_default(smmu_params *p) {
     p->engine.oas_bits = 48;
     p->engine.hw_af = true;
     p->engine.hw_dirty = true;
+    p->engine.xnx = true;
     p->config_cache = (smmu_cache_params){.sets = 64, .ways = 4, .policy = SMMU_REPL_LRU, .lookup_ps = 1000};
     p->cmd_ps = 10000;
     p->event_ps = 10000;
@@ -133,8 +134,8 @@ bool smmu_params_validate(const smmu_params *p, char *err, size_t err_len) {
 
     if (p->idr[2] != 0)
         return fail(err, err_len, "IDR2 must be 0 without VATOS");
-    if (idr3 & ~(uint64_t)(SMMU_IDR3_RIL | SMMU_IDR3_HAD | SMMU_IDR3_STT))
-        return fail(err, err_len, "IDR3=0x%x: only RIL, HAD and STT are %s", (unsigned)idr3,
+    if (idr3 & ~(uint64_t)(SMMU_IDR3_RIL | SMMU_IDR3_HAD | SMMU_IDR3_STT | SMMU_IDR3_XNX))
+        return fail(err, err_len, "IDR3=0x%x: only RIL, HAD, STT and XNX are %s", (unsigned)idr3,
                     "supported by this model yet");
     const bool v3_0 = SMMU_FIELD_GET(SMMU_AIDR_MINOR, p->aidr) == 0;
 
@@ -158,6 +159,12 @@ bool smmu_params_validate(const smmu_params *p, char *err, size_t err_len) {
 
     if (SMMU_FIELD_GET(SMMU_AIDR_MAJOR, p->aidr) != 0 || SMMU_FIELD_GET(SMMU_AIDR_MINOR, p->aidr) > 4)
         return fail(err, err_len, "AIDR=0x%x: not an SMMUv3.0..3.4 revision", p->aidr);
+    /* Features a revision makes mandatory, or did not have yet. */
+    if (v3_0 && (idr3 & SMMU_IDR3_XNX))
+        return fail(err, err_len,
+                    "IDR3.XNX=1 with AIDR = v3.0: stage-2 EL0/EL1 execute-never came with v3.1");
+    if (!v3_0 && (idr0 & SMMU_IDR0_S2P) && !(idr3 & SMMU_IDR3_XNX))
+        return fail(err, err_len, "IDR3.XNX=0 with IDR0.S2P=1: SMMUv3.1 and later must implement FEAT_XNX");
 
     if (!cache_params_ok(&p->config_cache))
         return fail(err, err_len, "config_cache: ways must be > 0 and policy 0..2 when sets > 0");

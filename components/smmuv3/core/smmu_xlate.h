@@ -136,6 +136,8 @@ typedef struct smmu_engine_params {
     uint8_t oas_bits;      /* IDR5.OAS in bits: caps every output; 52 adds the 64 KB granule's
                             * OA[51:48] in descriptor bits [15:12] and its level-1 blocks (FEAT_LPA) */
     bool hw_af, hw_dirty;  /* IDR0.HTTU allows HA / HD at all */
+    bool xnx; /* IDR3.XNX (FEAT_XNX): stage-2 XN[1:0] tells EL0 from EL1; without it bit 53 is RES0
+               * and XN (bit 54) forbids execution at both */
 } smmu_engine_params;
 
 typedef struct smmu_engine smmu_engine;
