@@ -302,3 +302,84 @@ TEST(SmmuAttrs, DeviceAndNonCacheableAreOuterShareableOnEveryPath) {
         EXPECT_EQ(h.last_attrs[SMMU_MEM_MSI].share, memattr == 0xF ? kNsh : kOsh) << "MSIAttr " << memattr;
     }
 }
+
+// STE.S2FWB (FEAT_S2FWB): the stage-2 MemAttr may override the type instead of combining with it. MemAttr[2]
+// = 0 is Device and combines; 0b101 is Non-cacheable unless the input is Device; 0b110 forces Write-Back
+// (with the input's hints where it was cacheable); 0b111 keeps the input's type; MemAttr[3] is RES0; 0b100 is
+// reserved (Device-nGnRnE). Shareability combines as without FWB.
+TEST(SmmuAttrs, S2fwbStageTwoOverridesTheType) {
+    Harness h;
+    h.bring_up();
+    PageTable s2(h, 1);
+    struct S2Case {
+        bool mtcfg;
+        unsigned memattr;
+        uint64_t s2_memattr, s2_sh;
+        uint8_t mair, share, mair_without_fwb;
+    } s2_cases[] = {
+        {false, 0, 0x1, kIsh, 0x04, kOsh, 0x04},  // Device-nGnRE
+        {false, 0, 0x5, kIsh, 0x44, kOsh, 0x44},  // Non-cacheable
+        {false, 0, 0x6, kIsh, 0xFF, kIsh, 0x4B},  // forced WB (without FWB: oNC-iWT)
+        {false, 0, 0xE, kIsh, 0xFF, kIsh, 0xFB},  // MemAttr[3] is RES0 (without FWB: oWB-iWT)
+        {false, 0, 0x7, kNsh, 0xFF, kNsh, 0x4F},  // the input's type (without FWB: oNC-iWB)
+        {false, 0, 0xB, kIsh, 0x0C, kOsh, 0xBF},  // 0b011: Device-GRE (without FWB: oWT-iWB)
+        {false, 0, 0x4, kIsh, 0x00, kOsh, 0x00},  // reserved
+        {true, 0x1, 0x6, kNsh, 0xFF, kOsh, 0x04}, // Device input forced to WB: it counts as OSH
+        {true, 0x1, 0x5, kIsh, 0x04, kOsh, 0x04}, // Device input stays Device
+        {true, 0x1, 0x7, kIsh, 0x04, kOsh, 0x04}, // the input's type
+        {true, 0xA, 0x6, kNsh, 0xFF, kNsh, 0x4B}, // WT input forced to WB (without FWB: oNC-iWT)
+    };
+    uint32_t sid = 1;
+    for (const S2Case &c : s2_cases) {
+        uint64_t ipa = 0x1000ull * sid;
+        s2.map(ipa, kPa + ipa, s2_page(c.s2_memattr, c.s2_sh));
+        for (bool fwb : {true, false}) {
+            auto ste = h.ste_s2(s2.root(), 5);
+            ste[1] = (c.mtcfg ? SMMU_STE1_MTCFG | SMMU_FIELD_PREP(SMMU_STE1_MEMATTR, c.memattr) : 0) |
+                     SMMU_FIELD_PREP(SMMU_STE1_SHCFG, SMMU_SHCFG_INCOMING) | (fwb ? SMMU_STE1_S2FWB : 0);
+            h.write_ste(sid, ste);
+            h.cfgi_ste(sid);
+            smmu_result r = h.translate(sid, ipa);
+            ASSERT_EQ(r.status, SMMU_XLATE_OK);
+            EXPECT_EQ(r.mem_attr, fwb ? c.mair : c.mair_without_fwb)
+                << "stage 2 only, case " << sid << " fwb " << fwb;
+            if (fwb) {
+                EXPECT_EQ(r.share, c.share) << "stage 2 only, case " << sid;
+            }
+        }
+        sid++;
+    }
+
+    // Nested. MAIR: 0 WB, 1 Device-nGnRE, 2 Device-GRE, 3 WT Read-Allocate only, 4 outer WB transient / inner
+    // WB.
+    NestedStream n = make_nested_stream(h, 100, 0x7FAA0C04FFull);
+    auto ste = Harness::ste_abort();
+    for (unsigned i = 0; i < 8; i++)
+        ste[i] = h.mem.read64(h.ste_addr(100) + 8 * i);
+    ste[1] |= SMMU_STE1_S2FWB;
+    h.write_ste(100, ste);
+    struct NestedCase {
+        uint64_t s1_index, s1_sh, s2_memattr, s2_sh;
+        uint8_t mair, share;
+    } nested_cases[] = {
+        {1, kNsh, 0x6, kNsh, 0xFF, kOsh}, // Device forced to WB
+        {3, kIsh, 0x6, kIsh, 0xEE, kIsh}, // WT forced to WB keeps Read-Allocate only
+        {4, kIsh, 0x6, kIsh, 0x7F, kIsh}, // the transient hint stays
+        {3, kIsh, 0x7, kIsh, 0xAA, kIsh}, // stage 1's type
+        {0, kIsh, 0x5, kIsh, 0x44, kOsh}, // Non-cacheable
+        {2, kIsh, 0x5, kIsh, 0x0C, kOsh}, // Device stays Device
+        {0, kIsh, 0x3, kIsh, 0x0C, kOsh}, // stage-2 Device-GRE
+        {1, kIsh, 0x3, kIsh, 0x04, kOsh}, // the stricter Device type
+    };
+    unsigned i = 0;
+    for (const NestedCase &c : nested_cases) {
+        uint64_t va = kVa + 0x1000ull * i, ipa = 0x50000000ull + 0x1000ull * i;
+        n.s1->map(va, ipa, s1_page(c.s1_index, c.s1_sh));
+        n.s2->map(ipa, kPa, s2_page(c.s2_memattr, c.s2_sh));
+        smmu_result r = h.translate(100, va);
+        ASSERT_EQ(r.status, SMMU_XLATE_OK) << "case " << i << " event " << (unsigned)r.event_id;
+        EXPECT_EQ(r.mem_attr, c.mair) << "nested, case " << i;
+        EXPECT_EQ(r.share, c.share) << "nested, case " << i;
+        i++;
+    }
+}

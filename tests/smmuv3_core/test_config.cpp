@@ -147,6 +147,31 @@ TEST(SmmuSte, FeaturesAbsentMakeFieldsIllegal) {
     EXPECT_EQ(h.translate(4, 0).event_id, SMMU_EVT_C_BAD_CD);
 }
 
+// STE.S2FWB is RES0 without IDR3.FWB (before SMMUv3.2): set, it makes a stage-2 STE ILLEGAL. It is IGNORED
+// when stage 2 is bypassed.
+TEST(SmmuSte, S2fwbNeedsIdr3Fwb) {
+    smmu_params v31;
+    smmu_params_default(&v31);
+    v31.aidr = (uint32_t)SMMU_FIELD_PREP(SMMU_AIDR_MINOR, 1);
+    v31.idr[3] &= ~(uint32_t)SMMU_IDR3_FWB;
+    for (bool fwb : {true, false}) {
+        Harness h(fwb ? nullptr : &v31);
+        h.bring_up();
+        PageTable s2(h, 1);
+        s2.map(kVa, kPa, kS2PageRw);
+        auto ste = h.ste_s2(s2.root(), 1);
+        ste[1] |= SMMU_STE1_S2FWB;
+        h.write_ste(1, ste);
+        smmu_result r = h.translate(1, kVa);
+        EXPECT_EQ(r.status, fwb ? SMMU_XLATE_OK : SMMU_XLATE_ABORT);
+        EXPECT_EQ(r.event_id, fwb ? 0u : (unsigned)SMMU_EVT_C_BAD_STE);
+        auto bypass = Harness::ste_bypass();
+        bypass[1] |= SMMU_STE1_S2FWB;
+        h.write_ste(2, bypass);
+        EXPECT_EQ(h.translate(2, kVa).status, SMMU_XLATE_OK) << "IGNORED with stage 2 bypassed";
+    }
+}
+
 TEST(SmmuSte, OverridesAndVmidWidthFollowIdRegisters) {
     smmu_params p;
     smmu_params_default(&p);

@@ -29,6 +29,9 @@ TEST(SmmuParams, DefaultEnvelopeIsValid) {
     EXPECT_TRUE(p.idr[3] & SMMU_IDR3_RIL);
     EXPECT_TRUE(p.idr[3] & SMMU_IDR3_XNX) << "SMMUv3.1 and later with stage 2 implement FEAT_XNX";
     EXPECT_TRUE(p.engine.xnx);
+    // SMMUv3.2 (the default AIDR) makes FEAT_S2FWB mandatory.
+    EXPECT_EQ(SMMU_FIELD_GET(SMMU_AIDR_MINOR, p.aidr), 2u);
+    EXPECT_TRUE(p.idr[3] & SMMU_IDR3_FWB);
 }
 
 TEST(SmmuParams, RejectsImpossibleCombinationsWithReason) {
@@ -56,6 +59,7 @@ TEST(SmmuParams, RejectsImpossibleCombinationsWithReason) {
         {5, SMMU_IDR5_VAX, SMMU_FIELD_PREP(SMMU_IDR5_VAX, 2), "56-bit"},
         {5, SMMU_IDR5_VAX, SMMU_FIELD_PREP(SMMU_IDR5_VAX, 3), "reserved"},
         {3, SMMU_IDR3_XNX, 0, "XNX=0 with IDR0.S2P=1"},
+        {3, SMMU_IDR3_FWB, 0, "FEAT_S2FWB"},
     };
     for (const Case &c : cases) {
         smmu_params p;
@@ -90,6 +94,7 @@ TEST(SmmuParams, XnxFollowsTheRevision) {
     smmu_params_default(&p);
     char err[256] = "";
     p.aidr = (uint32_t)SMMU_FIELD_PREP(SMMU_AIDR_MINOR, 1);
+    p.idr[3] &= ~(uint32_t)SMMU_IDR3_FWB; // an SMMUv3.2 feature
     EXPECT_TRUE(smmu_params_validate(&p, err, sizeof(err))) << err;
     p.idr[3] &= ~(uint32_t)SMMU_IDR3_XNX;
     EXPECT_NE(validate_error(p).find("FEAT_XNX"), std::string::npos) << validate_error(p);
@@ -99,6 +104,17 @@ TEST(SmmuParams, XnxFollowsTheRevision) {
     smmu_params_default(&v30);
     v30.aidr = 0;
     EXPECT_NE(validate_error(v30).find("XNX=1"), std::string::npos) << validate_error(v30);
+}
+
+// IDR3.FWB exists from SMMUv3.2 on, where FWB = 1 is mandatory.
+TEST(SmmuParams, FwbFollowsTheRevision) {
+    char err[256] = "";
+    smmu_params p;
+    smmu_params_default(&p);
+    p.aidr = (uint32_t)SMMU_FIELD_PREP(SMMU_AIDR_MINOR, 1);
+    EXPECT_NE(validate_error(p).find("FWB=1 with AIDR < v3.2"), std::string::npos) << validate_error(p);
+    p.idr[3] &= ~(uint32_t)SMMU_IDR3_FWB;
+    EXPECT_TRUE(smmu_params_validate(&p, err, sizeof(err))) << err;
 }
 
 TEST(SmmuParams, CacheParameterChecks) {

@@ -858,6 +858,37 @@ TEST_F(NestedTest, S2ptwTreatsReservedStage2MemAttrAsDevice) {
     }
 }
 
+// With STE.S2FWB the stage-2 MemAttr has the FWB encoding: MemAttr[3] is RES0 and MemAttr[2] = 0 is Device,
+// so S2PTW judges the same descriptor bits differently.
+TEST_F(NestedTest, S2ptwUsesTheFwbEncodingWithS2fwb) {
+    pt_.Map(tt_, 0x1000, 0x8000'0000, 3);
+    pt_.Map(s2_.tt, 0x8000'0000, 0x9000'0000, 2, kAf | kS2apR | kS2Normal);
+    s2_.ptw = true;
+    struct Case {
+        uint64_t memattr;
+        bool device_without_fwb, device_with_fwb;
+    } cases[] = {
+        {0xb, false, true},  // oWT-iWB / Device-GRE
+        {0xe, false, false}, // oWB-iWT / forced Write-Back
+        {0x6, false, false}, // oNC-iWT / forced Write-Back
+        {0x7, false, false}, // oNC-iWB / stage 1's type
+        {0x4, true, true},   // reserved in both encodings
+    };
+    for (const Case &c : cases) {
+        pt_.Map(s2_.tt, tt_.ttb, tt_.ttb, 2, kAf | kS2apR | kS2apW | (c.memattr << 2));
+        for (bool fwb : {false, true}) {
+            s2_.fwb = fwb;
+            smmu_engine_inv_all(engine_.get());
+            bool device = fwb ? c.device_with_fwb : c.device_without_fwb;
+            EXPECT_EQ(Translate(&s1_, &s2_, 0x1000, kRead), !device)
+                << "memattr " << c.memattr << " fwb " << fwb;
+            if (device) {
+                ExpectFault(SMMU_FAULT_PERMISSION, 2, 2);
+            }
+        }
+    }
+}
+
 TEST_F(NestedTest, WalkAbortDuringStage2OfTableFetch) {
     pt_.Map(tt_, 0x1000, 0x8000'0000, 3);
     uint64_t s2_l2 = pt_.DescAddr(s2_.tt, tt_.ttb, 2);

@@ -673,12 +673,53 @@ static uint8_t effective_share(mem_attrs a) {
     return a.type.device || nc ? 2 : sh_field(a.share);
 }
 
+/* A cacheability level forced to Write-Back by FEAT_S2FWB keeps stage 1's hints where stage 1 was cacheable
+ * there, else it gets Read-Allocate, Write-Allocate, non-transient. */
+static mem_level forced_wb(mem_level in) {
+    mem_level l = {CACHE_WB, true, true, false};
+    if (in.cache != CACHE_NC) {
+        l.ra = in.ra;
+        l.wa = in.wa;
+        l.tr = in.tr;
+    }
+    return l;
+}
+
+/* STE.S2FWB: stage 2 may override stage 1's type instead of combining with it (the A-profile FEAT_S2FWB
+ * rules; MemAttr[3] is RES0 without FEAT_MTE_PERM). MemAttr[2] == 0 is a Device type that combines as usual;
+ * 0b101 is Non-cacheable unless stage 1 is Device, 0b110 forces Write-Back whatever stage 1 is, 0b111 keeps
+ * stage 1's type. 0b100 is reserved: Device-nGnRnE, as smmu_s2_memattr_is_device says. */
+static mem_type combine_types_fwb(mem_type in, unsigned s2_memattr) {
+    unsigned m = s2_memattr & 0x7;
+    mem_type t = {0};
+    if (smmu_s2_memattr_is_device(m, true)) {
+        t.device = true;
+        t.dev = (m & 0x4) ? 0 : (uint8_t)(m & 3);
+        return combine_types(in, t);
+    }
+    switch (m & 3) {
+    case 1:
+        if (in.device)
+            return in;
+        t.inner.cache = t.outer.cache = CACHE_NC;
+        return t;
+    case 2:
+        t.inner = forced_wb(in.inner);
+        t.outer = forced_wb(in.outer);
+        return t;
+    default:
+        return in;
+    }
+}
+
 /* The one combination of every path with stage 2: `in` (stage 1's attributes, or the incoming attributes
- * after the STE overrides when stage 1 is bypassed) combined with the stage-2 descriptor's MemAttr and SH.
- * `in` counts as OSH when its own type is Device or iNC-oNC; the result's type has the last word when it is
- * output (set_result_attrs). */
-static mem_attrs combine_stage2(mem_attrs in, unsigned s2_memattr, unsigned s2_sh) {
-    mem_attrs out = {combine_types(in.type, memattr_type(s2_memattr)),
+ * after the STE overrides when stage 1 is bypassed) combined with the stage-2 descriptor's MemAttr and SH,
+ * with the FEAT_S2FWB rules when STE.S2FWB is set. `in` counts as OSH when its own type is Device or iNC-oNC
+ * (which matters when FWB forces Write-Back); the result's type has the last word when it is output
+ * (set_result_attrs). FWB does not change how shareability combines. */
+static mem_attrs combine_stage2(mem_attrs in, unsigned s2_memattr, unsigned s2_sh, bool fwb) {
+    mem_attrs out = {fwb ? combine_types_fwb(in.type, s2_memattr)
+                         : combine_types(in.type, memattr_type(s2_memattr)),
                      combine_share(effective_share(in), (uint8_t)s2_sh)};
     return out;
 }
@@ -935,7 +976,7 @@ static void translate(smmu *s, const smmu_txn *t, smmu_result *res) {
          * is bypassed (IHI0070 13.5). */
         mem_attrs in = cd ? (mem_attrs){mair_type(out.mem_attr), out.share}
                           : incoming_attrs(ste->mtcfg, ste->memattr, ste->shcfg);
-        set_result_attrs(res, combine_stage2(in, out.s2_mem_attr, out.s2_share));
+        set_result_attrs(res, combine_stage2(in, out.s2_mem_attr, out.s2_share, s2->fwb));
     }
     s->st.translations_ok++;
 }

@@ -308,6 +308,11 @@ static bool decode_ste(const smmu *s, const uint64_t d[SMMU_STE_DWORDS], smmu_st
         if (!smmu_has(s, 0, SMMU_IDR0_VMID16) && (c->s2.vmid >> 8))
             return false;
         c->s2.ptw = c->s1_enabled && (d[2] & SMMU_STE2_S2PTW) != 0;
+        /* S2FWB is RES0 without IDR3.FWB; set anyway, the model treats it as ILLEGAL like other fields of
+         * absent features. It is IGNORED when stage 2 is bypassed. */
+        c->s2.fwb = (d[1] & SMMU_STE1_S2FWB) != 0;
+        if (c->s2.fwb && !smmu_has(s, 3, SMMU_IDR3_FWB))
+            return false;
         c->s2s = (d[2] & SMMU_STE2_S2S) != 0;
         c->s2r = (d[2] & SMMU_STE2_S2R) != 0;
         if ((stall_model == 1 && c->s2s) || (stall_model == 2 && !c->s2s))

@@ -19,7 +19,8 @@ void smmu_params_default(smmu_params *p) {
                            SMMU_FIELD_PREP(SMMU_IDR1_CMDQS, 19) | SMMU_IDR1_ATTR_TYPES_OVR |
                            SMMU_IDR1_ATTR_PERMS_OVR);
     p->idr[2] = 0;
-    p->idr[3] = (uint32_t)(SMMU_IDR3_RIL | SMMU_IDR3_HAD | SMMU_IDR3_XNX);
+    /* SMMUv3.2 makes FWB mandatory. */
+    p->idr[3] = (uint32_t)(SMMU_IDR3_RIL | SMMU_IDR3_HAD | SMMU_IDR3_XNX | SMMU_IDR3_FWB);
     p->idr[4] = 0;
     p->idr[5] = (uint32_t)(SMMU_FIELD_PREP(SMMU_IDR5_OAS, 5) | SMMU_IDR5_GRAN4K | SMMU_IDR5_GRAN16K |
                            SMMU_IDR5_GRAN64K);
@@ -134,8 +135,8 @@ bool smmu_params_validate(const smmu_params *p, char *err, size_t err_len) {
 
     if (p->idr[2] != 0)
         return fail(err, err_len, "IDR2 must be 0 without VATOS");
-    if (idr3 & ~(uint64_t)(SMMU_IDR3_RIL | SMMU_IDR3_HAD | SMMU_IDR3_STT | SMMU_IDR3_XNX))
-        return fail(err, err_len, "IDR3=0x%x: only RIL, HAD, STT and XNX are %s", (unsigned)idr3,
+    if (idr3 & ~(uint64_t)(SMMU_IDR3_RIL | SMMU_IDR3_HAD | SMMU_IDR3_STT | SMMU_IDR3_XNX | SMMU_IDR3_FWB))
+        return fail(err, err_len, "IDR3=0x%x: only RIL, HAD, STT, XNX and FWB are %s", (unsigned)idr3,
                     "supported by this model yet");
     const bool v3_0 = SMMU_FIELD_GET(SMMU_AIDR_MINOR, p->aidr) == 0;
 
@@ -165,6 +166,12 @@ bool smmu_params_validate(const smmu_params *p, char *err, size_t err_len) {
                     "IDR3.XNX=1 with AIDR = v3.0: stage-2 EL0/EL1 execute-never came with v3.1");
     if (!v3_0 && (idr0 & SMMU_IDR0_S2P) && !(idr3 & SMMU_IDR3_XNX))
         return fail(err, err_len, "IDR3.XNX=0 with IDR0.S2P=1: SMMUv3.1 and later must implement FEAT_XNX");
+    const bool v3_2 = SMMU_FIELD_GET(SMMU_AIDR_MINOR, p->aidr) >= 2;
+    if (v3_2 && !(idr3 & SMMU_IDR3_FWB))
+        return fail(err, err_len,
+                    "IDR3.FWB=0 with AIDR >= v3.2: SMMUv3.2 and later must implement FEAT_S2FWB");
+    if (!v3_2 && (idr3 & SMMU_IDR3_FWB))
+        return fail(err, err_len, "IDR3.FWB=1 with AIDR < v3.2: stage-2 forced write-back came with v3.2");
 
     if (!cache_params_ok(&p->config_cache))
         return fail(err, err_len, "config_cache: ways must be > 0 and policy 0..2 when sets > 0");

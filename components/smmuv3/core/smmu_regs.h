@@ -115,6 +115,7 @@
 /* ---- IDR3 ---- */
 #define SMMU_IDR3_HAD SMMU_BIT(2)
 #define SMMU_IDR3_XNX SMMU_BIT(4)
+#define SMMU_IDR3_FWB SMMU_BIT(8)
 #define SMMU_IDR3_STT SMMU_BIT(9)
 #define SMMU_IDR3_RIL SMMU_BIT(10)
 

@@ -352,7 +352,8 @@ static bool descriptor_pa(smmu_engine *eng, const smmu_walk_ctx *ctx, unsigned s
         fault->ttrnw = !write;
         return false;
     }
-    bool device = smmu_memattr_is_device((unsigned)SMMU_FIELD_GET(SMMU_DESC_S2_MEMATTR, s2_leaf.desc));
+    bool device =
+        smmu_s2_memattr_is_device((unsigned)SMMU_FIELD_GET(SMMU_DESC_S2_MEMATTR, s2_leaf.desc), ctx->s2->fwb);
     if (ctx->s2->ptw && device) {
         set_fault(fault, SMMU_FAULT_PERMISSION, 2, s2_leaf.level, SMMU_CLASS_TT, addr);
         fault->ttrnw = !write;

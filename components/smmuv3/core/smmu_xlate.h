@@ -56,6 +56,7 @@ typedef struct smmu_s2_cfg {
     smmu_tt_cfg tt;
     uint16_t vmid;
     bool ptw; /* STE.S2PTW: stage-1 walks that hit stage-2 Device memory fault (permission) */
+    bool fwb; /* STE.S2FWB: descriptor MemAttr has the FEAT_S2FWB encoding (smmu_s2_memattr_is_device) */
 } smmu_s2_cfg;
 
 /* The access being translated. */
@@ -111,6 +112,15 @@ typedef struct smmu_xlate_out {
  * UNPREDICTABLE, may act as any allocated value) the model makes the same, most restrictive, choice. */
 static inline bool smmu_memattr_is_device(unsigned memattr) {
     return (memattr & 0xC) == 0 || (memattr & 0x3) == 0;
+}
+
+/* The same for a stage-2 descriptor's MemAttr with STE.S2FWB. With FWB MemAttr[3] is RES0 (no FEAT_MTE_PERM)
+ * and MemAttr[2] == 0 is Device (MemAttr[1:0] the type); 0b100 is reserved and, as above, Device-nGnRnE. The
+ * other encodings (0b101 Non-cacheable, 0b110 Write-Back, 0b111 stage 1's type) are Normal at stage 2. */
+static inline bool smmu_s2_memattr_is_device(unsigned memattr, bool fwb) {
+    if (!fwb)
+        return smmu_memattr_is_device(memattr);
+    return (memattr & 0x4) == 0 || (memattr & 0x7) == 0x4;
 }
 
 /* Micro-architecture parameters of the translation engine. */
