@@ -153,7 +153,7 @@ TEST(SmmuSte, S2fwbNeedsIdr3Fwb) {
     smmu_params v31;
     smmu_params_default(&v31);
     v31.aidr = (uint32_t)SMMU_FIELD_PREP(SMMU_AIDR_MINOR, 1);
-    v31.idr[3] &= ~(uint32_t)SMMU_IDR3_FWB;
+    v31.idr[3] &= ~(uint32_t)(SMMU_IDR3_FWB | SMMU_IDR3_BBML);
     for (bool fwb : {true, false}) {
         Harness h(fwb ? nullptr : &v31);
         h.bring_up();

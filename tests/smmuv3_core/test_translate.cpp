@@ -186,7 +186,7 @@ TEST(SmmuXlate, StageTwoExecuteNeverFollowsIdr3Xnx) {
     smmu_params v30;
     smmu_params_default(&v30);
     v30.aidr = 0;
-    v30.idr[3] &= ~(uint32_t)(SMMU_IDR3_XNX | SMMU_IDR3_FWB); // v3.1 and v3.2 features
+    v30.idr[3] &= ~(uint32_t)(SMMU_IDR3_XNX | SMMU_IDR3_FWB | SMMU_IDR3_BBML); // v3.1 and v3.2 features
     for (bool xnx : {true, false}) {
         Harness h(xnx ? nullptr : &v30);
         EXPECT_EQ((h.rd32(SMMU_IDR3) & SMMU_IDR3_XNX) != 0, xnx);
