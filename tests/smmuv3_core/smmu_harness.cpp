@@ -60,8 +60,14 @@ static Harness *H(void *ctx) {
     return static_cast<Harness *>(ctx);
 }
 
-static bool host_read(void *ctx, smmu_mem_kind, uint64_t pa, void *buf, unsigned len,
-                      const smmu_mem_attrs *) {
+static void note_access(void *ctx, smmu_mem_kind kind, const smmu_mem_attrs *attrs) {
+    H(ctx)->last_attrs[kind] = *attrs;
+    H(ctx)->accesses[kind]++;
+}
+
+static bool host_read(void *ctx, smmu_mem_kind kind, uint64_t pa, void *buf, unsigned len,
+                      const smmu_mem_attrs *attrs) {
+    note_access(ctx, kind, attrs);
     if (H(ctx)->mem.read_aborts(pa, len))
         return false;
     H(ctx)->mem.read(pa, buf, len);
@@ -69,7 +75,8 @@ static bool host_read(void *ctx, smmu_mem_kind, uint64_t pa, void *buf, unsigned
 }
 
 static bool host_write(void *ctx, smmu_mem_kind kind, uint64_t pa, const void *buf, unsigned len,
-                       const smmu_mem_attrs *) {
+                       const smmu_mem_attrs *attrs) {
+    note_access(ctx, kind, attrs);
     if (H(ctx)->mem.write_aborts(pa, len))
         return false;
     if (kind == SMMU_MEM_MSI && len == 4) {
@@ -82,7 +89,8 @@ static bool host_write(void *ctx, smmu_mem_kind kind, uint64_t pa, const void *b
 }
 
 static bool host_cas(void *ctx, uint64_t pa, uint64_t expected, uint64_t desired, uint64_t *observed,
-                     const smmu_mem_attrs *) {
+                     const smmu_mem_attrs *attrs) {
+    note_access(ctx, SMMU_MEM_TT, attrs);
     if (H(ctx)->mem.read_aborts(pa, 8) || H(ctx)->mem.write_aborts(pa, 8))
         return false;
     *observed = H(ctx)->mem.read64(pa);

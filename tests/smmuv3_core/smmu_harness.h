@@ -128,6 +128,9 @@ class Harness {
     std::vector<MsiWrite> msis;
     uint64_t time_ps = 0;
     unsigned translations_changed = 0;
+    // Attributes of the latest access of each smmu_mem_kind (reads, writes and CAS), and how many there were.
+    std::array<smmu_mem_attrs, SMMU_MEM_MSI + 1> last_attrs{};
+    std::array<unsigned, SMMU_MEM_MSI + 1> accesses{};
 
     // Bump allocator for tables and queues (4 KB aligned unless asked otherwise).
     uint64_t alloc(uint64_t size, uint64_t align = 4096);

@@ -26,7 +26,7 @@ TEST(SmmuGbpa, AbortAndBypassWhenDisabled) {
     EXPECT_EQ(r.status, SMMU_XLATE_OK);
     EXPECT_TRUE(r.bypass);
     EXPECT_EQ(r.pa, 0x1234u);
-    EXPECT_EQ(r.share, 3u); // SHCFG=incoming at reset
+    EXPECT_EQ(r.share, 0u); // SHCFG=incoming at reset: the default input shareability, NSH
     // Attribute overrides: MTCFG=1 MemAttr=Device-nGnRE, SHCFG=OSH.
     h.wr32(SMMU_GBPA, (uint32_t)(SMMU_GBPA_UPDATE | SMMU_GBPA_MTCFG | SMMU_FIELD_PREP(SMMU_GBPA_MEMATTR, 1) |
                                  SMMU_FIELD_PREP(SMMU_GBPA_SHCFG, SMMU_SHCFG_OSH)));
@@ -40,6 +40,21 @@ TEST(SmmuGbpa, AbortAndBypassWhenDisabled) {
     EXPECT_EQ(r.status, SMMU_XLATE_ABORT);
     EXPECT_FALSE(r.event_recorded);
     EXPECT_TRUE(h.events().empty());
+}
+
+// Without IDR1.ATTR_TYPES_OVR / ATTR_PERMS_OVR the GBPA overrides are fixed as "use incoming" (6.3.14).
+TEST(SmmuGbpa, OverridesNeedTheIdr1Features) {
+    smmu_params p;
+    smmu_params_default(&p);
+    p.idr[1] &= ~(uint32_t)(SMMU_IDR1_ATTR_TYPES_OVR | SMMU_IDR1_ATTR_PERMS_OVR);
+    Harness h(&p);
+    h.setup_queues();
+    h.wr32(SMMU_GBPA, (uint32_t)(SMMU_GBPA_UPDATE | SMMU_GBPA_MTCFG | SMMU_FIELD_PREP(SMMU_GBPA_MEMATTR, 1) |
+                                 SMMU_FIELD_PREP(SMMU_GBPA_SHCFG, SMMU_SHCFG_OSH)));
+    smmu_result r = h.translate(1, 0x1234);
+    EXPECT_EQ(r.status, SMMU_XLATE_OK);
+    EXPECT_EQ(r.mem_attr, 0xFFu) << "MTCFG/MemAttr ignored: the default Normal WB input";
+    EXPECT_EQ(r.share, 0u) << "SHCFG ignored: the default Non-shareable input";
 }
 
 TEST(SmmuSte, AbortBypassAndReservedConfigs) {
@@ -147,6 +162,31 @@ TEST(SmmuSte, FeaturesAbsentMakeFieldsIllegal) {
     EXPECT_EQ(h.translate(4, 0).event_id, SMMU_EVT_C_BAD_CD);
 }
 
+// STE.S2FWB is RES0 without IDR3.FWB (before SMMUv3.2): set, it makes a stage-2 STE ILLEGAL. It is IGNORED
+// when stage 2 is bypassed.
+TEST(SmmuSte, S2fwbNeedsIdr3Fwb) {
+    smmu_params v31;
+    smmu_params_default(&v31);
+    v31.aidr = (uint32_t)SMMU_FIELD_PREP(SMMU_AIDR_MINOR, 1);
+    v31.idr[3] &= ~(uint32_t)(SMMU_IDR3_FWB | SMMU_IDR3_BBML);
+    for (bool fwb : {true, false}) {
+        Harness h(fwb ? nullptr : &v31);
+        h.bring_up();
+        PageTable s2(h, 1);
+        s2.map(kVa, kPa, kS2PageRw);
+        auto ste = h.ste_s2(s2.root(), 1);
+        ste[1] |= SMMU_STE1_S2FWB;
+        h.write_ste(1, ste);
+        smmu_result r = h.translate(1, kVa);
+        EXPECT_EQ(r.status, fwb ? SMMU_XLATE_OK : SMMU_XLATE_ABORT);
+        EXPECT_EQ(r.event_id, fwb ? 0u : (unsigned)SMMU_EVT_C_BAD_STE);
+        auto bypass = Harness::ste_bypass();
+        bypass[1] |= SMMU_STE1_S2FWB;
+        h.write_ste(2, bypass);
+        EXPECT_EQ(h.translate(2, kVa).status, SMMU_XLATE_OK) << "IGNORED with stage 2 bypassed";
+    }
+}
+
 TEST(SmmuSte, OverridesAndVmidWidthFollowIdRegisters) {
     smmu_params p;
     smmu_params_default(&p);
@@ -161,7 +201,7 @@ TEST(SmmuSte, OverridesAndVmidWidthFollowIdRegisters) {
     h.write_ste(2, ste);
     smmu_result r = h.translate(2, 0x1000);
     EXPECT_EQ(r.mem_attr, 0xFFu) << "MTCFG is RES0 without ATTR_TYPES_OVR";
-    EXPECT_EQ(r.share, 3u) << "incoming shareability is used";
+    EXPECT_EQ(r.share, 0u) << "incoming shareability (the default input, NSH) is used";
 }
 
 TEST(SmmuSte, StreamIdOutOfRange) {

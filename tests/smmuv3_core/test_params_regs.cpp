@@ -27,6 +27,12 @@ TEST(SmmuParams, DefaultEnvelopeIsValid) {
     EXPECT_EQ(SMMU_FIELD_GET(SMMU_IDR1_SSIDSIZE, p.idr[1]), 20u);
     EXPECT_EQ(SMMU_FIELD_GET(SMMU_IDR1_SIDSIZE, p.idr[1]), 16u);
     EXPECT_TRUE(p.idr[3] & SMMU_IDR3_RIL);
+    EXPECT_TRUE(p.idr[3] & SMMU_IDR3_XNX) << "SMMUv3.1 and later with stage 2 implement FEAT_XNX";
+    EXPECT_TRUE(p.engine.xnx);
+    // SMMUv3.2 (the default AIDR) makes FEAT_S2FWB and a break-before-make level of 1 or 2 mandatory.
+    EXPECT_EQ(SMMU_FIELD_GET(SMMU_AIDR_MINOR, p.aidr), 2u);
+    EXPECT_TRUE(p.idr[3] & SMMU_IDR3_FWB);
+    EXPECT_EQ(SMMU_FIELD_GET(SMMU_IDR3_BBML, p.idr[3]), 2u);
 }
 
 TEST(SmmuParams, RejectsImpossibleCombinationsWithReason) {
@@ -53,6 +59,10 @@ TEST(SmmuParams, RejectsImpossibleCombinationsWithReason) {
         {5, SMMU_IDR5_GRAN4K | SMMU_IDR5_GRAN16K | SMMU_IDR5_GRAN64K, 0, "granule"},
         {5, SMMU_IDR5_VAX, SMMU_FIELD_PREP(SMMU_IDR5_VAX, 2), "56-bit"},
         {5, SMMU_IDR5_VAX, SMMU_FIELD_PREP(SMMU_IDR5_VAX, 3), "reserved"},
+        {3, SMMU_IDR3_XNX, 0, "XNX=0 with IDR0.S2P=1"},
+        {3, SMMU_IDR3_FWB, 0, "FEAT_S2FWB"},
+        {3, SMMU_IDR3_BBML, 0, "BBML=0"},
+        {3, SMMU_IDR3_BBML, SMMU_FIELD_PREP(SMMU_IDR3_BBML, 3), "BBML=3 is reserved"},
     };
     for (const Case &c : cases) {
         smmu_params p;
@@ -79,6 +89,43 @@ TEST(SmmuParams, FiftyTwoBitEnvelopeNeedsV31) {
     EXPECT_NE(validate_error(p).find("OAS=6"), std::string::npos) << validate_error(p);
     p.idr[5] = (uint32_t)SMMU_FIELD_SET(p.idr[5], SMMU_IDR5_OAS, 5);
     EXPECT_NE(validate_error(p).find("VAX=1"), std::string::npos) << validate_error(p);
+}
+
+// IDR3.XNX is RES0 in SMMUv3.0 and mandatory with stage 2 from SMMUv3.1 on; without stage 2 it is optional.
+TEST(SmmuParams, XnxFollowsTheRevision) {
+    smmu_params p;
+    smmu_params_default(&p);
+    char err[256] = "";
+    p.aidr = (uint32_t)SMMU_FIELD_PREP(SMMU_AIDR_MINOR, 1);
+    p.idr[3] &= ~(uint32_t)(SMMU_IDR3_FWB | SMMU_IDR3_BBML); // SMMUv3.2 features
+    EXPECT_TRUE(smmu_params_validate(&p, err, sizeof(err))) << err;
+    p.idr[3] &= ~(uint32_t)SMMU_IDR3_XNX;
+    EXPECT_NE(validate_error(p).find("FEAT_XNX"), std::string::npos) << validate_error(p);
+    p.idr[0] &= ~(uint32_t)SMMU_IDR0_S2P;
+    EXPECT_TRUE(smmu_params_validate(&p, err, sizeof(err))) << err;
+    smmu_params v30;
+    smmu_params_default(&v30);
+    v30.aidr = 0;
+    EXPECT_NE(validate_error(v30).find("XNX=1"), std::string::npos) << validate_error(v30);
+}
+
+// IDR3.FWB and IDR3.BBML exist from SMMUv3.2 on, where FWB = 1 and BBML = 1 or 2 are mandatory.
+TEST(SmmuParams, FwbAndBbmlFollowTheRevision) {
+    char err[256] = "";
+    for (unsigned bbml : {1u, 2u}) {
+        smmu_params p;
+        smmu_params_default(&p);
+        p.idr[3] = (uint32_t)SMMU_FIELD_SET(p.idr[3], SMMU_IDR3_BBML, bbml);
+        EXPECT_TRUE(smmu_params_validate(&p, err, sizeof(err))) << err;
+    }
+    smmu_params p;
+    smmu_params_default(&p);
+    p.aidr = (uint32_t)SMMU_FIELD_PREP(SMMU_AIDR_MINOR, 1);
+    EXPECT_NE(validate_error(p).find("FWB=1 with AIDR < v3.2"), std::string::npos) << validate_error(p);
+    p.idr[3] &= ~(uint32_t)SMMU_IDR3_FWB;
+    EXPECT_NE(validate_error(p).find("BBML=2 with AIDR < v3.2"), std::string::npos) << validate_error(p);
+    p.idr[3] &= ~(uint32_t)SMMU_IDR3_BBML;
+    EXPECT_TRUE(smmu_params_validate(&p, err, sizeof(err))) << err;
 }
 
 TEST(SmmuParams, CacheParameterChecks) {

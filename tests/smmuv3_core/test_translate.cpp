@@ -180,6 +180,44 @@ TEST(SmmuXlate, HardwareAccessAndDirtyFlagsThroughTheSmmu) {
     EXPECT_TRUE(h.mem.read64(s2.desc_addr(kVa, 3)) & kDescAf);
 }
 
+// Stage-2 XN[1:0] (FEAT_XNX) with IDR3.XNX; without it (an SMMUv3.0 envelope) bit 53 is RES0 and XN, bit 54,
+// forbids execution at every level.
+TEST(SmmuXlate, StageTwoExecuteNeverFollowsIdr3Xnx) {
+    smmu_params v30;
+    smmu_params_default(&v30);
+    v30.aidr = 0;
+    v30.idr[3] &= ~(uint32_t)(SMMU_IDR3_XNX | SMMU_IDR3_FWB | SMMU_IDR3_BBML); // v3.1 and v3.2 features
+    for (bool xnx : {true, false}) {
+        Harness h(xnx ? nullptr : &v30);
+        EXPECT_EQ((h.rd32(SMMU_IDR3) & SMMU_IDR3_XNX) != 0, xnx);
+        h.bring_up();
+        PageTable s2(h, 1);
+        const uint64_t bit53 = uint64_t(1) << 53, bit54 = uint64_t(1) << 54;
+        struct Case {
+            uint64_t xn_bits;
+            bool priv_x, user_x;
+        } cases[] = {
+            {0, true, true},
+            {bit53, !xnx, true}, // XN = 0b01: EL0 only with FEAT_XNX; RES0 without
+            {bit54, false, false},
+            {bit53 | bit54, xnx, false}, // XN = 0b11: EL1 only with FEAT_XNX
+        };
+        uint32_t sid = 1;
+        for (const Case &c : cases) {
+            uint64_t ipa = kVa + 0x1000ull * sid;
+            s2.map(ipa, kPa, kS2PageRw | c.xn_bits);
+            h.write_ste(sid, h.ste_s2(s2.root(), 5));
+            smmu_result r = h.translate(sid, ipa, false, false, 0, SMMU_AT_UNTRANSLATED, true, true);
+            EXPECT_EQ(r.status == SMMU_XLATE_OK, c.priv_x)
+                << "xnx " << xnx << " case " << sid << " privileged";
+            r = h.translate(sid, ipa, false, false, 0, SMMU_AT_UNTRANSLATED, false, true);
+            EXPECT_EQ(r.status == SMMU_XLATE_OK, c.user_x)
+                << "xnx " << xnx << " case " << sid << " unprivileged";
+            sid++;
+        }
+    }
+}
+
 TEST(SmmuXlate, HttuFieldsIllegalWhenNotAdvertised) {
     smmu_params p;
     smmu_params_default(&p);

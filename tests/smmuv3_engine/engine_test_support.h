@@ -172,6 +172,7 @@ inline smmu_engine_params DefaultParams() {
     p.oas_bits = 48;
     p.hw_af = true;
     p.hw_dirty = true;
+    p.xnx = true;
     return p;
 }
 

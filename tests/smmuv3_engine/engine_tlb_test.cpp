@@ -104,6 +104,39 @@ TEST_F(TlbTest, WalkCacheSkipsUpperLevels) {
     EXPECT_EQ(Stat("walk_cache.inserts"), 2u); // level-1 and level-2 table descriptors
 }
 
+// What IDR3.BBML = 2 promises: a block split into pages without break-before-make leaves overlapping block
+// and page entries; a lookup uses one of them whole, with no conflict and no fault, the block's nT bit (16)
+// is ignored, and an invalidation of the range removes every overlapping entry.
+TEST_F(TlbTest, SizeChangeWithoutBreakBeforeMakeUsesOneEntry) {
+    constexpr uint64_t kNt = 1ull << 16;
+    uint64_t block = pt_.Map(tt_a_, 0x20'0000, 0x80'0000, 2, kAf | kNg | kAp2 | kNt); // read-only 2 MB block
+    ASSERT_TRUE(Translate(&asid1_, nullptr, 0x20'1000));
+    ASSERT_TRUE(Translate(&asid1_, nullptr, 0x20'1000));
+    EXPECT_TRUE(out_.tlb_hit) << "nT is ignored: the block is cached";
+    // The same output addresses as writable pages, without invalidating the block first.
+    uint64_t l3 = pt_.Alloc(4096);
+    for (uint64_t i = 0; i < 512; i++)
+        host_.Write64(l3 + 8 * i, (0x80'0000 + (i << 12)) | kValid | kTable | kAf | kNg);
+    host_.Write64(block, l3 | kValid | kTable);
+    // A write misses the read-only block entry, walks the new tables and caches a page: two entries now
+    // cover 0x20'1000.
+    ASSERT_TRUE(Translate(&asid1_, nullptr, 0x20'1000, kWrite));
+    EXPECT_FALSE(out_.tlb_hit);
+    EXPECT_EQ(out_.oa, 0x80'1000u);
+    ASSERT_TRUE(Translate(&asid1_, nullptr, 0x20'1000));
+    EXPECT_TRUE(out_.tlb_hit);
+    EXPECT_EQ(out_.oa, 0x80'1000u);
+    ASSERT_TRUE(Translate(&asid1_, nullptr, 0x20'5000));
+    EXPECT_TRUE(out_.tlb_hit);
+    EXPECT_FALSE(out_.write) << "the old block entry, whole";
+    uint64_t invalidated = Stat("tlb.invalidated");
+    smmu_engine_inv_va(engine_.get(), SMMU_REGIME_NS_EL1, 0, true, 1, 0x20'1000, 0, true, 0);
+    EXPECT_EQ(Stat("tlb.invalidated") - invalidated, 2u) << "the page and the block that overlaps it";
+    ASSERT_TRUE(Translate(&asid1_, nullptr, 0x20'5000));
+    EXPECT_FALSE(out_.tlb_hit);
+    EXPECT_TRUE(out_.write);
+}
+
 TEST_F(TlbTest, DisabledCachesAlwaysWalk) {
     smmu_engine_params p = DefaultParams();
     p.tlb.sets = 0;

@@ -702,6 +702,24 @@ TEST_F(WalkTest, Stage2AccessAndExecutePermissions) {
     }
 }
 
+// Without FEAT_XNX (smmu_engine_params.xnx = false) bit 53 is RES0: XN[1] alone decides, for both levels.
+TEST_F(WalkTest, Stage2ExecuteNeverWithoutXnx) {
+    smmu_engine_params p = DefaultParams();
+    p.xnx = false;
+    Recreate(p);
+    smmu_s2_cfg s2 = S2Config(12, 24, 1);
+    pt_.NewRoot(s2.tt);
+    for (unsigned xn = 0; xn < 4; xn++) {
+        uint64_t ipa = 0x10000;
+        pt_.Map(s2.tt, ipa, 0x30000, 3, kAf | kS2Normal | kS2apR | (static_cast<uint64_t>(xn) << 53));
+        for (smmu_access acc : {kExec, kUserExec}) {
+            smmu_engine_inv_all(engine_.get());
+            EXPECT_EQ(Translate(nullptr, &s2, ipa, acc), (xn & 2) == 0)
+                << "xn " << xn << " priv " << acc.priv;
+        }
+    }
+}
+
 TEST_F(WalkTest, Stage2DirtyStateSetsS2apWrite) {
     smmu_s2_cfg s2 = S2Config(12, 24, 1);
     s2.tt.ha = s2.tt.hd = true;
@@ -751,6 +769,32 @@ TEST_F(NestedTest, TranslatesThroughBothStages) {
     EXPECT_EQ(Stat("walks.nested"), 2u);
 }
 
+// The engine reports each stage's own attributes, from a walk and from the TLB; the control plane combines
+// them.
+TEST_F(NestedTest, ReportsEachStagesAttributes) {
+    pt_.Map(tt_, 0x1000, 0x8000'0000, 3, kAf | kAp1 | (1ull << 2) | (2ull << 8)); // MAIR index 1, OSH
+    pt_.Map(s2_.tt, 0x8000'0000, 0x9000'0000, 3, kAf | kS2apR | (0x5ull << 2) | (3ull << 8)); // NC, ISH
+    for (int pass = 0; pass < 2; pass++) {
+        ASSERT_TRUE(Translate(&s1_, &s2_, 0x1000, kRead));
+        EXPECT_EQ(out_.tlb_hit, pass == 1);
+        EXPECT_EQ(out_.mem_attr, 0x04u);
+        EXPECT_EQ(out_.share, 2u);
+        EXPECT_EQ(out_.s2_mem_attr, 0x5u);
+        EXPECT_EQ(out_.s2_share, 3u);
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        ASSERT_TRUE(Translate(nullptr, &s2_, 0x8000'0000, kRead));
+        EXPECT_EQ(out_.tlb_hit, pass == 1);
+        EXPECT_EQ(out_.mem_attr, 0xffu);
+        EXPECT_EQ(out_.s2_mem_attr, 0x5u);
+        EXPECT_EQ(out_.s2_share, 3u);
+        EXPECT_EQ(out_.share, 3u); // stage 1 bypassed: the stage-2 SH
+    }
+    ASSERT_TRUE(Translate(&s1_, nullptr, 0x1000, kRead));
+    EXPECT_EQ(out_.s2_mem_attr, 0xffu);
+    EXPECT_EQ(out_.s2_share, 0xffu);
+}
+
 TEST_F(NestedTest, Stage2FaultOnStage1TableFetch) {
     pt_.Map(tt_, 0x1000, 0x8000'0000, 3);
     pt_.Map(s2_.tt, 0x8000'0000, 0x9000'0000, 2, kAf | kS2apR | kS2Normal);
@@ -797,6 +841,54 @@ TEST_F(NestedTest, S2ptwFaultsWalksIntoDeviceMemory) {
     EXPECT_FALSE(Translate(&s1_, &s2_, 0x1000, kRead));
     ExpectFault(SMMU_FAULT_PERMISSION, 2, 2);
     EXPECT_EQ(fault_.fclass, SMMU_CLASS_TT);
+}
+
+// A reserved stage-2 MemAttr (0b0100, 0b1000, 0b1100) behaves as Device-nGnRnE, so S2PTW stops walks there.
+TEST_F(NestedTest, S2ptwTreatsReservedStage2MemAttrAsDevice) {
+    pt_.Map(tt_, 0x1000, 0x8000'0000, 3);
+    pt_.Map(s2_.tt, 0x8000'0000, 0x9000'0000, 2, kAf | kS2apR | kS2Normal);
+    for (uint64_t memattr : {0x4ull, 0x8ull, 0xcull}) {
+        pt_.Map(s2_.tt, tt_.ttb, tt_.ttb, 2, kAf | kS2apR | kS2apW | (memattr << 2));
+        s2_.ptw = false;
+        smmu_engine_inv_all(engine_.get());
+        EXPECT_TRUE(Translate(&s1_, &s2_, 0x1000, kRead)) << memattr;
+        s2_.ptw = true;
+        smmu_engine_inv_all(engine_.get());
+        EXPECT_FALSE(Translate(&s1_, &s2_, 0x1000, kRead)) << memattr;
+        ExpectFault(SMMU_FAULT_PERMISSION, 2, 2);
+        EXPECT_EQ(fault_.fclass, SMMU_CLASS_TT);
+    }
+}
+
+// With STE.S2FWB the stage-2 MemAttr has the FWB encoding: MemAttr[3] is RES0 and MemAttr[2] = 0 is Device,
+// so S2PTW judges the same descriptor bits differently.
+TEST_F(NestedTest, S2ptwUsesTheFwbEncodingWithS2fwb) {
+    pt_.Map(tt_, 0x1000, 0x8000'0000, 3);
+    pt_.Map(s2_.tt, 0x8000'0000, 0x9000'0000, 2, kAf | kS2apR | kS2Normal);
+    s2_.ptw = true;
+    struct Case {
+        uint64_t memattr;
+        bool device_without_fwb, device_with_fwb;
+    } cases[] = {
+        {0xb, false, true},  // oWT-iWB / Device-GRE
+        {0xe, false, false}, // oWB-iWT / forced Write-Back
+        {0x6, false, false}, // oNC-iWT / forced Write-Back
+        {0x7, false, false}, // oNC-iWB / stage 1's type
+        {0x4, true, true},   // reserved in both encodings
+    };
+    for (const Case &c : cases) {
+        pt_.Map(s2_.tt, tt_.ttb, tt_.ttb, 2, kAf | kS2apR | kS2apW | (c.memattr << 2));
+        for (bool fwb : {false, true}) {
+            s2_.fwb = fwb;
+            smmu_engine_inv_all(engine_.get());
+            bool device = fwb ? c.device_with_fwb : c.device_without_fwb;
+            EXPECT_EQ(Translate(&s1_, &s2_, 0x1000, kRead), !device)
+                << "memattr " << c.memattr << " fwb " << fwb;
+            if (device) {
+                ExpectFault(SMMU_FAULT_PERMISSION, 2, 2);
+            }
+        }
+    }
 }
 
 TEST_F(NestedTest, WalkAbortDuringStage2OfTableFetch) {

@@ -30,18 +30,33 @@ const char *smmu_ssid_str(char *buf, bool ssv, uint32_t ssid) {
 
 /* ---- Lifetime ---- */
 
+/* CR1 cacheability fields: 0b11 is reserved and treated as Non-cacheable. */
+static uint8_t cr1_cache(unsigned c) {
+    return (uint8_t)(c == 3 ? 0 : c);
+}
+
+/* Attributes of a CR1-described access. With both levels Non-cacheable the SH field is IGNORED and the access
+ * is Outer Shareable; the reserved SH value 0b01 is treated as Non-shareable. */
+static smmu_mem_attrs cr1_attrs(unsigned ic, unsigned oc, unsigned sh) {
+    smmu_mem_attrs a = {.cache = cr1_cache(ic),
+                        .outer_cache = cr1_cache(oc),
+                        .share = (uint8_t)(sh == 1 ? 0 : sh),
+                        .ns = true};
+    if (a.cache == 0 && a.outer_cache == 0)
+        a.share = 2;
+    return a;
+}
+
 smmu_mem_attrs smmu_cr1_table_attrs(const smmu *s) {
-    unsigned ic = (unsigned)SMMU_FIELD_GET(SMMU_CR1_TABLE_IC, s->cr1);
-    unsigned sh = (unsigned)SMMU_FIELD_GET(SMMU_CR1_TABLE_SH, s->cr1);
-    return (smmu_mem_attrs){
-        .cache = (uint8_t)(ic == 3 ? 0 : ic), .share = (uint8_t)(sh == 1 ? 0 : sh), .ns = true};
+    return cr1_attrs((unsigned)SMMU_FIELD_GET(SMMU_CR1_TABLE_IC, s->cr1),
+                     (unsigned)SMMU_FIELD_GET(SMMU_CR1_TABLE_OC, s->cr1),
+                     (unsigned)SMMU_FIELD_GET(SMMU_CR1_TABLE_SH, s->cr1));
 }
 
 smmu_mem_attrs smmu_cr1_queue_attrs(const smmu *s) {
-    unsigned ic = (unsigned)SMMU_FIELD_GET(SMMU_CR1_QUEUE_IC, s->cr1);
-    unsigned sh = (unsigned)SMMU_FIELD_GET(SMMU_CR1_QUEUE_SH, s->cr1);
-    return (smmu_mem_attrs){
-        .cache = (uint8_t)(ic == 3 ? 0 : ic), .share = (uint8_t)(sh == 1 ? 0 : sh), .ns = true};
+    return cr1_attrs((unsigned)SMMU_FIELD_GET(SMMU_CR1_QUEUE_IC, s->cr1),
+                     (unsigned)SMMU_FIELD_GET(SMMU_CR1_QUEUE_OC, s->cr1),
+                     (unsigned)SMMU_FIELD_GET(SMMU_CR1_QUEUE_SH, s->cr1));
 }
 
 smmu *smmu_create(const smmu_params *p, const smmu_host_ops *host, void *host_ctx) {
@@ -60,6 +75,7 @@ smmu *smmu_create(const smmu_params *p, const smmu_host_ops *host, void *host_ct
     ep.oas_bits = s->oas_bits;
     ep.hw_af = httu >= 1;
     ep.hw_dirty = httu >= 2;
+    ep.xnx = (p->idr[3] & SMMU_IDR3_XNX) != 0;
     s->p.engine = ep;
     s->eng = smmu_engine_create(&ep, host, host_ctx);
     if (!s->eng) {
@@ -541,41 +557,190 @@ bool smmu_reg_write(smmu *s, uint64_t offset, unsigned size, uint64_t value) {
 
 /* ---- Transactions ---- */
 
-/* STE.MemAttr / GBPA.MemAttr (stage-2 style encoding) to a MAIR attribute byte. */
-static uint8_t memattr_to_mair(unsigned memattr) {
-    if ((memattr & 0xC) == 0)
-        return (uint8_t)((memattr & 3) << 2);              /* Device-nGnRnE / nGnRE / nGRE / GRE */
-    static const uint8_t normal[4] = {0x4, 0x4, 0xA, 0xF}; /* (reserved), NC, WT, WB */
-    return (uint8_t)((normal[(memattr >> 2) & 3] << 4) | normal[memattr & 3]);
+/* ---- Memory attributes (IHI0070 chapter 13) ----
+ * Types are decoded from their encodings (MAIR bytes, MemAttr fields) into mem_type, combined there, and
+ * encoded back into the MAIR byte the result carries. */
+
+enum { CACHE_NC = 0, CACHE_WT = 1, CACHE_WB = 2 }; /* in order of strength: combining keeps the weaker */
+
+/* One cacheability level of a Normal type with its allocation and transient hints. */
+typedef struct mem_level {
+    uint8_t cache;
+    bool ra, wa, tr;
+} mem_level;
+
+/* Device (dev: the MAIR dd encoding, 0 nGnRnE .. 3 GRE, smaller is stricter) or Normal. */
+typedef struct mem_type {
+    bool device;
+    uint8_t dev;
+    mem_level inner, outer;
+} mem_type;
+
+/* A type and its shareability (0 NSH, 2 OSH, 3 ISH). */
+typedef struct mem_attrs {
+    mem_type type;
+    uint8_t share;
+} mem_attrs;
+
+/* A Normal MAIR nibble: 0b0100 NC, 0b00RW / 0b01RW (RW != 00) WT / WB transient, 0b10RW / 0b11RW WT / WB
+ * non-transient. 0b0000 is UNPREDICTABLE for a Normal type and is taken as NC. */
+static mem_level mair_level(unsigned nibble) {
+    mem_level l = {CACHE_NC, false, false, false};
+    if (nibble == 0x4 || nibble == 0)
+        return l;
+    l.cache = (nibble & 0x4) ? CACHE_WB : CACHE_WT;
+    l.tr = !(nibble & 0x8);
+    l.ra = (nibble & 0x2) != 0;
+    l.wa = (nibble & 0x1) != 0;
+    return l;
 }
 
-/* Rank of a MAIR nibble's cacheability: Non-cacheable < Write-Through < Write-Back. */
-static unsigned cache_rank(unsigned nibble) {
-    if ((nibble & 0xC) == 0xC)
-        return 2; /* Write-Back */
-    if ((nibble & 0xC) == 0x8)
-        return 1; /* Write-Through */
-    return 0;
+static unsigned level_nibble(mem_level l) {
+    if (l.cache == CACHE_NC)
+        return 0x4;                   /* Non-cacheable has no hints */
+    bool tr = l.tr && (l.ra || l.wa); /* no-allocate is non-transient (13.1.7) */
+    return (tr ? 0u : 0x8u) | (l.cache == CACHE_WB ? 0x4u : 0u) | (l.ra ? 0x2u : 0u) | (l.wa ? 0x1u : 0u);
 }
 
-/* Two attribute bytes applied in sequence: Device beats Normal (the stricter Device type wins), else each
- * domain keeps the weaker cacheability. */
-static uint8_t combine_mair(uint8_t a, uint8_t b) {
-    bool dev_a = (a & 0xF0) == 0, dev_b = (b & 0xF0) == 0;
-    if (dev_a || dev_b) {
-        if (dev_a && dev_b)
-            return a < b ? a : b;
-        return dev_a ? a : b;
+/* A MAIR attribute byte: 0b0000ddxx is Device (xx != 00 is UNPREDICTABLE and ignored), anything else Normal.
+ */
+static mem_type mair_type(uint8_t mair) {
+    mem_type t = {0};
+    if ((mair & 0xF0) == 0) {
+        t.device = true;
+        t.dev = (mair >> 2) & 3;
+        return t;
     }
-    uint8_t outer = cache_rank(a >> 4) <= cache_rank(b >> 4) ? (a >> 4) : (b >> 4);
-    uint8_t inner = cache_rank(a & 0xF) <= cache_rank(b & 0xF) ? (a & 0xF) : (b & 0xF);
-    return (uint8_t)(outer << 4 | inner);
+    t.outer = mair_level(mair >> 4);
+    t.inner = mair_level(mair & 0xF);
+    return t;
+}
+
+static uint8_t type_mair(mem_type t) {
+    if (t.device)
+        return (uint8_t)(t.dev << 2);
+    return (uint8_t)(level_nibble(t.outer) << 4 | level_nibble(t.inner));
+}
+
+/* MemAttr[3:0] in the stage-2 encoding (stage-2 descriptors without FWB, STE.MemAttr, GBPA.MemAttr). It has
+ * no hints: the default input hints (Read-Allocate, Write-Allocate, non-transient, IHI0070 13.1.3) apply,
+ * which also leave the other side's hints unchanged when combined. */
+static mem_type memattr_type(unsigned memattr) {
+    mem_type t = {0};
+    if (smmu_memattr_is_device(memattr)) {
+        t.device = true;
+        t.dev = (memattr & 0xC) ? 0 : (uint8_t)(memattr & 3); /* reserved: Device-nGnRnE */
+        return t;
+    }
+    static const uint8_t cache[4] = {CACHE_NC, CACHE_NC, CACHE_WT, CACHE_WB}; /* -, NC, WT, WB */
+    t.outer = (mem_level){cache[(memattr >> 2) & 3], true, true, false};
+    t.inner = (mem_level){cache[memattr & 3], true, true, false};
+    return t;
+}
+
+/* Each level keeps the weaker cacheability and the stronger hints: no-allocate beats allocate, transient
+ * beats non-transient (IHI0070 13.1.5). */
+static mem_level combine_level(mem_level a, mem_level b) {
+    mem_level l = {a.cache < b.cache ? a.cache : b.cache, a.ra && b.ra, a.wa && b.wa, a.tr || b.tr};
+    return l;
+}
+
+/* Two types applied in sequence: Device beats Normal and the stricter Device type wins, else each level
+ * combines as above. */
+static mem_type combine_types(mem_type a, mem_type b) {
+    mem_type t = {0};
+    if (a.device || b.device) {
+        t.device = true;
+        t.dev = a.device && b.device ? (a.dev < b.dev ? a.dev : b.dev) : (a.device ? a.dev : b.dev);
+        return t;
+    }
+    t.outer = combine_level(a.outer, b.outer);
+    t.inner = combine_level(a.inner, b.inner);
+    return t;
+}
+
+/* Shareability field encodings: 0b01 is reserved and behaves as Non-shareable. */
+static uint8_t sh_field(unsigned sh) {
+    return (uint8_t)(sh == 1 ? 0 : sh & 3);
 }
 
 /* The more shareable of two domains: Outer > Inner > Non-shareable. */
 static uint8_t combine_share(uint8_t a, uint8_t b) {
     static const uint8_t rank[4] = {0, 0, 2, 1};
-    return rank[a & 3] >= rank[b & 3] ? a : b;
+    a = sh_field(a);
+    b = sh_field(b);
+    return rank[a] >= rank[b] ? a : b;
+}
+
+/* Any-Device and Normal iNC-oNC are Outer Shareable whatever an SH field or SHCFG says: shareability only
+ * varies for types with a cacheable level (IHI0070 13.1.4, 13.1.7). */
+static uint8_t effective_share(mem_attrs a) {
+    bool nc = !a.type.device && a.type.inner.cache == CACHE_NC && a.type.outer.cache == CACHE_NC;
+    return a.type.device || nc ? 2 : sh_field(a.share);
+}
+
+/* A cacheability level forced to Write-Back by FEAT_S2FWB keeps stage 1's hints where stage 1 was cacheable
+ * there, else it gets Read-Allocate, Write-Allocate, non-transient. */
+static mem_level forced_wb(mem_level in) {
+    mem_level l = {CACHE_WB, true, true, false};
+    if (in.cache != CACHE_NC) {
+        l.ra = in.ra;
+        l.wa = in.wa;
+        l.tr = in.tr;
+    }
+    return l;
+}
+
+/* STE.S2FWB: stage 2 may override stage 1's type instead of combining with it (the A-profile FEAT_S2FWB
+ * rules; MemAttr[3] is RES0 without FEAT_MTE_PERM). MemAttr[2] == 0 is a Device type that combines as usual;
+ * 0b101 is Non-cacheable unless stage 1 is Device, 0b110 forces Write-Back whatever stage 1 is, 0b111 keeps
+ * stage 1's type. 0b100 is reserved: Device-nGnRnE, as smmu_s2_memattr_is_device says. */
+static mem_type combine_types_fwb(mem_type in, unsigned s2_memattr) {
+    unsigned m = s2_memattr & 0x7;
+    mem_type t = {0};
+    if (smmu_s2_memattr_is_device(m, true)) {
+        t.device = true;
+        t.dev = (m & 0x4) ? 0 : (uint8_t)(m & 3);
+        return combine_types(in, t);
+    }
+    switch (m & 3) {
+    case 1:
+        if (in.device)
+            return in;
+        t.inner.cache = t.outer.cache = CACHE_NC;
+        return t;
+    case 2:
+        t.inner = forced_wb(in.inner);
+        t.outer = forced_wb(in.outer);
+        return t;
+    default:
+        return in;
+    }
+}
+
+/* The one combination of every path with stage 2: `in` (stage 1's attributes, or the incoming attributes
+ * after the STE overrides when stage 1 is bypassed) combined with the stage-2 descriptor's MemAttr and SH,
+ * with the FEAT_S2FWB rules when STE.S2FWB is set. `in` counts as OSH when its own type is Device or iNC-oNC
+ * (which matters when FWB forces Write-Back); the result's type has the last word when it is output
+ * (set_result_attrs). FWB does not change how shareability combines. */
+static mem_attrs combine_stage2(mem_attrs in, unsigned s2_memattr, unsigned s2_sh, bool fwb) {
+    mem_attrs out = {fwb ? combine_types_fwb(in.type, s2_memattr)
+                         : combine_types(in.type, memattr_type(s2_memattr)),
+                     combine_share(effective_share(in), (uint8_t)s2_sh)};
+    return out;
+}
+
+/* The attributes entering translation when stage 1 provides none: the incoming ones, which the transaction
+ * does not carry and so are the architecture's default input (Normal WB Non-shareable, IHI0070 13.1.3),
+ * replaced by the MTCFG/MemAttr and SHCFG overrides of the STE or GBPA. */
+static mem_attrs incoming_attrs(bool mtcfg, unsigned memattr, unsigned shcfg) {
+    mem_attrs a = {memattr_type(mtcfg ? memattr : 0xF), (uint8_t)(shcfg == SMMU_SHCFG_INCOMING ? 0 : shcfg)};
+    return a;
+}
+
+static void set_result_attrs(smmu_result *res, mem_attrs a) {
+    res->mem_attr = type_mair(a.type);
+    res->share = effective_share(a);
 }
 
 static void set_bypass(const smmu *s, const smmu_txn *t, bool mtcfg, unsigned memattr, unsigned shcfg,
@@ -587,9 +752,7 @@ static void set_bypass(const smmu *s, const smmu_txn *t, bool mtcfg, unsigned me
     res->size_shift = s->oas_bits;
     res->read = res->write = true;
     res->exec = !acc.write;
-    /* Incoming attributes are not carried by the transaction; the model assumes Normal WB Inner Shareable. */
-    res->mem_attr = mtcfg ? memattr_to_mair(memattr) : 0xFF;
-    res->share = (uint8_t)(shcfg == SMMU_SHCFG_INCOMING ? 3 : (shcfg == 1 ? 0 : shcfg));
+    set_result_attrs(res, incoming_attrs(mtcfg, memattr, shcfg));
 }
 
 static smmu_access apply_overrides(smmu_access acc, unsigned privcfg, unsigned instcfg) {
@@ -730,11 +893,16 @@ static void translate(smmu *s, const smmu_txn *t, smmu_result *res) {
             terminate(s, res, SMMU_XLATE_ABORT, 0, false);
             return;
         }
-        acc = apply_overrides(acc, (unsigned)SMMU_FIELD_GET(SMMU_GBPA_PRIVCFG, s->gbpa),
-                              (unsigned)SMMU_FIELD_GET(SMMU_GBPA_INSTCFG, s->gbpa));
-        set_bypass(s, t, (s->gbpa & SMMU_GBPA_MTCFG) != 0,
+        /* As for STEs, the overrides exist only where IDR1 advertises them; otherwise "use incoming". */
+        const bool types = smmu_has(s, 1, SMMU_IDR1_ATTR_TYPES_OVR),
+                   perms = smmu_has(s, 1, SMMU_IDR1_ATTR_PERMS_OVR);
+        if (perms)
+            acc = apply_overrides(acc, (unsigned)SMMU_FIELD_GET(SMMU_GBPA_PRIVCFG, s->gbpa),
+                                  (unsigned)SMMU_FIELD_GET(SMMU_GBPA_INSTCFG, s->gbpa));
+        set_bypass(s, t, types && (s->gbpa & SMMU_GBPA_MTCFG) != 0,
                    (unsigned)SMMU_FIELD_GET(SMMU_GBPA_MEMATTR, s->gbpa),
-                   (unsigned)SMMU_FIELD_GET(SMMU_GBPA_SHCFG, s->gbpa), acc, res);
+                   types ? (unsigned)SMMU_FIELD_GET(SMMU_GBPA_SHCFG, s->gbpa) : SMMU_SHCFG_INCOMING, acc,
+                   res);
         s->st.bypassed++;
         return;
     }
@@ -825,15 +993,15 @@ static void translate(smmu *s, const smmu_txn *t, smmu_result *res) {
     res->read = out.read;
     res->write = out.write;
     res->exec = out.exec;
+    /* Stage 1 alone: its MAIR byte as programmed, and its SH unless the type makes that OSH. */
     res->mem_attr = out.mem_attr;
-    res->share = out.share;
-    if (!cd) {
-        /* Stage 1 bypassed: the STE overrides stand in for the incoming attributes and combine with stage 2.
-         */
-        if (ste->mtcfg)
-            res->mem_attr = combine_mair(memattr_to_mair(ste->memattr), out.mem_attr);
-        if (ste->shcfg != SMMU_SHCFG_INCOMING)
-            res->share = combine_share((uint8_t)(ste->shcfg == 1 ? 0 : ste->shcfg), out.share);
+    res->share = effective_share((mem_attrs){mair_type(out.mem_attr), out.share});
+    if (s2) {
+        /* Stage 2 combines with stage 1, or with the incoming attributes after the STE overrides when stage 1
+         * is bypassed (IHI0070 13.5). */
+        mem_attrs in = cd ? (mem_attrs){mair_type(out.mem_attr), out.share}
+                          : incoming_attrs(ste->mtcfg, ste->memattr, ste->shcfg);
+        set_result_attrs(res, combine_stage2(in, out.s2_mem_attr, out.s2_share, s2->fwb));
     }
     s->st.translations_ok++;
 }

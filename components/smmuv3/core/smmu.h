@@ -31,7 +31,8 @@ typedef struct smmu_params {
 } smmu_params;
 
 /* A default SMMUv3.2-like envelope (S1P, S2P, nested, 2-level ST and CD, ASID16/VMID16, HTTU A+D, MSI, SEV,
- * RIL, 4K/16K/64K, OAS 48, SSIDSIZE 20, SIDSIZE 16, queues >= 2^7; no ATS, PRI or stall yet). */
+ * RIL, XNX, FWB, BBML level 2, 4K/16K/64K, OAS 48, SSIDSIZE 20, SIDSIZE 16, queues >= 2^7; no ATS, PRI or
+ * stall yet). */
 void smmu_params_default(smmu_params *p);
 
 /* Checks that the ID registers describe a possible SMMU (e.g. nested without S1P/S2P, STALL_MODEL 3, a queue

@@ -164,11 +164,13 @@ static uint8_t sh_field(unsigned sh) {
     return sh == 1 ? 0 : (uint8_t)sh;
 }
 
+/* Attributes of table walks and CD fetches from an IRx/ORx/SHx triple (CD.{IR,OR,SH}{0,1}, STE.S2{IR,OR,SH}0,
+ * STE.S1C{IR,OR,SH}). */
 static smmu_mem_attrs walk_attrs(unsigned ir, unsigned orgn, unsigned sh) {
-    (void)orgn;
-    smmu_mem_attrs a = {.cache = rgn_to_cache(ir), .share = sh_field(sh), .ns = true};
+    smmu_mem_attrs a = {
+        .cache = rgn_to_cache(ir), .outer_cache = rgn_to_cache(orgn), .share = sh_field(sh), .ns = true};
     if (ir == 0 && orgn == 0)
-        a.share = 2; /* Non-cacheable walks are treated as Outer Shareable */
+        a.share = 2; /* Normal Non-cacheable at both levels is Outer Shareable whatever SHx says */
     return a;
 }
 
@@ -316,6 +318,11 @@ static bool decode_ste(const smmu *s, const uint64_t d[SMMU_STE_DWORDS], smmu_st
         if (!smmu_has(s, 0, SMMU_IDR0_VMID16) && (c->s2.vmid >> 8))
             return false;
         c->s2.ptw = c->s1_enabled && (d[2] & SMMU_STE2_S2PTW) != 0;
+        /* S2FWB is RES0 without IDR3.FWB; set anyway, the model treats it as ILLEGAL like other fields of
+         * absent features. It is IGNORED when stage 2 is bypassed. */
+        c->s2.fwb = (d[1] & SMMU_STE1_S2FWB) != 0;
+        if (c->s2.fwb && !smmu_has(s, 3, SMMU_IDR3_FWB))
+            return false;
         c->s2s = (d[2] & SMMU_STE2_S2S) != 0;
         c->s2r = (d[2] & SMMU_STE2_S2R) != 0;
         if ((stall_model == 1 && c->s2s) || (stall_model == 2 && !c->s2s))
@@ -560,7 +567,7 @@ static bool fetch_cd_mem(smmu *s, uint32_t sid, const smmu_ste_cfg *ste, uint64_
         smmu_access acc = {.write = false, .exec = false, .priv = false};
         bool ok = smmu_engine_translate(s->eng, sid, NULL, &ste->s2, addr, acc, &out, &flt);
         /* S2PTW: a CD fetch from stage-2 Device memory is a stage-2 Permission fault, as for table walks. */
-        if (ok && ste->s2.ptw && (out.s2_mem_attr & 0xC) == 0) {
+        if (ok && ste->s2.ptw && smmu_s2_memattr_is_device(out.s2_mem_attr, ste->s2.fwb)) {
             ok = false;
             flt.type = SMMU_FAULT_PERMISSION;
             flt.level = -1;

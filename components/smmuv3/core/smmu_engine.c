@@ -195,6 +195,7 @@ bool smmu_engine_s2_translate(smmu_engine *eng, const smmu_walk_ctx *ctx, uint64
         proto.mem_attr = 0xff;
         proto.share = (uint8_t)SMMU_FIELD_GET(SMMU_DESC_SH, leaf->desc);
         proto.s2_mem_attr = (uint8_t)SMMU_FIELD_GET(SMMU_DESC_S2_MEMATTR, leaf->desc);
+        proto.s2_share = proto.share;
         tlb_fill(eng, &key, ipa, &proto);
     }
     return true;
@@ -212,9 +213,11 @@ static bool translate_s2_only(smmu_engine *eng, const smmu_walk_ctx *ctx, uint64
     smmu_walk_leaf leaf;
     if (!smmu_engine_s2_translate(eng, ctx, ipa, acc, SMMU_CLASS_IN, true, &leaf, fault))
         return false;
-    fill_out(out, leaf.oa, leaf.span_shift, leaf.perm, acc, 0xff,
-             (uint8_t)SMMU_FIELD_GET(SMMU_DESC_SH, leaf.desc), false, eng->tlb.stats.hits != hits_before);
+    uint8_t s2_share = (uint8_t)SMMU_FIELD_GET(SMMU_DESC_SH, leaf.desc);
+    fill_out(out, leaf.oa, leaf.span_shift, leaf.perm, acc, 0xff, s2_share, false,
+             eng->tlb.stats.hits != hits_before);
     out->s2_mem_attr = (uint8_t)SMMU_FIELD_GET(SMMU_DESC_S2_MEMATTR, leaf.desc);
+    out->s2_share = s2_share;
     return true;
 }
 
@@ -245,6 +248,7 @@ static bool translate_s1(smmu_engine *eng, const smmu_walk_ctx *ctx, uint64_t ia
         fill_out(out, e->out_base | (va & span_mask(e->span_shift)), e->span_shift, e->perm, acc, e->mem_attr,
                  e->share, e->flags & SMMU_TLB_F_GLOBAL, true);
         out->s2_mem_attr = e->s2_mem_attr;
+        out->s2_share = e->s2_share;
         return true;
     }
 
@@ -254,7 +258,7 @@ static bool translate_s1(smmu_engine *eng, const smmu_walk_ctx *ctx, uint64_t ia
     uint64_t pa = s1_leaf.oa;
     unsigned span = s1_leaf.span_shift;
     uint8_t perm = s1_leaf.perm;
-    uint8_t s2_mem_attr = 0xff;
+    uint8_t s2_mem_attr = 0xff, s2_share = 0xff;
     if (ctx->s2) {
         eng->count.walks_nested++;
         smmu_walk_leaf s2_leaf;
@@ -265,6 +269,7 @@ static bool translate_s1(smmu_engine *eng, const smmu_walk_ctx *ctx, uint64_t ia
             span = s2_leaf.span_shift;
         perm = smmu_walk_combine_perms(perm, s2_leaf.perm);
         s2_mem_attr = (uint8_t)SMMU_FIELD_GET(SMMU_DESC_S2_MEMATTR, s2_leaf.desc);
+        s2_share = (uint8_t)SMMU_FIELD_GET(SMMU_DESC_SH, s2_leaf.desc);
     }
     unsigned attr_index = (unsigned)SMMU_FIELD_GET(SMMU_DESC_ATTRINDX, s1_leaf.desc);
     uint8_t mem_attr = (uint8_t)(s1->mair >> (8 * attr_index));
@@ -290,10 +295,12 @@ static bool translate_s1(smmu_engine *eng, const smmu_walk_ctx *ctx, uint64_t ia
     proto.mem_attr = mem_attr;
     proto.share = share;
     proto.s2_mem_attr = s2_mem_attr;
+    proto.s2_share = s2_share;
     tlb_fill(eng, &key, va, &proto);
 
     fill_out(out, pa, span, perm, acc, mem_attr, share, global, false);
     out->s2_mem_attr = s2_mem_attr;
+    out->s2_share = s2_share;
     return true;
 }
 

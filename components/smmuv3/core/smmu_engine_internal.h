@@ -86,7 +86,7 @@ bool smmu_engine_s2_translate(smmu_engine *eng, const smmu_walk_ctx *ctx, uint64
                               smmu_fault_class fclass, bool use_tlb, smmu_walk_leaf *leaf, smmu_fault *fault);
 
 uint8_t smmu_walk_s1_perms(const smmu_s1_cfg *s1, uint64_t desc, uint8_t hier, bool hd);
-uint8_t smmu_walk_s2_perms(uint64_t desc, bool hd);
+uint8_t smmu_walk_s2_perms(uint64_t desc, bool hd, bool xnx);
 /* Permission bits of a two-stage translation: each access must be allowed by both. */
 uint8_t smmu_walk_combine_perms(uint8_t s1, uint8_t s2);
 

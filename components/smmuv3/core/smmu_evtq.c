@@ -75,9 +75,11 @@ bool smmu_msi_write(smmu *s, uint64_t addr, uint32_t data, uint32_t cfg2_attr) {
     addr &= smmu_oas_mask(s);
     uint8_t buf[4] = {(uint8_t)data, (uint8_t)(data >> 8), (uint8_t)(data >> 16), (uint8_t)(data >> 24)};
     unsigned sh = (unsigned)SMMU_FIELD_GET(SMMU_IRQ_CFG2_SH, cfg2_attr);
-    smmu_mem_attrs attrs = {.cache = (uint8_t)SMMU_FIELD_GET(SMMU_IRQ_CFG2_MEMATTR, cfg2_attr),
-                            .share = (uint8_t)(sh == 1 ? 0 : sh),
-                            .ns = true};
+    unsigned memattr = (unsigned)SMMU_FIELD_GET(SMMU_IRQ_CFG2_MEMATTR, cfg2_attr);
+    /* SH is IGNORED for a Device type, and Normal iNC-oNC (0b0101) is Outer Shareable as well (13.1.7). */
+    if (smmu_memattr_is_device(memattr) || memattr == 0x5)
+        sh = 2;
+    smmu_mem_attrs attrs = {.cache = (uint8_t)memattr, .share = (uint8_t)(sh == 1 ? 0 : sh), .ns = true};
     s->st.msi_writes++;
     smmu_advance(s, s->p.msi_ps);
     bool ok =

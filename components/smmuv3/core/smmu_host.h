@@ -22,9 +22,10 @@ typedef enum smmu_mem_kind {
 /* Memory attributes of a core-initiated access (from CR1, STE/CD walk attributes or MSI config). They do not
  * change functional results in this model but are traced and passed to the interconnect. */
 typedef struct smmu_mem_attrs {
-    uint8_t cache; /* 0 NC, 1 WB, 2 WT (CR1 encoding) or MemAttr for MSIs */
-    uint8_t share; /* 0 NSH, 2 OSH, 3 ISH */
-    bool ns;       /* non-secure physical address space */
+    uint8_t cache;       /* inner cacheability: 0 NC, 1 WB, 2 WT (CR1 encoding); MSIs: MemAttr[3:0] */
+    uint8_t outer_cache; /* outer cacheability, same encoding (MSIs: 0, MemAttr holds both) */
+    uint8_t share;       /* 0 NSH, 2 OSH, 3 ISH; always 2 for Device and for Non-cacheable at both levels */
+    bool ns;             /* non-secure physical address space */
 } smmu_mem_attrs;
 
 typedef enum smmu_irq_line {

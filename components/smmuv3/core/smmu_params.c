@@ -19,7 +19,10 @@ void smmu_params_default(smmu_params *p) {
                            SMMU_FIELD_PREP(SMMU_IDR1_CMDQS, 19) | SMMU_IDR1_ATTR_TYPES_OVR |
                            SMMU_IDR1_ATTR_PERMS_OVR);
     p->idr[2] = 0;
-    p->idr[3] = (uint32_t)(SMMU_IDR3_RIL | SMMU_IDR3_HAD);
+    /* SMMUv3.2 makes FWB and a BBML of 1 or 2 mandatory; BBML = 2: see docs/smmuv3.md (the TLB uses one of
+     * several overlapping entries whole and never reports a TLB conflict). */
+    p->idr[3] = (uint32_t)(SMMU_IDR3_RIL | SMMU_IDR3_HAD | SMMU_IDR3_XNX | SMMU_IDR3_FWB |
+                           SMMU_FIELD_PREP(SMMU_IDR3_BBML, 2));
     p->idr[4] = 0;
     p->idr[5] = (uint32_t)(SMMU_FIELD_PREP(SMMU_IDR5_OAS, 5) | SMMU_IDR5_GRAN4K | SMMU_IDR5_GRAN16K |
                            SMMU_IDR5_GRAN64K);
@@ -36,6 +39,7 @@ void smmu_params_default(smmu_params *p) {
     p->engine.oas_bits = 48;
     p->engine.hw_af = true;
     p->engine.hw_dirty = true;
+    p->engine.xnx = true;
     p->config_cache = (smmu_cache_params){.sets = 64, .ways = 4, .policy = SMMU_REPL_LRU, .lookup_ps = 1000};
     p->cmd_ps = 10000;
     p->event_ps = 10000;
@@ -133,9 +137,13 @@ bool smmu_params_validate(const smmu_params *p, char *err, size_t err_len) {
 
     if (p->idr[2] != 0)
         return fail(err, err_len, "IDR2 must be 0 without VATOS");
-    if (idr3 & ~(uint64_t)(SMMU_IDR3_RIL | SMMU_IDR3_HAD | SMMU_IDR3_STT))
-        return fail(err, err_len, "IDR3=0x%x: only RIL, HAD and STT are %s", (unsigned)idr3,
+    if (idr3 & ~(uint64_t)(SMMU_IDR3_RIL | SMMU_IDR3_HAD | SMMU_IDR3_STT | SMMU_IDR3_XNX | SMMU_IDR3_FWB |
+                           SMMU_IDR3_BBML))
+        return fail(err, err_len, "IDR3=0x%x: only RIL, HAD, STT, XNX, FWB and BBML are %s", (unsigned)idr3,
                     "supported by this model yet");
+    unsigned bbml = (unsigned)SMMU_FIELD_GET(SMMU_IDR3_BBML, idr3);
+    if (bbml == 3)
+        return fail(err, err_len, "IDR3.BBML=3 is reserved");
     const bool v3_0 = SMMU_FIELD_GET(SMMU_AIDR_MINOR, p->aidr) == 0;
 
     unsigned oas = (unsigned)SMMU_FIELD_GET(SMMU_IDR5_OAS, idr5);
@@ -158,6 +166,24 @@ bool smmu_params_validate(const smmu_params *p, char *err, size_t err_len) {
 
     if (SMMU_FIELD_GET(SMMU_AIDR_MAJOR, p->aidr) != 0 || SMMU_FIELD_GET(SMMU_AIDR_MINOR, p->aidr) > 4)
         return fail(err, err_len, "AIDR=0x%x: not an SMMUv3.0..3.4 revision", p->aidr);
+    /* Features a revision makes mandatory, or did not have yet. */
+    if (v3_0 && (idr3 & SMMU_IDR3_XNX))
+        return fail(err, err_len,
+                    "IDR3.XNX=1 with AIDR = v3.0: stage-2 EL0/EL1 execute-never came with v3.1");
+    if (!v3_0 && (idr0 & SMMU_IDR0_S2P) && !(idr3 & SMMU_IDR3_XNX))
+        return fail(err, err_len, "IDR3.XNX=0 with IDR0.S2P=1: SMMUv3.1 and later must implement FEAT_XNX");
+    const bool v3_2 = SMMU_FIELD_GET(SMMU_AIDR_MINOR, p->aidr) >= 2;
+    if (v3_2 && !(idr3 & SMMU_IDR3_FWB))
+        return fail(err, err_len,
+                    "IDR3.FWB=0 with AIDR >= v3.2: SMMUv3.2 and later must implement FEAT_S2FWB");
+    if (!v3_2 && (idr3 & SMMU_IDR3_FWB))
+        return fail(err, err_len, "IDR3.FWB=1 with AIDR < v3.2: stage-2 forced write-back came with v3.2");
+    if (v3_2 && bbml == 0)
+        return fail(err, err_len,
+                    "IDR3.BBML=0 with AIDR >= v3.2: SMMUv3.2 and later implement BBM level 1 or 2");
+    if (!v3_2 && bbml != 0)
+        return fail(err, err_len, "IDR3.BBML=%u with AIDR < v3.2: break-before-make levels came with v3.2",
+                    bbml);
 
     if (!cache_params_ok(&p->config_cache))
         return fail(err, err_len, "config_cache: ways must be > 0 and policy 0..2 when sets > 0");

@@ -114,8 +114,11 @@
 
 /* ---- IDR3 ---- */
 #define SMMU_IDR3_HAD SMMU_BIT(2)
+#define SMMU_IDR3_XNX SMMU_BIT(4)
+#define SMMU_IDR3_FWB SMMU_BIT(8)
 #define SMMU_IDR3_STT SMMU_BIT(9)
 #define SMMU_IDR3_RIL SMMU_BIT(10)
+#define SMMU_IDR3_BBML SMMU_GENMASK(12, 11)
 
 /* ---- IDR5 ---- */
 #define SMMU_IDR5_OAS SMMU_GENMASK(2, 0)

@@ -54,6 +54,7 @@ typedef struct smmu_tlb_entry {
     uint8_t perm;  /* TLB: SMMU_PERM_*. Walk cache: accumulated hierarchical bits (SMMU_WALK_HIER_*) */
     uint8_t mem_attr, share;
     uint8_t s2_mem_attr; /* stage-2 MemAttr[3:0] (S2PTW Device check, output attributes); 0xFF: no stage 2 */
+    uint8_t s2_share;    /* stage-2 SH[1:0]; 0xFF: no stage 2 */
     uint8_t granule_shift; /* walk cache: granule of the walk that cached it */
     uint8_t tt_index;      /* walk cache: TTB0/TTB1 */
 } smmu_tlb_entry;

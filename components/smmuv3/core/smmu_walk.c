@@ -137,7 +137,7 @@ uint8_t smmu_walk_s1_perms(const smmu_s1_cfg *s1, uint64_t desc, uint8_t hier, b
     return perm;
 }
 
-uint8_t smmu_walk_s2_perms(uint64_t desc, bool hd) {
+uint8_t smmu_walk_s2_perms(uint64_t desc, bool hd, bool xnx) {
     uint8_t perm = 0;
     if (desc & SMMU_DESC_S2AP_R)
         perm |= SMMU_PERM_PRIV_R | SMMU_PERM_USER_R;
@@ -145,8 +145,12 @@ uint8_t smmu_walk_s2_perms(uint64_t desc, bool hd) {
         perm |= SMMU_PERM_PRIV_W | SMMU_PERM_USER_W;
     else if (hd && (desc & SMMU_DESC_DBM))
         perm |= SMMU_PERM_PRIV_W_CLEAN | SMMU_PERM_USER_W_CLEAN;
-    /* XN[1:0] (FEAT_XNX): 0 both execute, 1 EL0 only, 2 neither, 3 EL1 only. */
-    switch (SMMU_FIELD_GET(SMMU_DESC_S2_XN, desc)) {
+    /* XN[1:0] (FEAT_XNX): 0 both execute, 1 EL0 only, 2 neither, 3 EL1 only. Without FEAT_XNX bit 53 is RES0
+     * and XN (bit 54) alone forbids execution at every level: read it as XN[1:0] = 0b10 or 0b00. */
+    unsigned xn = (unsigned)SMMU_FIELD_GET(SMMU_DESC_S2_XN, desc);
+    if (!xnx)
+        xn &= 2;
+    switch (xn) {
     case 0:
         perm |= SMMU_PERM_PRIV_X | SMMU_PERM_USER_X;
         break;
@@ -348,7 +352,8 @@ static bool descriptor_pa(smmu_engine *eng, const smmu_walk_ctx *ctx, unsigned s
         fault->ttrnw = !write;
         return false;
     }
-    bool device = (SMMU_FIELD_GET(SMMU_DESC_S2_MEMATTR, s2_leaf.desc) & 0xc) == 0;
+    bool device =
+        smmu_s2_memattr_is_device((unsigned)SMMU_FIELD_GET(SMMU_DESC_S2_MEMATTR, s2_leaf.desc), ctx->s2->fwb);
     if (ctx->s2->ptw && device) {
         set_fault(fault, SMMU_FAULT_PERMISSION, 2, s2_leaf.level, SMMU_CLASS_TT, addr);
         fault->ttrnw = !write;
@@ -465,8 +470,8 @@ bool smmu_walk_stage(smmu_engine *eng, const smmu_walk_ctx *ctx, unsigned stage,
                 set_fault(fault, SMMU_FAULT_ACCESS, stage, level, fclass, fault_ipa);
                 return false;
             }
-            uint8_t perm =
-                stage == 1 ? smmu_walk_s1_perms(ctx->s1, desc, hier, hd) : smmu_walk_s2_perms(desc, hd);
+            uint8_t perm = stage == 1 ? smmu_walk_s1_perms(ctx->s1, desc, hier, hd)
+                                      : smmu_walk_s2_perms(desc, hd, eng->params.xnx);
             bool dirty_update = false;
             if (!smmu_perm_allows(perm, acc)) {
                 if (!smmu_perm_allows_after_dirty(perm, acc)) {
@@ -511,8 +516,8 @@ bool smmu_walk_stage(smmu_engine *eng, const smmu_walk_ctx *ctx, unsigned stage,
                 if (af_missing && ha)
                     eng->count.af_updates++;
                 desc = updated;
-                perm =
-                    stage == 1 ? smmu_walk_s1_perms(ctx->s1, desc, hier, hd) : smmu_walk_s2_perms(desc, hd);
+                perm = stage == 1 ? smmu_walk_s1_perms(ctx->s1, desc, hier, hd)
+                                  : smmu_walk_s2_perms(desc, hd, eng->params.xnx);
             }
             leaf->oa = oa_base | (ia & ((UINT64_C(1) << shift) - 1));
             leaf->desc = desc;

@@ -56,6 +56,7 @@ typedef struct smmu_s2_cfg {
     smmu_tt_cfg tt;
     uint16_t vmid;
     bool ptw; /* STE.S2PTW: stage-1 walks that hit stage-2 Device memory fault (permission) */
+    bool fwb; /* STE.S2FWB: descriptor MemAttr has the FEAT_S2FWB encoding (smmu_s2_memattr_is_device) */
 } smmu_s2_cfg;
 
 /* The access being translated. */
@@ -98,11 +99,30 @@ typedef struct smmu_xlate_out {
     uint8_t size_shift;     /* log2 of the span this translation covers (smaller of stage-1 and stage-2) */
     bool read, write, exec; /* what the final translation permits for this access's privilege */
     uint8_t mem_attr;       /* resolved stage-1 MAIR attribute byte (stage 1 bypassed: 0xFF, WB) */
-    uint8_t share;          /* 0 NSH, 2 OSH, 3 ISH */
+    uint8_t share;          /* stage-1 SH[1:0]: 0 NSH, 2 OSH, 3 ISH (stage 1 bypassed: the stage-2 SH) */
     bool global;            /* stage-1 nG == 0 */
     bool tlb_hit;           /* served from the TLB without a walk */
     uint8_t s2_mem_attr;    /* added by the engine helper: stage-2 MemAttr[3:0] (stage 2 bypassed: 0xFF) */
+    uint8_t s2_share;       /* stage-2 SH[1:0] (stage 2 bypassed: 0xFF). The engine reports each stage's raw
+                             * attributes; the control plane combines them (IHI0070 chapter 13). */
 } smmu_xlate_out;
+
+/* Is a MemAttr[3:0] value in the stage-2 descriptor encoding (also that of STE.MemAttr, GBPA.MemAttr and the
+ * MSI MemAttr fields) a Device type? 0b00dd is Device; the reserved 0b0100, 0b1000 and 0b1100 behave as
+ * Device-nGnRnE: the SMMU architecture says so for STE/GBPA.MemAttr, and in a stage-2 descriptor (CONSTRAINED
+ * UNPREDICTABLE, may act as any allocated value) the model makes the same, most restrictive, choice. */
+static inline bool smmu_memattr_is_device(unsigned memattr) {
+    return (memattr & 0xC) == 0 || (memattr & 0x3) == 0;
+}
+
+/* The same for a stage-2 descriptor's MemAttr with STE.S2FWB. With FWB MemAttr[3] is RES0 (no FEAT_MTE_PERM)
+ * and MemAttr[2] == 0 is Device (MemAttr[1:0] the type); 0b100 is reserved and, as above, Device-nGnRnE. The
+ * other encodings (0b101 Non-cacheable, 0b110 Write-Back, 0b111 stage 1's type) are Normal at stage 2. */
+static inline bool smmu_s2_memattr_is_device(unsigned memattr, bool fwb) {
+    if (!fwb)
+        return smmu_memattr_is_device(memattr);
+    return (memattr & 0x4) == 0 || (memattr & 0x7) == 0x4;
+}
 
 /* Micro-architecture parameters of the translation engine. */
 typedef enum smmu_repl_policy {
@@ -127,6 +147,8 @@ typedef struct smmu_engine_params {
     uint8_t oas_bits;      /* IDR5.OAS in bits: caps every output; 52 adds the 64 KB granule's
                             * OA[51:48] in descriptor bits [15:12] and its level-1 blocks (FEAT_LPA) */
     bool hw_af, hw_dirty;  /* IDR0.HTTU allows HA / HD at all */
+    bool xnx; /* IDR3.XNX (FEAT_XNX): stage-2 XN[1:0] tells EL0 from EL1; without it bit 53 is RES0
+               * and XN (bit 54) forbids execution at both */
 } smmu_engine_params;
 
 typedef struct smmu_engine smmu_engine;
