@@ -209,37 +209,23 @@ static bool decode_load_store(iss_t *iss, uint32_t insn, uint64_t pc, ls_access 
     return true;
 }
 
-/* X registers (bit n; bit 31 = SP) an instruction may write. An over-approximation, used only to tell whether
- * the address registers of an earlier load/store may have changed since it ran. */
-static uint32_t written_registers(uint32_t insn) {
-    const uint32_t rt = 1u << (insn & 31u);
-    if ((insn & 0x1c000000u) == 0x14000000u) { /* branches, exception generation, system */
-        if ((insn & 0xfc000000u) == 0x94000000u || (insn & 0xfffff800u) == 0xd63f0000u ||
-            (insn & 0xfffff800u) == 0xd63f0800u)
-            return 1u << 30; /* BL, BLR, BLRAA/BLRAB... */
-        if ((insn & 0xffe00000u) == 0xd5200000u)
-            return rt; /* MRS, SYSL */
-        return 0;
-    }
-    if ((insn & 0x0a000000u) == 0x08000000u) { /* loads and stores */
-        const bool simd = (insn >> 26) & 1u;
-        const unsigned op0 = insn >> 28, op2 = (insn >> 23) & 3u;
-        const uint32_t rn = 1u << ((insn >> 5) & 31u), rt2 = 1u << ((insn >> 10) & 31u);
-        const uint32_t rs = 1u << ((insn >> 16) & 31u);
-        if ((op0 & 3u) == 0)
-            return simd ? ((insn >> 23) & 1u ? rn : 0) : rt | rt2 | rs; /* SIMD structures; exclusives, CAS */
-        bool load = (insn >> 22) & 1u;
-        if ((op0 & 3u) == 2) /* pairs; post- and pre-index write the base back */
-            return (load && !simd ? rt | rt2 : 0) | (op2 == 1 || op2 == 3 ? rn : 0);
-        if ((op0 & 3u) == 1)
-            return simd ? 0 : rt; /* literal loads, RCpc */
+/* General-purpose registers (bit n) a plain load writes with the data it loads; 0 for anything else. */
+static uint32_t loaded_registers(uint32_t insn) {
+    if ((insn & 0x0a000000u) != 0x08000000u || ((insn >> 26) & 1u))
+        return 0; /* not a load/store, or SIMD/FP registers */
+    const unsigned op0 = insn >> 28, op2 = (insn >> 23) & 3u, rt = insn & 31u, rt2 = (insn >> 10) & 31u;
+    uint32_t mask = rt == 31 ? 0 : 1u << rt;
+    if ((op0 & 3u) == 2) /* pairs */
+        return ((insn >> 22) & 1u) ? mask | (rt2 == 31 ? 0 : 1u << rt2) : 0;
+    if ((op0 & 3u) == 1 && !(op2 & 2u)) /* literal: PRFM aside, a load */
+        return (insn >> 30) == 3 ? 0 : mask;
+    if ((op0 & 3u) == 3) {
         unsigned opc = (insn >> 22) & 3u, op4 = (insn >> 10) & 3u;
-        bool gpr_load = !simd && opc != 0;
-        bool writeback = !(op2 & 2u) && !((insn >> 21) & 1u) && (op4 == 1 || op4 == 3);
         bool atomic = !(op2 & 2u) && ((insn >> 21) & 1u) && op4 != 2;
-        return (gpr_load || atomic ? rt : 0) | (writeback || (atomic && op4 != 0) ? rn : 0);
+        bool prfm = (insn >> 30) == 3 && opc == 2;
+        return opc != 0 && !atomic && !prfm ? mask : 0;
     }
-    return rt; /* data processing writes Rd (bits [4:0]); SIMD/FP counted as if it did too */
+    return 0;
 }
 
 static bool decode_load_store_kind(iss_t *iss, uint32_t insn, uint64_t pc, ls_access *a) {
@@ -401,78 +387,120 @@ static bool candidate_matches(iss_t *iss, uint32_t i, uint64_t address, unsigned
     if (!decode_load_store(iss, iss->block_words[i], pc, a) || (write ? !a->writes : !a->reads) ||
         !a->address_known)
         return false;
+    /* Unicorn hands an aligned access to the callbacks as one piece of the element's size, 8-byte elements as
+     * two 4-byte halves: a piece of another size comes from another instruction. */
+    bool aligned = a->element_size == 0 || (a->address & (a->element_size - 1u)) == 0;
+    if (aligned && a->element_size != 0 && size != (a->element_size == 8 ? 4u : a->element_size))
+        return false;
     *end = overlap_end(a, address, size, exact);
     if (*end == INT64_MIN)
         return false;
-    return i != iss->access_insn || *end > (int64_t)iss->access_next_off;
+    /* The previous access's instruction only continues where that access ended (the second half of a split
+     * 8-byte access, a pair's second element, the next word of a split misaligned access). */
+    return i != iss->access_insn || *end - (int64_t)size >= (int64_t)iss->access_next_off;
+}
+
+/* Whether instruction `insn`, if it ran, would have left register `r` with the value it holds now. Only the
+ * instructions that give a register a value computed from others (MOVZ, MOVN, MOV register, ADD/SUB immediate
+ * from another register) can tell; for anything else the answer is "cannot tell" (false). */
+static bool ran_and_left(iss_t *iss, uint32_t insn, unsigned r) {
+    if ((insn & 31u) != r || r == 31)
+        return false;
+    bool x = insn >> 31;
+    uint64_t now = iss_get_x(iss, r), want;
+    if ((insn & 0x7f800000u) == 0x52800000u || (insn & 0x7f800000u) == 0x12800000u) { /* MOVZ, MOVN */
+        uint64_t imm = (uint64_t)((insn >> 5) & 0xffffu) << (16 * ((insn >> 21) & 3u));
+        want = (insn & 0x40000000u) ? imm : ~imm;     /* bit 30: MOVZ */
+    } else if ((insn & 0x7fe0ffe0u) == 0x2a0003e0u) { /* ORR Rd, ZR, Rm (MOV register) */
+        unsigned m = (insn >> 16) & 31u;
+        want = m == 31 ? 0 : iss_get_x(iss, m);
+    } else if ((insn & 0x1f800000u) == 0x11000000u && ((insn >> 5) & 31u) != r) { /* ADD/SUB imm, Rn != Rd */
+        unsigned n = (insn >> 5) & 31u;
+        uint64_t imm = (uint64_t)((insn >> 10) & 0xfffu) << (((insn >> 22) & 1u) ? 12 : 0);
+        uint64_t base = n == 31 ? reg_read(iss, UC_ARM64_REG_SP) : iss_get_x(iss, n);
+        want = (insn & 0x40000000u) ? base - imm : base + imm;
+    } else {
+        return false;
+    }
+    if (!x)
+        want = (uint32_t)want;
+    return now == want;
+}
+
+/* Whether load/store `i` (address registers `regs`) should be taken as having run before a later match `k`,
+ * its address recomputed from today's registers then meaning nothing: it loads into one of its own address
+ * registers (`ldr x0, [x0]`, how drivers fetch a device base before `add` and the device access), or an
+ * instruction between the two that gives one of those registers a value of its own has visibly run. Otherwise
+ * `i`, the earlier instruction, is the one in progress. */
+static bool ran_before(iss_t *iss, uint32_t i, uint32_t regs, uint32_t k) {
+    if (loaded_registers(iss->block_words[i]) & regs)
+        return true;
+    for (uint32_t m = i + 1; m < k; m++)
+        for (unsigned r = 0; r < 31; r++)
+            if ((regs & (1u << r)) && ran_and_left(iss, iss->block_words[m], r))
+                return true;
+    return false;
 }
 
 static access_owner attribute_access(iss_t *iss, uint64_t address, unsigned size, bool write) {
     access_owner owner = {iss->block_pc, 0, false};
     if (!load_block_words(iss))
         return owner;
-    uint32_t first = iss->access_insn == NO_INSN ? 0 : iss->access_insn;
-    uint32_t found = NO_INSN, wildcard = NO_INSN;
+    const uint32_t first = iss->access_insn == NO_INSN ? 0 : iss->access_insn;
+    uint32_t found = NO_INSN;
     int64_t found_end = 0;
     bool ambiguous = false;
-    ls_access a;
+    ls_access a, best = {0};
+    int64_t end;
+    /* The previous access's instruction continuing comes first: Unicorn delivers the pieces of one access
+     * back to back. */
+    if (iss->access_insn != NO_INSN &&
+        (candidate_matches(iss, iss->access_insn, address, size, write, true, &a, &end) ||
+         candidate_matches(iss, iss->access_insn, address, size, write, false, &a, &end))) {
+        found = iss->access_insn;
+        found_end = end;
+        best = a;
+    }
     for (int pass = 0; pass < 2 && found == NO_INSN; pass++) {
-        bool exact = pass == 0;
-        int64_t end;
-        for (uint32_t i = first; i < iss->block_insns; i++) {
-            if (!candidate_matches(iss, i, address, size, write, exact, &a, &end))
+        const bool exact = pass == 0;
+        for (uint32_t k = first; k < iss->block_insns; k++) {
+            if (!candidate_matches(iss, k, address, size, write, exact, &a, &end))
                 continue;
-            if (found != NO_INSN) {
-                /* A later match: the earlier one stays only if nothing from it up to here wrote its address
-                 * registers (otherwise it may have run already, to RAM, with other values). */
-                ambiguous = true;
+            if (found == NO_INSN) {
+                found = k;
+                found_end = end;
+                best = a;
+                continue;
+            }
+            /* A later match too. The earlier one is the access's instruction unless it must have run already
+             * (its address, recomputed now, is then stale); either way the attribution is not certain. */
+            ambiguous = true;
+            if (!ran_before(iss, found, best.address_regs, k))
                 break;
-            }
-            found = i;
+            found = k;
             found_end = end;
-            owner.element_size = a.element_size;
-            owner.misaligned =
-                i != iss->access_insn && a.element_size > 1 && (a.address & (a.element_size - 1u)) != 0;
-            uint32_t regs = a.address_regs, written = 0;
-            uint32_t k = i;
-            for (; k < iss->block_insns; k++) {
-                if (k > i) {
-                    ls_access later;
-                    int64_t later_end;
-                    if (candidate_matches(iss, k, address, size, write, exact, &later, &later_end)) {
-                        ambiguous = true;
-                        if (written & regs) { /* the earlier match is stale: take this one */
-                            found = k;
-                            found_end = later_end;
-                            owner.element_size = later.element_size;
-                            owner.misaligned = false;
-                            regs = later.address_regs;
-                            written = 0;
-                        }
-                    }
-                }
-                written |= written_registers(iss->block_words[k]);
-            }
-            break;
-        }
-        if (found == NO_INSN && pass == 0) {
-            for (uint32_t i = first; i < iss->block_insns && wildcard == NO_INSN; i++)
-                if (i != iss->access_insn && decode_load_store(iss, iss->block_words[i], 0, &a) &&
-                    !a.address_known && (write ? a.writes : a.reads))
-                    wildcard = i;
+            best = a;
         }
     }
     if (found == NO_INSN) {
-        if (wildcard == NO_INSN) {
+        /* No address matched: an instruction whose address this decoder does not compute. */
+        for (uint32_t i = first; i < iss->block_insns && found == NO_INSN; i++)
+            if (i != iss->access_insn && decode_load_store(iss, iss->block_words[i], 0, &a) &&
+                !a.address_known && (write ? a.writes : a.reads))
+                found = i;
+        if (found == NO_INSN) {
             if (iss->access_insn != NO_INSN)
                 owner.pc = iss->block_pc + 4u * iss->access_insn;
             return owner;
         }
-        found = wildcard;
         found_end = size;
+        ambiguous = true;
+        best.element_size = 0;
+        best.address = address;
     }
-    if (ambiguous)
-        owner.misaligned = false; /* fault only where the instruction is certain */
+    owner.element_size = best.element_size;
+    owner.misaligned = !ambiguous && found != iss->access_insn && best.element_size > 1 &&
+                       (best.address & (best.element_size - 1u)) != 0; /* fault only where certain */
     iss->access_insn = found;
     iss->access_next_off = (uint64_t)found_end;
     owner.pc = iss->block_pc + 4u * found;
