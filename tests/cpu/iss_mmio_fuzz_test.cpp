@@ -856,6 +856,8 @@ std::string seed_text(uint64_t seed) {
 
 // ---- The ISS under test ----
 
+enum class Hazards { None, Some }; // programs without / with attribution hazards (A) or (B)
+
 class IssMmioFuzz : public ::testing::Test {
   protected:
     void SetUp() override {
@@ -969,6 +971,8 @@ class IssMmioFuzz : public ::testing::Test {
                     total_accesses_, failures_);
     }
 
+    void run_whole_programs(uint64_t part, size_t count, Hazards hazards, const char *name);
+    void run_refused_accesses(uint64_t part, size_t count, Hazards hazards, const char *name);
     void check_whole_program(const Program &p, uint64_t extra_budget);
     void check_refused_access(const Program &p, size_t refused, uint64_t extra_budget);
     void check_misaligned_access(const Program &p, uint64_t extra_budget);
@@ -986,8 +990,6 @@ class IssMmioFuzz : public ::testing::Test {
     unsigned tolerated_failures_ = 0;
     size_t total_accesses_ = 0;
 };
-
-enum class Hazards { None, Some }; // programs without / with attribution hazards (A) or (B)
 
 // The program of `seed`: generated again from the same random stream until it has the wanted hazard class
 // and (if need_mmio) at least one MMIO access.
@@ -1107,66 +1109,55 @@ void IssMmioFuzz::check_misaligned_access(const Program &p, uint64_t extra_budge
         report(p, code, what, want);
 }
 
-TEST_F(IssMmioFuzz, RandomProgramsMatchTheReferenceInterpreter) {
-    const std::vector<uint64_t> list = seeds(1, 400);
+// Part 1: whole programs.
+void IssMmioFuzz::run_whole_programs(uint64_t part, size_t count, Hazards hazards, const char *name) {
+    const std::vector<uint64_t> list = seeds(part, count);
     for (uint64_t seed : list) {
         SCOPED_TRACE(seed_text(seed));
         Rng rng(seed);
-        const Program p = generate(rng, seed, {}, Hazards::None, false);
+        const Program p = generate(rng, seed, {}, hazards, false);
         check_whole_program(p, rng.below(8));
     }
-    print_summary("whole programs", list.size());
+    print_summary(name, list.size());
 }
 
-// The same with programs that have attribution hazards (see attribution_hazards).
-// Several loads/stores reaching the same device words while their address registers are rewritten is where
-// the ISS has to guess (components/cpu/README.md); the guesses must stay rare: 10 of these 200 adversarial
-// programs today, a regression past 16 fails.
-TEST_F(IssMmioFuzz, RandomProgramsWithAttributionHazardsMatchTheReferenceInterpreter) {
-    const std::vector<uint64_t> list = seeds(4, 200);
-    tolerated_failures_ = 16;
+// Part 2: even seeds: the program's only MMIO instruction is refused; odd seeds: one access among several.
+void IssMmioFuzz::run_refused_accesses(uint64_t part, size_t count, Hazards hazards, const char *name) {
+    const std::vector<uint64_t> list = seeds(part, count);
     for (uint64_t seed : list) {
         SCOPED_TRACE(seed_text(seed));
         Rng rng(seed);
-        const Program p = generate(rng, seed, {}, Hazards::Some, false);
-        check_whole_program(p, rng.below(8));
+        Generator::Options options;
+        if (seed % 2 == 0)
+            options.max_mmio = 1;
+        const Program p = generate(rng, seed, options, hazards, true);
+        std::vector<Access> accesses;
+        interpret(p, 0, nullptr, &accesses, nullptr);
+        check_refused_access(p, rng.below(std::max<size_t>(accesses.size(), 1)), rng.below(8));
     }
-    print_summary("whole programs with attribution hazards", list.size());
+    print_summary(name, list.size());
+}
+
+TEST_F(IssMmioFuzz, RandomProgramsMatchTheReferenceInterpreter) {
+    run_whole_programs(1, 400, Hazards::None, "whole programs");
+}
+
+// Programs with attribution hazards (see attribution_hazards): several loads/stores reaching the same device
+// words while their address registers are rewritten is where the ISS has to guess (components/cpu/README.md);
+// the guesses must stay rare: 10 of these 200 adversarial programs today, a regression past 16 fails.
+TEST_F(IssMmioFuzz, RandomProgramsWithAttributionHazardsMatchTheReferenceInterpreter) {
+    tolerated_failures_ = 16;
+    run_whole_programs(4, 200, Hazards::Some, "whole programs with attribution hazards");
     EXPECT_LE(failures_, tolerated_failures_) << "misattributed MMIO accesses became more frequent";
 }
 
-// Even seeds: the program's only MMIO instruction is refused; odd seeds: one access among several.
 TEST_F(IssMmioFuzz, RefusedAccessIsABusErrorAtItsInstruction) {
-    const std::vector<uint64_t> list = seeds(2, 200);
-    for (uint64_t seed : list) {
-        SCOPED_TRACE(seed_text(seed));
-        Rng rng(seed);
-        Generator::Options options;
-        if (seed % 2 == 0)
-            options.max_mmio = 1;
-        const Program p = generate(rng, seed, options, Hazards::None, true);
-        std::vector<Access> accesses;
-        interpret(p, 0, nullptr, &accesses, nullptr);
-        check_refused_access(p, rng.below(std::max<size_t>(accesses.size(), 1)), rng.below(8));
-    }
-    print_summary("refused accesses", list.size());
+    run_refused_accesses(2, 200, Hazards::None, "refused accesses");
 }
 
 TEST_F(IssMmioFuzz, RefusedAccessWithAttributionHazardsIsABusErrorAtItsInstruction) {
-    const std::vector<uint64_t> list = seeds(5, 100);
     tolerated_failures_ = 6; // 2 of 100 today
-    for (uint64_t seed : list) {
-        SCOPED_TRACE(seed_text(seed));
-        Rng rng(seed);
-        Generator::Options options;
-        if (seed % 2 == 0)
-            options.max_mmio = 1;
-        const Program p = generate(rng, seed, options, Hazards::Some, true);
-        std::vector<Access> accesses;
-        interpret(p, 0, nullptr, &accesses, nullptr);
-        check_refused_access(p, rng.below(std::max<size_t>(accesses.size(), 1)), rng.below(8));
-    }
-    print_summary("refused accesses with attribution hazards", list.size());
+    run_refused_accesses(5, 100, Hazards::Some, "refused accesses with attribution hazards");
     EXPECT_LE(failures_, tolerated_failures_) << "misattributed bus errors became more frequent";
 }
 

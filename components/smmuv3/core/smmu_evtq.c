@@ -69,8 +69,8 @@ void smmu_irq_pulse(smmu *s, smmu_irq_line line) {
     }
 }
 
-/* Every MSI address (CMD_SYNC MSIAddress, xxx_IRQ_CFG0.ADDR) is truncated to the OAS (SMMU spec 3.4.3);
- * callers test the whole field for zero first. */
+/* Every MSI address (CMD_SYNC MSIAddress, EVENTQ/PRIQ/GERROR_IRQ_CFG0.ADDR) is truncated to the OAS (SMMU
+ * spec 3.4.3); callers test the whole field for zero first. */
 bool smmu_msi_write(smmu *s, uint64_t addr, uint32_t data, uint32_t cfg2_attr) {
     addr &= smmu_oas_mask(s);
     uint8_t buf[4] = {(uint8_t)data, (uint8_t)(data >> 8), (uint8_t)(data >> 16), (uint8_t)(data >> 24)};
