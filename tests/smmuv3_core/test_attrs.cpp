@@ -383,3 +383,40 @@ TEST(SmmuAttrs, S2fwbStageTwoOverridesTheType) {
         i++;
     }
 }
+
+// STE.ALLOCCFG and GBPA.ALLOCCFG 0b1RWT replace the allocation and transient hints of Write-Back and
+// Write-Through levels; 0b0xxx keeps the incoming ones; Device and Non-cacheable have none to replace.
+TEST(SmmuAttrs, AllocCfgOverridesTheHintsOfCacheableTypes) {
+    Harness h;
+    h.setup_queues();
+    // GBPA: Normal WB (the default input), ALLOCCFG = 0b1001: no read/write allocate, transient. A
+    // no-allocate type is output non-transient (13.1.7): WB no-allocate non-transient is 0b1100.
+    h.wr32(SMMU_GBPA, (uint32_t)(SMMU_GBPA_UPDATE | SMMU_FIELD_PREP(SMMU_GBPA_ALLOCCFG, 0x9) |
+                                 SMMU_FIELD_PREP(SMMU_GBPA_SHCFG, SMMU_SHCFG_INCOMING)));
+    EXPECT_EQ(h.translate(1, 0x1000).mem_attr, 0xCCu);
+    h.setup_stream_table({false, 4, 0});
+    h.enable();
+    struct Case {
+        unsigned memattr; // 0: no MTCFG override
+        unsigned alloccfg;
+        uint8_t want;
+    } cases[] = {
+        {0, 0x0, 0xFF},   // incoming Normal WB RW-allocate non-transient
+        {0, 0xF, 0x77},   // R=1 W=1 T=1 -> WB transient RW: 0b0111
+        {0, 0xC, 0xEE},   // R=1 W=0 T=0 -> WB non-transient R: 0b1110
+        {0xA, 0xA, 0x99}, // WT/WT with R=0 W=1 T=0 -> WT non-transient W: 0b1001
+        {0x5, 0xE, 0x44}, // NC/NC: no hints
+        {0x1, 0xE, 0x04}, // Device-nGnRE: no hints
+    };
+    uint32_t sid = 1;
+    for (const Case &c : cases) {
+        auto ste = Harness::ste_bypass();
+        ste[1] |= SMMU_FIELD_PREP(SMMU_STE1_ALLOCCFG, c.alloccfg);
+        if (c.memattr)
+            ste[1] |= SMMU_STE1_MTCFG | SMMU_FIELD_PREP(SMMU_STE1_MEMATTR, c.memattr);
+        h.write_ste(sid, ste);
+        smmu_result r = h.translate(sid++, 0x1000);
+        ASSERT_EQ(r.status, SMMU_XLATE_OK);
+        EXPECT_EQ(r.mem_attr, c.want) << "MemAttr " << c.memattr << " ALLOCCFG " << c.alloccfg;
+    }
+}

@@ -732,9 +732,20 @@ static mem_attrs combine_stage2(mem_attrs in, unsigned s2_memattr, unsigned s2_s
 
 /* The attributes entering translation when stage 1 provides none: the incoming ones, which the transaction
  * does not carry and so are the architecture's default input (Normal WB Non-shareable, IHI0070 13.1.3),
- * replaced by the MTCFG/MemAttr and SHCFG overrides of the STE or GBPA. */
-static mem_attrs incoming_attrs(bool mtcfg, unsigned memattr, unsigned shcfg) {
+ * replaced by the MTCFG/MemAttr, ALLOCCFG and SHCFG overrides of the STE or GBPA. ALLOCCFG 0b1RWT sets the
+ * read-allocate, write-allocate and transient hints of both levels; Device and Non-cacheable have none. */
+static mem_attrs incoming_attrs(bool mtcfg, unsigned memattr, unsigned alloccfg, unsigned shcfg) {
     mem_attrs a = {memattr_type(mtcfg ? memattr : 0xF), (uint8_t)(shcfg == SMMU_SHCFG_INCOMING ? 0 : shcfg)};
+    if ((alloccfg & 0x8) && !a.type.device) {
+        mem_level *levels[2] = {&a.type.inner, &a.type.outer};
+        for (unsigned i = 0; i < 2; i++) {
+            if (levels[i]->cache == CACHE_NC)
+                continue;
+            levels[i]->ra = (alloccfg & 0x4) != 0;
+            levels[i]->wa = (alloccfg & 0x2) != 0;
+            levels[i]->tr = (alloccfg & 0x1) != 0;
+        }
+    }
     return a;
 }
 
@@ -743,8 +754,8 @@ static void set_result_attrs(smmu_result *res, mem_attrs a) {
     res->share = effective_share(a);
 }
 
-static void set_bypass(const smmu *s, const smmu_txn *t, bool mtcfg, unsigned memattr, unsigned shcfg,
-                       smmu_access acc, smmu_result *res) {
+static void set_bypass(const smmu *s, const smmu_txn *t, bool mtcfg, unsigned memattr, unsigned alloccfg,
+                       unsigned shcfg, smmu_access acc, smmu_result *res) {
     res->status = SMMU_XLATE_OK;
     res->pa = t->addr;
     res->bypass = true;
@@ -752,7 +763,7 @@ static void set_bypass(const smmu *s, const smmu_txn *t, bool mtcfg, unsigned me
     res->size_shift = s->oas_bits;
     res->read = res->write = true;
     res->exec = !acc.write;
-    set_result_attrs(res, incoming_attrs(mtcfg, memattr, shcfg));
+    set_result_attrs(res, incoming_attrs(mtcfg, memattr, alloccfg, shcfg));
 }
 
 static smmu_access apply_overrides(smmu_access acc, unsigned privcfg, unsigned instcfg) {
@@ -901,6 +912,7 @@ static void translate(smmu *s, const smmu_txn *t, smmu_result *res) {
                                   (unsigned)SMMU_FIELD_GET(SMMU_GBPA_INSTCFG, s->gbpa));
         set_bypass(s, t, types && (s->gbpa & SMMU_GBPA_MTCFG) != 0,
                    (unsigned)SMMU_FIELD_GET(SMMU_GBPA_MEMATTR, s->gbpa),
+                   types ? (unsigned)SMMU_FIELD_GET(SMMU_GBPA_ALLOCCFG, s->gbpa) : 0,
                    types ? (unsigned)SMMU_FIELD_GET(SMMU_GBPA_SHCFG, s->gbpa) : SMMU_SHCFG_INCOMING, acc,
                    res);
         s->st.bypassed++;
@@ -976,7 +988,7 @@ static void translate(smmu *s, const smmu_txn *t, smmu_result *res) {
             walk_fault(s, t, acc, ste, NULL, &flt, res);
             return;
         }
-        set_bypass(s, t, ste->mtcfg, ste->memattr, ste->shcfg, acc, res);
+        set_bypass(s, t, ste->mtcfg, ste->memattr, ste->alloccfg, ste->shcfg, acc, res);
         s->st.bypassed++;
         return;
     }
@@ -1000,7 +1012,7 @@ static void translate(smmu *s, const smmu_txn *t, smmu_result *res) {
         /* Stage 2 combines with stage 1, or with the incoming attributes after the STE overrides when stage 1
          * is bypassed (IHI0070 13.5). */
         mem_attrs in = cd ? (mem_attrs){mair_type(out.mem_attr), out.share}
-                          : incoming_attrs(ste->mtcfg, ste->memattr, ste->shcfg);
+                          : incoming_attrs(ste->mtcfg, ste->memattr, ste->alloccfg, ste->shcfg);
         set_result_attrs(res, combine_stage2(in, out.s2_mem_attr, out.s2_share, s2->fwb));
     }
     s->st.translations_ok++;
