@@ -283,6 +283,7 @@ void Cpu::dump_stats(std::ostream &os) const {
     os << prefix << "wfi_count " << wfi_count_ << "\n";
     os << prefix << "wfi_time_ps " << static_cast<uint64_t>(wfi_time_.to_seconds() * 1e12 + 0.5) << "\n";
     os << prefix << "dmi_invalidations " << dmi_invalidations_ << "\n";
+    os << prefix << "mmio_attribution_guesses " << iss_mmio_attribution_guesses(iss_) << "\n";
 }
 
 void Cpu::trace(sc_core::sc_trace_file *tf) const {

@@ -98,6 +98,9 @@ void iss_set_irq_pending(iss_t *iss, bool pending);
 void iss_request_stop(iss_t *iss);
 /* Instructions retired since creation, including those of a run in progress. */
 uint64_t iss_instruction_count(const iss_t *iss);
+/* MMIO accesses whose instruction the ISS had to choose between several that could have made it (see
+ * unicorn_iss.c): their 64-bit joining, count or bus-error PC may be off. 0 for ordinary driver code. */
+uint64_t iss_mmio_attribution_guesses(const iss_t *iss);
 
 uint64_t iss_get_x(iss_t *iss, unsigned n); /* n = 0..30 */
 void iss_set_x(iss_t *iss, unsigned n, uint64_t value);

@@ -99,6 +99,7 @@ struct iss {
     uint64_t access_next_off; /* that instruction's next byte offset (multi-access instructions) */
     uint32_t counter_insn_next; /* where to look for the next counter read (MRS) in this block */
     uint64_t access_pc; /* PC of the MMIO access or counter read in progress (while access_pc_valid) */
+    uint64_t attribution_guesses;
     bool access_pc_valid;
     iss_stop_info stop_info;
 
@@ -400,12 +401,47 @@ static bool candidate_matches(iss_t *iss, uint32_t i, uint64_t address, unsigned
     return i != iss->access_insn || *end - (int64_t)size >= (int64_t)iss->access_next_off;
 }
 
-/* Whether instruction `insn`, if it ran, would have left register `r` with the value it holds now. Only the
- * instructions that give a register a value computed from others (MOVZ, MOVN, MOV register, ADD/SUB immediate
- * from another register) can tell; for anything else the answer is "cannot tell" (false). */
-static bool ran_and_left(iss_t *iss, uint32_t insn, unsigned r) {
+/* X registers (bit n; bit 31 = SP) an instruction may write. An over-approximation, used only to tell whether
+ * the address registers of an earlier load/store may have changed since it ran. */
+static uint32_t written_registers(uint32_t insn) {
+    const uint32_t rt = 1u << (insn & 31u);
+    if ((insn & 0x1c000000u) == 0x14000000u) { /* branches, exception generation, system */
+        if ((insn & 0xfc000000u) == 0x94000000u || (insn & 0xfffff800u) == 0xd63f0000u ||
+            (insn & 0xfffff800u) == 0xd63f0800u)
+            return 1u << 30; /* BL, BLR, BLRAA/BLRAB... */
+        if ((insn & 0xffe00000u) == 0xd5200000u)
+            return rt; /* MRS, SYSL */
+        return 0;
+    }
+    if ((insn & 0x0a000000u) == 0x08000000u) { /* loads and stores */
+        const bool simd = (insn >> 26) & 1u;
+        const unsigned op0 = insn >> 28, op2 = (insn >> 23) & 3u;
+        const uint32_t rn = 1u << ((insn >> 5) & 31u), rt2 = 1u << ((insn >> 10) & 31u);
+        const uint32_t rs = 1u << ((insn >> 16) & 31u);
+        if ((op0 & 3u) == 0)
+            return simd ? ((insn >> 23) & 1u ? rn : 0) : rt | rt2 | rs; /* SIMD structures; exclusives, CAS */
+        bool load = (insn >> 22) & 1u;
+        if ((op0 & 3u) == 2) /* pairs; post- and pre-index write the base back */
+            return (load && !simd ? rt | rt2 : 0) | (op2 == 1 || op2 == 3 ? rn : 0);
+        if ((op0 & 3u) == 1)
+            return simd ? 0 : rt; /* literal loads, RCpc */
+        unsigned opc = (insn >> 22) & 3u, op4 = (insn >> 10) & 3u;
+        bool gpr_load = !simd && opc != 0;
+        bool writeback = !(op2 & 2u) && !((insn >> 21) & 1u) && (op4 == 1 || op4 == 3);
+        bool atomic = !(op2 & 2u) && ((insn >> 21) & 1u) && op4 != 2;
+        return (gpr_load || atomic ? rt : 0) | (writeback || (atomic && op4 != 0) ? rn : 0);
+    }
+    return rt; /* data processing writes Rd (bits [4:0]); SIMD/FP counted as if it did too */
+}
+
+/* Whether instruction `insn`, if it ran, would have left register `r` with the value it holds now: 1 yes, 0
+ * no (or it does not write r), -1 cannot tell. Only the instructions that give a register a value computed
+ * from others (MOVZ, MOVN, MOV register, ADD/SUB immediate from another register) can tell. */
+static int ran_and_left(iss_t *iss, uint32_t insn, unsigned r) {
+    if (!(written_registers(insn) & (1u << r)))
+        return 0; /* does not write r: no evidence either way, nothing to doubt */
     if ((insn & 31u) != r || r == 31)
-        return false;
+        return -1;
     bool x = insn >> 31;
     uint64_t now = iss_get_x(iss, r), want;
     if ((insn & 0x7f800000u) == 0x52800000u || (insn & 0x7f800000u) == 0x12800000u) { /* MOVZ, MOVN */
@@ -419,12 +455,32 @@ static bool ran_and_left(iss_t *iss, uint32_t insn, unsigned r) {
         uint64_t imm = (uint64_t)((insn >> 10) & 0xfffu) << (((insn >> 22) & 1u) ? 12 : 0);
         uint64_t base = n == 31 ? reg_read(iss, UC_ARM64_REG_SP) : iss_get_x(iss, n);
         want = (insn & 0x40000000u) ? base - imm : base + imm;
+    } else if ((insn & 0x1f200000u) == 0x0b000000u && ((insn >> 5) & 31u) != r && ((insn >> 16) & 31u) != r &&
+               ((insn >> 22) & 3u) != 3) { /* ADD/SUB (shifted register), Rd not a source */
+        unsigned n = (insn >> 5) & 31u, m = (insn >> 16) & 31u, amount = (insn >> 10) & 63u;
+        uint64_t vn = n == 31 ? 0 : iss_get_x(iss, n), vm = m == 31 ? 0 : iss_get_x(iss, m);
+        if (!x) {
+            vn = (uint32_t)vn;
+            vm = (uint32_t)vm;
+        }
+        switch ((insn >> 22) & 3u) {
+        case 0:
+            vm <<= amount;
+            break;
+        case 1:
+            vm >>= amount;
+            break;
+        default:
+            vm = x ? (uint64_t)((int64_t)vm >> amount) : (uint64_t)(uint32_t)((int32_t)vm >> amount);
+            break;
+        }
+        want = (insn & 0x40000000u) ? vn - vm : vn + vm;
     } else {
-        return false;
+        return -1;
     }
     if (!x)
         want = (uint32_t)want;
-    return now == want;
+    return now == want ? 1 : 0;
 }
 
 /* Whether load/store `i` (address registers `regs`) should be taken as having run before a later match `k`,
@@ -432,13 +488,49 @@ static bool ran_and_left(iss_t *iss, uint32_t insn, unsigned r) {
  * registers (`ldr x0, [x0]`, how drivers fetch a device base before `add` and the device access), or an
  * instruction between the two that gives one of those registers a value of its own has visibly run. Otherwise
  * `i`, the earlier instruction, is the one in progress. */
-static bool ran_before(iss_t *iss, uint32_t i, uint32_t regs, uint32_t k) {
+static bool in_mmio_window(const iss_t *iss, uint64_t address) {
+    for (unsigned w = 0; w < iss->mmio_count; w++)
+        if (address >= iss->mmio[w].base && address - iss->mmio[w].base < iss->mmio[w].size)
+            return true;
+    return false;
+}
+
+static bool ran_before(iss_t *iss, uint32_t i, uint32_t regs, uint32_t k, bool *unsure) {
     if (loaded_registers(iss->block_words[i]) & regs)
         return true;
-    for (uint32_t m = i + 1; m < k; m++)
-        for (unsigned r = 0; r < 31; r++)
-            if ((regs & (1u << r)) && ran_and_left(iss, iss->block_words[m], r))
+    bool doubt = false, only_steps = true;
+    int64_t step = 0; /* what self-incrementing writers (`add x2, x2, #4`) added to the address since `i` */
+    for (uint32_t m = i + 1; m < k; m++) {
+        const uint32_t insn = iss->block_words[m];
+        for (unsigned r = 0; r < 31; r++) {
+            if (!(regs & (1u << r)))
+                continue;
+            int ran = ran_and_left(iss, insn, r);
+            if (ran == 1)
                 return true;
+            if (ran == 0)
+                continue;
+            doubt = true;
+            bool self_step = (insn & 0x1f800000u) == 0x11000000u && (insn & 31u) == r &&
+                             ((insn >> 5) & 31u) == r && (insn >> 31);
+            if (self_step) {
+                int64_t imm = (int64_t)(((insn >> 10) & 0xfffu) << (((insn >> 22) & 1u) ? 12 : 0));
+                step += (insn & 0x40000000u) ? -imm : imm;
+            } else {
+                only_steps = false;
+            }
+        }
+    }
+    if (doubt && only_steps && step != 0 && !(regs & (regs - 1u))) {
+        /* Had `i` run, it would have accessed its address minus the steps: a device address there would have
+         * reached the callbacks and been matched to it already. It has not, so it is still in progress. */
+        ls_access a;
+        if (decode_load_store(iss, iss->block_words[i], iss->block_pc + 4u * i, &a) && a.address_known &&
+            in_mmio_window(iss, a.address - (uint64_t)step) &&
+            (iss->access_insn == NO_INSN || i > iss->access_insn))
+            doubt = false;
+    }
+    *unsure |= doubt; /* a write we cannot evaluate: `i` may have run before all the same */
     return false;
 }
 
@@ -449,7 +541,7 @@ static access_owner attribute_access(iss_t *iss, uint64_t address, unsigned size
     const uint32_t first = iss->access_insn == NO_INSN ? 0 : iss->access_insn;
     uint32_t found = NO_INSN;
     int64_t found_end = 0;
-    bool ambiguous = false;
+    bool ambiguous = false, guess = false;
     ls_access a, best = {0};
     int64_t end;
     /* The previous access's instruction continuing comes first: Unicorn delivers the pieces of one access
@@ -475,7 +567,7 @@ static access_owner attribute_access(iss_t *iss, uint64_t address, unsigned size
             /* A later match too. The earlier one is the access's instruction unless it must have run already
              * (its address, recomputed now, is then stale); either way the attribution is not certain. */
             ambiguous = true;
-            if (!ran_before(iss, found, best.address_regs, k))
+            if (!ran_before(iss, found, best.address_regs, k, &guess))
                 break;
             found = k;
             found_end = end;
@@ -494,10 +586,12 @@ static access_owner attribute_access(iss_t *iss, uint64_t address, unsigned size
             return owner;
         }
         found_end = size;
-        ambiguous = true;
+        ambiguous = guess = true;
         best.element_size = 0;
         best.address = address;
     }
+    if (guess)
+        iss->attribution_guesses++;
     owner.element_size = best.element_size;
     owner.misaligned = !ambiguous && found != iss->access_insn && best.element_size > 1 &&
                        (best.address & (best.element_size - 1u)) != 0; /* fault only where certain */
@@ -905,6 +999,10 @@ void iss_set_irq_pending(iss_t *iss, bool pending) {
 void iss_request_stop(iss_t *iss) {
     iss->stop_requested = true;
     iss->run_limit = iss->run_executed;
+}
+
+uint64_t iss_mmio_attribution_guesses(const iss_t *iss) {
+    return iss->attribution_guesses;
 }
 
 uint64_t iss_instruction_count(const iss_t *iss) {

@@ -132,6 +132,7 @@ TEST_F(IssTest, MmioAccessesAreMatchedToTheirInstructions) {
     EXPECT_EQ(iss_get_x(iss_, 1), pattern & 0xffffffffu);
     EXPECT_EQ(iss_get_x(iss_, 2), pattern);
     EXPECT_EQ(iss_get_x(iss_, 3), pattern & 0xffffffffu);
+    EXPECT_EQ(iss_mmio_attribution_guesses(iss_), 0u) << "each access had one possible instruction";
 }
 
 // Register offsets, pre-index writeback and pairs are matched too; a refused access in the middle of a block
@@ -309,6 +310,8 @@ TEST_F(IssTest, MmioAccessIsNotGivenToALoadWhoseRegistersChangedSinceItRan) {
     EXPECT_EQ(accesses_[0].address, kMmioBase + 0x64);
     EXPECT_EQ(accesses_[0].size, 4u);
     EXPECT_EQ(accesses_[0].count, 3u);
+    // Decided by the rule, not guessed: a load into its own base cannot still be in progress with that base.
+    EXPECT_EQ(iss_mmio_attribution_guesses(iss_), 0u);
 }
 
 // MMIO windows are Device memory: a misaligned access is an alignment fault, which ends the run as an ISS
