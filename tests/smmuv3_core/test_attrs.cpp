@@ -385,7 +385,7 @@ TEST(SmmuAttrs, S2fwbStageTwoOverridesTheType) {
 }
 
 // STE.ALLOCCFG and GBPA.ALLOCCFG 0b1RWT replace the allocation and transient hints of Write-Back and
-// Write-Through levels; 0b0xxx keeps the incoming ones; Device and Non-cacheable have none to replace.
+// Write-Through levels; with the top bit clear the incoming ones stay; Device and Non-cacheable have none.
 TEST(SmmuAttrs, AllocCfgOverridesTheHintsOfCacheableTypes) {
     Harness h;
     h.setup_queues();
