@@ -96,6 +96,10 @@ const iss_stop_info *iss_last_stop(const iss_t *iss);
 void iss_set_irq_pending(iss_t *iss, bool pending);
 /* Ends the current run after the instruction in progress (callable from MMIO/counter callbacks). */
 void iss_request_stop(iss_t *iss);
+/* Moves the end of the run in progress (callable from MMIO/counter callbacks): it ends at the first block
+ * boundary at or past instruction_count (an absolute count, as iss_instruction_count() gives), or at the next
+ * boundary if that count has been reached already. The stop reason stays ISS_STOP_QUANTUM. */
+void iss_set_run_end(iss_t *iss, uint64_t instruction_count);
 /* Instructions retired since creation, including those of a run in progress. */
 uint64_t iss_instruction_count(const iss_t *iss);
 /* MMIO accesses whose instruction the ISS had to choose between several that could have made it (see

@@ -1001,6 +1001,15 @@ void iss_request_stop(iss_t *iss) {
     iss->run_limit = iss->run_executed;
 }
 
+void iss_set_run_end(iss_t *iss, uint64_t instruction_count) {
+    if (!iss->running)
+        return;
+    uint64_t start = iss->retired;
+    uint64_t limit = instruction_count > start ? instruction_count - start : 0;
+    /* Never below what has run: the run then ends at the next block boundary, as after iss_request_stop(). */
+    iss->run_limit = limit > iss->run_executed ? limit : iss->run_executed;
+}
+
 uint64_t iss_mmio_attribution_guesses(const iss_t *iss) {
     return iss->attribution_guesses;
 }
