@@ -1,6 +1,8 @@
 #include "cpu.h"
 
+#include <algorithm>
 #include <cinttypes>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
@@ -10,6 +12,10 @@ namespace vp {
 namespace {
 
 constexpr uint64_t kPsciNotSupported = ~0ull; // -1 as a 64-bit register value
+// How often a CPU in WFI looks for a host signal (simulated time).
+sc_core::sc_time interrupt_poll_period() {
+    return sc_core::sc_time(100, sc_core::SC_US);
+}
 
 std::string hex(uint64_t value) {
     char text[24];
@@ -95,15 +101,79 @@ void Cpu::run() {
     }
     iss_set_pc(iss_, config_.entry_pc);
     for (;;) {
+        if (interrupted())
+            return;
         bool irq_pending = irq.read();
         if (irq_pending && !deliver_irq())
             return;
         iss_set_irq_pending(iss_, irq_pending);
-        iss_stop_reason reason = iss_run(iss_, config_.quantum_insns, nullptr);
+        uint64_t budget = run_budget();
+        if (budget == 0 && local_time_now() > sc_core::SC_ZERO_TIME) {
+            catch_up(); // an event is due before one more instruction: let simulated time reach it
+            continue;
+        }
+        if (budget == 0 && time_limit_ < sc_core::sc_time_stamp() + insn_time_) {
+            // Not one more instruction fits before the time limit: wait there for the kernel to stop.
+            const sc_core::sc_time now = sc_core::sc_time_stamp();
+            if (time_limit_ > now)
+                wait(time_limit_ - now);
+            else
+                wait(never_);
+            continue;
+        }
+        if (budget == 0)
+            budget = 1; // activity at this time outlived settle(): run one block rather than hang
+        iss_stop_reason reason = iss_run(iss_, budget, nullptr);
         account_instructions();
         if (!handle_stop(reason))
             return;
     }
+}
+
+// Instructions the next run may execute. It ends at the first block boundary at or past the budget, which is
+// the first at or past the next pending simulation event: however long the quantum, the CPU then synchronises
+// where a quantum of one instruction would have, and so sees every device change and interrupt edge at the
+// same instruction. The time limit is not crossed by a whole instruction (floor, not ceiling).
+uint64_t Cpu::run_budget() const {
+    const sc_core::sc_time ahead = local_time_now();
+    const sc_core::sc_time now = sc_core::sc_time_stamp();
+    uint64_t budget = config_.quantum_insns;
+    const sc_core::sc_time to_event = sc_core::sc_time_to_pending_activity();
+    if (to_event <= ahead)
+        return 0;
+    budget = std::min(budget, static_cast<uint64_t>(std::ceil((to_event - ahead) / insn_time_)));
+    if (time_limit_ != sc_core::sc_max_time()) {
+        if (time_limit_ <= now + ahead)
+            return 0;
+        budget = std::min(budget, static_cast<uint64_t>((time_limit_ - now - ahead) / insn_time_));
+    }
+    return budget;
+}
+
+// Brings simulated time up to the CPU's local time, then lets every process with activity at that time run
+// (devices' events, signal updates, the GIC's output) before the CPU goes on, so that what the CPU sees next
+// does not depend on the order in which the kernel wakes processes of the same time.
+void Cpu::catch_up() {
+    account_instructions();
+    const sc_core::sc_time ahead = quantum_keeper_.get_local_time();
+    if (ahead > sc_core::SC_ZERO_TIME) {
+        ++syncs_;
+        wait(ahead);
+    }
+    quantum_keeper_.reset();
+    settle();
+}
+
+void Cpu::settle() {
+    // Bounded: a model that notifies itself in every delta must not hang the CPU.
+    for (int i = 0; i < 64 && sc_core::sc_pending_activity_at_current_time(); ++i)
+        wait(sc_core::SC_ZERO_TIME);
+}
+
+bool Cpu::interrupted() {
+    if (halt_.kind == CpuHalt::None && interrupt_check_ && interrupt_check_())
+        halt(CpuHalt::Interrupted, "interrupted");
+    return halt_.kind != CpuHalt::None;
 }
 
 bool Cpu::deliver_irq() {
@@ -141,8 +211,8 @@ bool Cpu::handle_stop(iss_stop_reason reason) {
     case ISS_STOP_REQUESTED:
     case ISS_STOP_IRQ:
         quanta_++;
-        quantum_keeper_.sync();
-        return true;
+        catch_up();
+        return halt_.kind == CpuHalt::None;
     case ISS_STOP_WFI:
         wfi_count_++;
         wait_for_interrupt();
@@ -154,7 +224,7 @@ bool Cpu::handle_stop(iss_stop_reason reason) {
         HvcResult result = hvc_handler_ ? hvc_handler_(args) : HvcResult{kPsciNotSupported, false};
         iss_set_x(iss_, 0, result.x0);
         if (result.stop) {
-            quantum_keeper_.sync(); // the stop time is the call's time, not the last sync point
+            catch_up(); // the stop time is the call's time, not the last sync point
             halt_.pc = info->pc;
             halt(CpuHalt::HvcRequest, "");
             return false;
@@ -162,7 +232,9 @@ bool Cpu::handle_stop(iss_stop_reason reason) {
         return true;
     }
     case ISS_STOP_BUS_ERROR: {
-        quantum_keeper_.sync();
+        if (halt_.kind != CpuHalt::None)
+            return false; // interrupted during the access
+        catch_up();
         halt_.pc = info->pc;
         halt_.address = info->address;
         halt_.size = info->size;
@@ -177,7 +249,9 @@ bool Cpu::handle_stop(iss_stop_reason reason) {
     }
     case ISS_STOP_ISS_ERROR:
     default:
-        quantum_keeper_.sync();
+        if (halt_.kind != CpuHalt::None)
+            return false;
+        catch_up();
         halt_.pc = info->pc;
         halt(CpuHalt::IssError, std::string("ISS error at PC ") + hex(info->pc) + ": " + info->message);
         return false;
@@ -185,7 +259,7 @@ bool Cpu::handle_stop(iss_stop_reason reason) {
 }
 
 void Cpu::wait_for_interrupt() {
-    quantum_keeper_.sync();
+    catch_up();
     sc_core::sc_time start = sc_core::sc_time_stamp();
     wfi_signal_.write(true);
     while (!irq.read()) {
@@ -199,11 +273,22 @@ void Cpu::wait_for_interrupt() {
             wfi_time_ += sc_core::sc_time_stamp() - start;
             return;
         }
-        wait(irq.value_changed_event());
+        if (interrupt_check_) {
+            // Wake now and then to notice a host signal while other models keep the simulation busy. Only
+            // this process sees the timeout, so it changes no result.
+            wait(interrupt_poll_period(), irq.value_changed_event());
+            if (interrupted()) {
+                wfi_time_ += sc_core::sc_time_stamp() - start;
+                return;
+            }
+        } else {
+            wait(irq.value_changed_event());
+        }
     }
     wfi_signal_.write(false);
     wfi_time_ += sc_core::sc_time_stamp() - start;
     quantum_keeper_.reset();
+    settle();
 }
 
 void Cpu::halt(CpuHalt kind, const std::string &message) {
@@ -237,19 +322,28 @@ bool Cpu::transport(uint64_t address, unsigned size, uint64_t *value, bool write
     payload.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
     if (write)
         std::memcpy(buffer, value, size); // the host is little-endian like the guest
-    account_instructions();
-    sc_core::sc_time delay = quantum_keeper_.get_local_time();
+    // Every device access is made at its own simulated time: a device never sees an access before the events
+    // that precede it (a register read is a synchronising read), and its waveforms change when the access
+    // happened. Code that makes no device access keeps running ahead.
+    catch_up();
+    if (interrupted()) {
+        iss_request_stop(iss_);
+        return true; // the run ends at the next block boundary and the CPU halts; the access is not made
+    }
+    iss_set_irq_pending(iss_, irq.read());
+    sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
     socket->b_transport(payload, delay);
     quantum_keeper_.set(delay);
     last_response_ = payload.get_response_status();
+    // The access may have started something (a device job, an interrupt edge): end the run at the block
+    // boundary at or past it.
+    iss_set_run_end(iss_, iss_instruction_count(iss_) + run_budget());
     if (payload.is_response_error())
         return false;
     if (!write) {
         *value = 0;
         std::memcpy(value, buffer, size);
     }
-    if (quantum_keeper_.need_sync())
-        iss_request_stop(iss_);
     return true;
 }
 
@@ -277,6 +371,7 @@ void Cpu::dump_stats(std::ostream &os) const {
     const std::string prefix = std::string(name()) + ".";
     os << prefix << "instructions " << instructions() << "\n";
     os << prefix << "quanta " << quanta_ << "\n";
+    os << prefix << "syncs " << syncs_ << "\n";
     os << prefix << "mmio_reads " << mmio_reads_ << "\n";
     os << prefix << "mmio_writes " << mmio_writes_ << "\n";
     os << prefix << "irqs_taken " << irqs_taken_ << "\n";

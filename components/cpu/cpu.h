@@ -1,6 +1,8 @@
-// The AArch64 CPU as a SystemC LT initiator: runs the ISS (iss.h) in quanta with temporal decoupling, maps
-// RAM through DMI, sends every other access as a TLM transaction to the router, takes IRQs at quantum
-// boundaries.
+// The AArch64 CPU as a SystemC LT initiator: runs the ISS (iss.h) ahead of simulated time in quanta, maps RAM
+// through DMI and sends every other access as a TLM transaction to the router. Results do not depend on the
+// quantum: a run never goes past the next pending simulation event (or the time limit), and every device
+// access is made at its own simulated time (the CPU synchronises first), so devices, interrupts and waveforms
+// see the same order of events at any quantum.
 #pragma once
 
 #include <array>
@@ -50,7 +52,7 @@ struct HvcResult {
 using HvcHandler = std::function<HvcResult(const std::array<uint64_t, 4> &x)>;
 
 // Why the CPU stopped running (None while it runs or when the simulation ended for another reason).
-enum class CpuHalt { None, HvcRequest, NoProgress, BusError, IssError, InternalError };
+enum class CpuHalt { None, HvcRequest, NoProgress, BusError, IssError, InternalError, Interrupted };
 
 struct CpuHaltInfo {
     CpuHalt kind = CpuHalt::None;
@@ -76,6 +78,13 @@ class Cpu : public sc_core::sc_module {
     void set_hvc_handler(HvcHandler handler) { hvc_handler_ = std::move(handler); }
     // Where execution starts (before the simulation starts; overrides CpuConfig::entry_pc).
     void set_entry_pc(uint64_t pc) { config_.entry_pc = pc; }
+    // The CPU executes nothing and makes no access past this simulated time (--max-sim-time): a run that
+    // would cross it stops at the last block boundary before it and the CPU then waits for the kernel to
+    // stop.
+    void set_time_limit(sc_core::sc_time limit) { time_limit_ = limit; }
+    // Polled between runs and at every device access: when it returns true the CPU halts
+    // (CpuHalt::Interrupted) at once. For host signals (Ctrl-C): the callback must only read a flag.
+    void set_interrupt_check(std::function<bool()> check) { interrupt_check_ = std::move(check); }
     // The simulation is stopped (sc_stop) whenever the CPU halts; this tells why.
     const CpuHaltInfo &halt_info() const { return halt_; }
     // Direct access to the ISS, for tests and debuggers (between quanta only).
@@ -99,6 +108,10 @@ class Cpu : public sc_core::sc_module {
     bool deliver_irq();
     void account_instructions();
     sc_core::sc_time local_time_now() const;
+    uint64_t run_budget() const;
+    void catch_up();
+    void settle();
+    bool interrupted();
     bool handle_stop(iss_stop_reason reason);
     void wait_for_interrupt();
     void halt(CpuHalt kind, const std::string &message);
@@ -117,6 +130,10 @@ class Cpu : public sc_core::sc_module {
     sc_core::sc_time insn_time_;
     tlm::tlm_response_status last_response_ = tlm::TLM_OK_RESPONSE; // of the latest MMIO transaction
     uint64_t insns_accounted_ = 0; // instructions already added to the quantum keeper's local time
+    sc_core::sc_time time_limit_ = sc_core::sc_max_time();
+    std::function<bool()> interrupt_check_;
+    sc_core::sc_event never_; // waited on once the time limit is reached
+    uint64_t syncs_ = 0;
     sc_core::sc_signal<bool> wfi_signal_;
 
     uint64_t quanta_ = 0;

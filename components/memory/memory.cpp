@@ -30,7 +30,8 @@ bool Memory::load(uint64_t offset, const void *src, size_t len) {
     if (!in_range(offset, len)) {
         return false;
     }
-    std::memcpy(storage_ + offset, src, len);
+    if (len != 0) // an empty ELF segment may come with a null pointer, which memcpy must not see
+        std::memcpy(storage_ + offset, src, len);
     return true;
 }
 

@@ -1,6 +1,7 @@
 // smmuv3-vp: runs an AArch64 firmware ELF on the virt platform. Stdout carries only the UART output;
 // everything the simulator says goes to stderr with the "smmuv3-vp: " prefix.
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include <systemc>
+#include <unistd.h>
 
 #include "elf_loader.h"
 #include "params.h"
@@ -22,12 +24,27 @@ namespace {
 // Exit codes reserved by the platform (the firmware's own status is PSCI SYSTEM_OFF x1 & 0xff).
 constexpr int kExitUsage = 2;
 constexpr int kExitInternal = 3;
+constexpr int kExitOutput = 4; // an output file (--stats, --vcd) could not be written
 constexpr int kExitMaxTime = 120;
 constexpr int kExitNoProgress = 121;
 constexpr int kExitUnmapped = 122;
 constexpr int kExitIssError = 123;
 constexpr int kExitReset = 124;
 constexpr int kExitBusError = 125;
+
+// SIGINT/SIGTERM: the first one ends the simulation cleanly (the CPU polls this flag), outputs are written
+// and the exit status is 128 + the signal number; a second one ends the process at once.
+volatile std::sig_atomic_t g_signal = 0;
+
+extern "C" void on_signal(int signal) {
+    if (g_signal)
+        _exit(128 + signal);
+    g_signal = signal;
+}
+
+const char *signal_name(int signal) {
+    return signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "a signal";
+}
 
 enum class LogLevel { Error = 0, Warn, Info, Debug };
 LogLevel g_log_level = LogLevel::Warn;
@@ -68,8 +85,12 @@ const char *const kUsage =
     "  --trace FILE        write the text trace of the SMMU (same as trace.file)\n"
     "  --set KEY=VALUE     set a configuration key (repeatable; overrides the file)\n"
     "Exit status: the firmware's PSCI SYSTEM_OFF status (x1 & 0xff), or 2 usage/config error, 3 internal\n"
-    "error, 120 max simulated time reached, 121 no progress (WFI nothing can wake), 122 CPU access to an\n"
-    "unmapped address, 123 ISS error, 124 PSCI SYSTEM_RESET requested (not supported).\n"
+    "error, 4 an output file could not be written, 120 max simulated time reached, 121 no progress (WFI\n"
+    "nothing can wake), 122 CPU access to an unmapped address, 123 ISS error, 124 PSCI SYSTEM_RESET "
+    "requested\n"
+    "(not supported), 125 CPU access refused by a device, 130/143 interrupted by SIGINT/SIGTERM (outputs "
+    "are\n"
+    "still written).\n"
     "Configuration keys:\n";
 
 Options parse_command_line(int argc, char **argv) {
@@ -190,6 +211,30 @@ void blank_vcd_date(const std::string &path) {
     file.write(blank.data(), static_cast<std::streamsize>(blank.size()));
 }
 
+// Puts the finished temporary file `from` at `to`: renamed when `to` is a regular file (or does not exist
+// yet), copied through a stream otherwise, so that a full disk or a closed pipe is an error and not a lost
+// result.
+bool move_output(const std::string &from, const std::string &to) {
+    std::error_code error;
+    const auto status = std::filesystem::status(to, error);
+    if (!std::filesystem::exists(status) || std::filesystem::is_regular_file(status)) {
+        if (std::rename(from.c_str(), to.c_str()) == 0)
+            return true;
+    }
+    bool ok = false;
+    {
+        std::ifstream in(from, std::ios::binary);
+        std::ofstream out(to, std::ios::binary | std::ios::trunc);
+        if (in && out) {
+            out << in.rdbuf();
+            out.close();
+            ok = !out.fail();
+        }
+    }
+    std::remove(from.c_str());
+    return ok;
+}
+
 struct Outcome {
     int status;
     std::string reason;
@@ -216,6 +261,8 @@ Outcome decide_outcome(vp::VirtPlatform &platform, const Options &options) {
     case vp::CpuHalt::InternalError:
         say(LogLevel::Error, "error: " + halt.message);
         return {kExitInternal, "internal error"};
+    case vp::CpuHalt::Interrupted:
+        return {128 + g_signal, std::string("interrupted by ") + signal_name(g_signal)};
     case vp::CpuHalt::None:
         break;
     }
@@ -267,22 +314,35 @@ int run(int argc, char **argv) {
                                 return std::string(text);
                             }());
 
+    // SystemC names the VCD file itself (it appends ".vcd") and cannot report a failed write, so it writes a
+    // temporary file beside the output (or in the temporary directory when the output is not a regular file,
+    // e.g. a pipe or /dev/full) that is renamed or copied at the end, where errors can be seen.
     sc_core::sc_trace_file *vcd = nullptr;
-    std::string vcd_base = options.vcd;
+    std::string vcd_temp;
     if (!options.vcd.empty()) {
-        // SystemC appends ".vcd" itself; strip it here and rename at the end if the user chose another name.
-        if (vcd_base.size() > 4 && vcd_base.compare(vcd_base.size() - 4, 4, ".vcd") == 0)
-            vcd_base.resize(vcd_base.size() - 4);
+        std::error_code error;
+        const bool regular = std::filesystem::is_regular_file(options.vcd, error);
+        std::filesystem::path dir = regular ? std::filesystem::path(options.vcd).parent_path()
+                                            : std::filesystem::temp_directory_path(error);
+        std::string base = (dir / (".smmuv3-vp-" + std::to_string(getpid()) + "-waves")).string();
         try {
-            vcd = sc_core::sc_create_vcd_trace_file(vcd_base.c_str());
+            vcd = sc_core::sc_create_vcd_trace_file(base.c_str());
         } catch (const std::exception &) {
             vcd = nullptr;
         }
         if (!vcd)
             throw vp::ConfigError("cannot create VCD file '" + options.vcd + "'");
-        vcd->set_time_unit(1, sc_core::SC_NS);
+        vcd_temp = base + ".vcd";
+        // Picoseconds: the waveform shows each change at the simulated time of the access that made it.
+        vcd->set_time_unit(1, sc_core::SC_PS);
         platform.trace(vcd);
     }
+
+    platform.cpu().set_interrupt_check([] { return g_signal != 0; });
+    if (options.max_sim_time)
+        platform.cpu().set_time_limit(*options.max_sim_time);
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
 
     auto host_start = std::chrono::steady_clock::now();
     if (options.max_sim_time)
@@ -293,19 +353,30 @@ int run(int argc, char **argv) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - host_start).count();
 
     Outcome outcome = decide_outcome(platform, options);
+    bool output_failed = false;
     if (vcd) {
         sc_core::sc_close_vcd_trace_file(vcd);
-        if (vcd_base + ".vcd" != options.vcd && std::rename((vcd_base + ".vcd").c_str(), options.vcd.c_str()))
+        blank_vcd_date(vcd_temp);
+        if (!move_output(vcd_temp, options.vcd)) {
             say(LogLevel::Error, "error: cannot write VCD file '" + options.vcd + "'");
-        else
-            blank_vcd_date(options.vcd);
+            output_failed = true;
+        }
     }
     if (!options.stats.empty()) {
         std::ofstream stats(options.stats);
         platform.write_stats_json(stats, outcome.status);
-        if (!stats)
+        stats.close();
+        if (stats.fail()) {
             say(LogLevel::Error, "error: cannot write statistics file '" + options.stats + "'");
+            output_failed = true;
+        }
     }
+    if (!platform.close_trace_file()) {
+        say(LogLevel::Error, "error: cannot write trace file");
+        output_failed = true;
+    }
+    if (output_failed)
+        outcome = {kExitOutput, "an output file could not be written"};
     uint64_t instructions = platform.cpu().instructions();
     double mips = host_seconds > 0 ? static_cast<double>(instructions) / host_seconds / 1e6 : 0.0;
     char line[256];

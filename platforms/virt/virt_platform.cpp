@@ -186,6 +186,16 @@ void VirtPlatform::trace(sc_core::sc_trace_file *tf) {
     cpu_->trace(tf);
 }
 
+bool VirtPlatform::close_trace_file() {
+    if (!trace_stream_)
+        return true;
+    smmu_->set_trace_stream(nullptr);
+    trace_stream_->close();
+    bool ok = !trace_stream_->fail();
+    trace_stream_.reset();
+    return ok;
+}
+
 void VirtPlatform::write_stats_json(std::ostream &os, int exit_status) const {
     std::vector<std::pair<std::string, std::string>> entries;
     // Every component prints `component.name value` lines (its SystemC name is the prefix).

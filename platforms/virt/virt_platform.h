@@ -52,6 +52,8 @@ class VirtPlatform {
     // segment lies outside RAM.
     void load_firmware(const ElfImage &image);
     void trace(sc_core::sc_trace_file *tf);
+    // Flushes and closes the text trace file (trace.file); false if any of it could not be written.
+    bool close_trace_file();
     // Every component's statistics as `component.name value` pairs in one flat JSON object.
     void write_stats_json(std::ostream &os, int exit_status) const;
 
