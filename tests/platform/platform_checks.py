@@ -10,9 +10,15 @@ usage: platform_checks.py MODE VP [ARGS...]
   quantum-override VP ELF CFG   --quantum on the command line wins over cpu.quantum in CFG
   uart-file VP ELF              uart.file gets exactly what stdout got
   bad-elves VP                  ELF32, non-AArch64 and out-of-RAM ELFs are each refused with exit 2
+  vcd-trace VP ELF              every `write CMDQ_PROD` of the SMMU text trace is a value change of
+                                smmu.cmdq_prod in the VCD at the same picosecond, with the same value
+  exact-stop VP ELF             --max-sim-time inside the first quantum: no output, exit 120, time <= limit
+  sigterm VP ELF                SIGTERM during a long run: exit 143, parseable statistics and VCD, summary
 """
 import json
+import signal
 import struct
+import time
 import os
 import re
 import subprocess
@@ -63,6 +69,49 @@ def stats_of(vp, elf, extra, directory, name):
     if not isinstance(stats, dict) or any(isinstance(v, (dict, list)) for v in stats.values()):
         fail("statistics are not one flat JSON object")
     return stats, instructions, out, text
+
+
+def read_vcd(path):
+    """Returns ({scoped name: [(time, value)]}, timescale text); a value is an int (x/z bits count as 0)."""
+    names, changes, scope = {}, {}, []
+    now = 0
+    with open(path) as file:
+        text = file.read()
+    header, _, body = text.partition("$enddefinitions")
+    if not body:
+        fail("VCD has no $enddefinitions")
+    for line in header.splitlines():
+        words = line.split()
+        if words[:1] == ["$scope"]:
+            scope.append(words[2])
+        elif words[:1] == ["$upscope"]:
+            scope.pop()
+        elif words[:1] == ["$var"]:
+            name = ".".join(scope[1:] + [words[4]])  # without the top "SystemC" scope
+            names.setdefault(words[3], []).append(name)
+            changes[name] = []
+    timescale = re.search(r"\$timescale\s+(\S+\s*\S*)\s+\$end", header)
+    in_comment = False
+    for line in body.splitlines()[1:]:
+        line = line.strip()
+        if line.startswith("$comment"):
+            in_comment = True
+        if in_comment:
+            in_comment = line != "$end" and not line.endswith(" $end")
+            continue
+        if not line or line.startswith("$"):
+            continue
+        if line[0] == "#":
+            now = int(line[1:])
+            continue
+        if line[0] in "bB":
+            bits, ident = line[1:].split()
+        else:
+            bits, ident = line[0], line[1:]
+        value = int(bits.lower().replace("x", "0").replace("z", "0"), 2)
+        for name in names.get(ident, []):
+            changes[name].append((now, value))
+    return changes, (timescale.group(1).replace(" ", "") if timescale else "")
 
 
 def make_elf(path, elf_class=2, machine=183, paddr=0x40080000):
@@ -132,6 +181,61 @@ def main():
             for needed in ("$enddefinitions", "cpu_irq", "uart_irq", "wfi"):
                 if needed not in text:
                     fail("VCD lacks '%s'" % needed)
+        elif mode == "vcd-trace":
+            waves, trace = os.path.join(directory, "w.vcd"), os.path.join(directory, "t.txt")
+            code, _, err = run([vp, "--firmware", args[0], "--vcd", waves, "--trace", trace])
+            if code != 0:
+                fail("exit %d\n%s" % (code, err))
+            changes, timescale = read_vcd(waves)
+            if timescale != "1ps":
+                fail("VCD timescale %r, want 1 ps" % timescale)
+            vcd_prod = set(changes["smmu.cmdq_prod"])
+            writes = []
+            with open(trace) as file:
+                for line in file:
+                    found = re.match(r"^(\d+) ps smmu: write CMDQ_PROD = (0x[0-9a-f]+)", line)
+                    if found:
+                        writes.append((int(found.group(1)), int(found.group(2), 16)))
+            if len(writes) < 10:
+                fail("only %d CMDQ_PROD writes in the trace" % len(writes))
+            # A write of the value the register already holds is no value change.
+            changing = [w for i, w in enumerate(writes) if w[1] != (writes[i - 1][1] if i else 0)]
+            missing = [w for w in changing if w not in vcd_prod]
+            if missing:
+                fail("%d of %d CMDQ_PROD writes are not a VCD change at their time, first (ps, value) %r; VCD "
+                     "has %r" % (len(missing), len(writes), missing[0], sorted(vcd_prod)[:8]))
+        elif mode == "exact-stop":
+            code, out, err = run([vp, "--firmware", args[0], "--max-sim-time", "1ps"])
+            if code != 120 or out:
+                fail("--max-sim-time 1ps: want exit 120 and no output, got exit %d, stdout %r" % (code, out))
+            found = re.search(r"simulated time ([0-9.]+) (\w+)", err)
+            if not found or found.group(2) != "ns" or float(found.group(1)) > 0.001:
+                fail("--max-sim-time 1ps: summary time is not <= 1 ps: %r" % err)
+            full = run([vp, "--firmware", args[0]])[1]
+            code, out, err = run([vp, "--firmware", args[0], "--max-sim-time", "10us"])
+            found = re.search(r"simulated time ([0-9.]+) us", err)
+            if code != 120 or not found or float(found.group(1)) > 10.0:
+                fail("--max-sim-time 10us: want exit 120 at <= 10 us, got %d: %r" % (code, err))
+            if not full.startswith(out) or out == full:
+                fail("--max-sim-time 10us: the output must be a strict prefix of the whole run's: %r" % out)
+        elif mode == "sigterm":
+            waves, stats = os.path.join(directory, "w.vcd"), os.path.join(directory, "s.json")
+            process = subprocess.Popen([vp, "--firmware", args[0], "--vcd", waves, "--stats", stats],
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                       stdin=subprocess.DEVNULL)
+            time.sleep(1.0)
+            process.send_signal(signal.SIGTERM)
+            out, err = process.communicate(timeout=60)
+            if process.returncode != 143 or "exit status 143 (interrupted by SIGTERM)" not in err:
+                fail("want exit 143 and the summary, got %d: %r" % (process.returncode, err))
+            summary(err)
+            with open(stats) as file:
+                values = json.load(file)
+            if values.get("platform.exit_status") != 143 or values.get("cpu.instructions", 0) <= 0:
+                fail("statistics after SIGTERM: %r" % values)
+            changes, _ = read_vcd(waves)
+            if "cpu.wfi" not in changes:
+                fail("VCD after SIGTERM lacks cpu.wfi")
         elif mode == "quantum-override":
             # Runs also end at device accesses and events, so compare against runs with each quantum alone.
             both, _, _, _ = stats_of(vp, args[0], ["--config", args[1], "--quantum", "2000"], directory, "a.json")
