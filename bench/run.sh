@@ -24,6 +24,17 @@ for pair in compute:bench_compute loadstore:bench_loadstore; do
     echo "iss.$name.mips $mips MIPS" >>"$figures"
 done
 
+# Poll latency (simulated ns from a DMA start to the CPU reading STATUS done) at the default quantum and at a
+# quantum of one instruction: the two must be equal, since every device access is made at its own time.
+for quantum in default 1; do
+    set -- --firmware "$build/sw/bench_poll.elf"
+    [ "$quantum" = default ] || set -- "$@" --quantum "$quantum"
+    line=$("$build/bin/smmuv3-vp" "$@" 2>/dev/null | grep '^platform.poll_latency.ns ')
+    [ -n "$line" ] || { echo "bench: no poll latency from bench_poll" >&2; exit 1; }
+    [ "$quantum" = default ] || line=$(echo "$line" | sed "s/^platform.poll_latency.ns/platform.poll_latency_q$quantum.ns/")
+    echo "$line" >>"$figures"
+done
+
 # Benchmark programs print their own `name value unit` lines.
 for prog in "$build"/bin/bench_*; do
     [ -x "$prog" ] || continue
