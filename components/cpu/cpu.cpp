@@ -244,7 +244,8 @@ bool Cpu::handle_stop(iss_stop_reason reason) {
         std::string what = unmapped ? "unmapped address" : "bus error at address";
         halt(CpuHalt::BusError, "CPU " + std::string(access_name(info->access)) + " of " +
                                     std::to_string(info->size) + " bytes: " + what + " " +
-                                    hex(info->address) + " at PC " + hex(info->pc));
+                                    hex(info->address) + " at PC " + hex(info->pc) +
+                                    (info->message[0] ? std::string(" (") + info->message + ")" : ""));
         return false;
     }
     case ISS_STOP_ISS_ERROR:

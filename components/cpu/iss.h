@@ -35,7 +35,8 @@ typedef struct iss_stop_info {
     iss_access access; /* bus error: read, write or fetch */
     bool unmapped;     /* bus error: true if no MMIO window or RAM covers the address at all */
     uint32_t imm;      /* HVC/SMC immediate */
-    char message[160]; /* ISS error: human-readable reason */
+    char message[160]; /* ISS error: human-readable reason; bus error: what the ISS found, if anything (a VA
+                        * that does not translate, a PA nothing backs) */
 } iss_stop_info;
 
 /* MMIO callbacks receive the absolute physical address. Return false to signal a bus error. */
@@ -75,10 +76,13 @@ iss_t *iss_create(char *err, size_t err_len);
 void iss_destroy(iss_t *iss);
 
 /* Maps host memory as guest RAM at physical address base (DMI). base and size must be 4 KiB aligned. The
- * memory must outlive the engine. Returns 0 or a negative value on failure. */
+ * memory must outlive the engine. Returns 0 or a negative value on failure. RAM, aliases and MMIO windows
+ * are all mapped before the first iss_run(): the first run covers the physical addresses left over (see
+ * unicorn_iss.c), and a later mapping there fails. */
 int iss_map_ram(iss_t *iss, uint64_t base, uint64_t size, void *host);
-/* Maps the same host RAM that backs [pa, pa+size) also at va: with the MMU on, Unicorn 2.0.1 checks loads and
- * stores against its own map at the virtual address, so VA != PA windows need a copy of the mapping there. */
+/* Maps the same host RAM that backs [pa, pa+size) also at va, as physical memory. Kept for compatibility:
+ * VA != PA mappings of the guest's own tables no longer need it (the ISS makes Unicorn 2.0.1's check of
+ * accesses against its map at the VA pass by itself). */
 int iss_add_ram_alias(iss_t *iss, uint64_t va, uint64_t pa, uint64_t size);
 /* Maps [base, base+size) as MMIO. Returns 0 or a negative value (overlap, misalignment, too many windows). */
 int iss_map_mmio(iss_t *iss, uint64_t base, uint64_t size, iss_mmio_read_fn read, iss_mmio_write_fn write,

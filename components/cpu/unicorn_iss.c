@@ -4,6 +4,16 @@
  *   HCR_EL2.RW (once NS = 1, EL1 is AArch64 only if HCR_EL2.RW is set; otherwise ERET sets PSTATE.IL).
  * - It never enters the guest's vectors: HVC/SMC/SVC/UDEF reach the UC_HOOK_INTR callback with intno set to
  *   QEMU's EXCP_* value. We stop there (HVC/SMC) or emulate the exception entry ourselves (SVC, IRQ).
+ * - A PC written from a hook (the SVC entry) makes Unicorn leave the block and go on at the new PC, and it
+ *   cancels a uc_emu_stop() of the same hook: the engine runs on with the stop pending. So the SVC entry
+ *   does not stop the run, and the block hook counts the SVC like any instruction ending a block.
+ * - With the MMU on, every access and fetch is first checked against Unicorn's own map at the *virtual*
+ *   address (on TLB misses and device accesses only), then goes to the physical address the guest's tables
+ *   give; an unbacked physical address behind a VA that passed reads as 0, with no hook. Before the first run
+ *   the physical space nothing backs is covered with placeholders (MMIO regions with no memory, whose
+ *   callbacks report bus errors), so any VA below 2^48 passes and any unbacked PA is a bus error; a VA above
+ *   (TTBR1) that the guest's tables map gets a placeholder from the unmapped hook (see on_unmapped). Aborts
+ *   for VAs that do not translate, found by a small stage-1 walker, are reported as those bus errors.
  * - WFI makes uc_emu_start return early with no hook called; we notice that the block hook did not end the
  * run and that the previous instruction is WFI.
  * - 64-bit MMIO accesses reach the MMIO callbacks as two 32-bit halves, low half first. We decode the
@@ -31,6 +41,8 @@ enum {
     MAX_BLOCK_INSNS = 512, /* QEMU's limit on instructions per translation block */
     MAX_MMIO_WINDOWS = 16,
     MAX_RAM_REGIONS = 4,
+    MAX_ALIASES = 32,
+    MAX_PLACEHOLDERS = 256,
     PAGE_SIZE = 4096,
     /* QEMU's exception numbers as Unicorn passes them to UC_HOOK_INTR. */
     EXCP_UDEF = 1,
@@ -54,6 +66,8 @@ enum {
 /* iss_translate() scratch: stub page + three table pages, at a PA no platform uses, seen at this TTBR1 VA. */
 #define SCRATCH_PAGES 4
 #define SCRATCH_STUB_VA 0xffffff8000000000ull
+/* Physical addresses the MMU can produce (48-bit output addresses; no 52-bit support in Unicorn 2.0.1). */
+#define PA_LIMIT (UINT64_C(1) << 48)
 
 struct mmio_window {
     iss_t *iss;
@@ -70,12 +84,23 @@ struct ram_region {
     uint8_t *host;
 };
 
+/* An address range Unicorn must see as mapped so that its check of VAs against its own map passes. */
+struct placeholder {
+    iss_t *iss;
+    uint64_t base;
+    uint64_t size;
+};
+
 struct iss {
     uc_engine *uc;
     struct mmio_window mmio[MAX_MMIO_WINDOWS];
     unsigned mmio_count;
     struct ram_region ram[MAX_RAM_REGIONS];
     unsigned ram_count;
+    struct ram_region alias[MAX_ALIASES]; /* base: the alias's own address, host: the RAM behind it */
+    unsigned alias_count;
+    struct placeholder placeholder[MAX_PLACEHOLDERS];
+    unsigned placeholder_count;
     uint8_t *scratch;
     uint64_t scratch_pa;
     iss_counter_fn counter;
@@ -86,9 +111,10 @@ struct iss {
     uint64_t run_limit;    /* budget of the run in progress */
     uint64_t run_executed; /* instructions of the run in progress before the current block */
     bool running;
-    bool budget_spent;   /* the block hook ended the run on the budget */
-    bool stop_recorded;  /* stop_info describes why the run in progress ends */
-    bool stop_requested; /* iss_request_stop() was called: stop at the next block boundary */
+    bool budget_spent;           /* the block hook ended the run on the budget */
+    bool stop_recorded;          /* stop_info describes why the run in progress ends */
+    bool stop_requested;         /* iss_request_stop() was called: stop at the next block boundary */
+    bool physical_space_covered; /* cover_unbacked_physical_space() has run */
 
     /* The block being executed and the attribution of its MMIO accesses to instructions. */
     uint64_t block_pc;
@@ -135,15 +161,17 @@ static void record_stop(iss_t *iss, iss_stop_reason reason, uint64_t pc) {
     uc_emu_stop(iss->uc);
 }
 
-static void record_bus_error(iss_t *iss, uint64_t pc, uint64_t address, unsigned size, iss_access access,
+/* Returns false if an earlier stop stands. */
+static bool record_bus_error(iss_t *iss, uint64_t pc, uint64_t address, unsigned size, iss_access access,
                              bool unmapped) {
     if (iss->stop_recorded)
-        return;
+        return false;
     record_stop(iss, ISS_STOP_BUS_ERROR, pc);
     iss->stop_info.address = address;
     iss->stop_info.size = size;
     iss->stop_info.access = access;
     iss->stop_info.unmapped = unmapped;
+    return true;
 }
 
 static void record_iss_error(iss_t *iss, uint64_t pc, const char *message) {
@@ -153,8 +181,128 @@ static void record_iss_error(iss_t *iss, uint64_t pc, const char *message) {
     snprintf(iss->stop_info.message, sizeof iss->stop_info.message, "%s", message);
 }
 
+/* ---- Stage-1 translation (VA != PA) ---- */
+
+typedef enum va_kind {
+    VA_FLAT,       /* MMU off: the address is physical */
+    VA_TRANSLATED, /* the guest's tables map it */
+    VA_FAULT,      /* the guest's tables do not map it */
+} va_kind;
+
+/* Host memory behind [pa, pa + len) if it is all RAM (or an alias of it), else NULL. */
+static uint8_t *ram_host(const iss_t *iss, uint64_t pa, uint64_t len) {
+    for (unsigned i = 0; i < iss->ram_count + iss->alias_count; i++) {
+        const struct ram_region *r = i < iss->ram_count ? &iss->ram[i] : &iss->alias[i - iss->ram_count];
+        if (pa >= r->base && len <= r->size && pa - r->base <= r->size - len)
+            return r->host + (pa - r->base);
+    }
+    return NULL;
+}
+
+static bool pa_backed(const iss_t *iss, uint64_t pa) {
+    for (unsigned w = 0; w < iss->mmio_count; w++)
+        if (pa >= iss->mmio[w].base && pa - iss->mmio[w].base < iss->mmio[w].size)
+            return true;
+    return ram_host(iss, pa, 1) != NULL;
+}
+
+/* The EL1&0 stage-1 regime, read once for several walks. */
+typedef struct s1_regime {
+    bool mmu_on;
+    uint64_t tcr;
+    uint64_t ttbr[2];
+} s1_regime;
+
+static void load_regime(iss_t *iss, s1_regime *r) {
+    uint64_t sctlr = 0;
+    memset(r, 0, sizeof *r);
+    r->mmu_on = iss_get_sysreg(iss, ISS_SCTLR_EL1, &sctlr) && (sctlr & 1u);
+    if (r->mmu_on) {
+        iss_get_sysreg(iss, ISS_TCR_EL1, &r->tcr);
+        iss_get_sysreg(iss, ISS_TTBR0_EL1, &r->ttbr[0]);
+        iss_get_sysreg(iss, ISS_TTBR1_EL1, &r->ttbr[1]);
+    }
+}
+
+/* Walks the stage-1 tables the way the MMU does (TTBR0/TTBR1 by bit 55, TxSZ, TBI, EPD, 4/16/64 KiB granules,
+ * table/block/page descriptors), reading them from guest RAM. Permissions and the access flag are left to
+ * the MMU itself: this only has to say whether some physical address lies behind the VA. */
+static va_kind walk_va(const iss_t *iss, const s1_regime *r, uint64_t va, uint64_t *pa) {
+    *pa = va;
+    if (!r->mmu_on)
+        return VA_FLAT;
+    const bool upper = (va >> 55) & 1u;
+    const uint64_t tcr = r->tcr;
+    unsigned tsz = (unsigned)(upper ? tcr >> 16 : tcr) & 63u;
+    const bool tbi = (tcr >> (upper ? 38 : 37)) & 1u;
+    const bool epd = (tcr >> (upper ? 23 : 7)) & 1u;
+    const unsigned tg = (unsigned)(upper ? tcr >> 30 : tcr >> 14) & 3u;
+    /* TG0 and TG1 encode the granules differently; reserved values mean 4 KiB, as in QEMU. */
+    const unsigned granule = upper ? (tg == 1 ? 14 : tg == 3 ? 16 : 12) : (tg == 2 ? 14 : tg == 1 ? 16 : 12);
+    tsz = tsz < 16 ? 16 : tsz > 39 ? 39 : tsz; /* the limits QEMU (Unicorn's core) applies */
+    const unsigned va_bits = 64 - tsz, top = tbi ? 56 : 64;
+    const uint64_t high_mask = (UINT64_C(1) << (top - va_bits)) - 1;
+    if (epd || ((va >> va_bits) & high_mask) != (upper ? high_mask : 0))
+        return VA_FAULT;
+    const unsigned stride = granule - 3;
+    const uint64_t oa_mask = ((UINT64_C(1) << 48) - 1) & ~((UINT64_C(1) << granule) - 1);
+    const unsigned start = 3 - (va_bits - 1 - granule) / stride;
+    uint64_t table = r->ttbr[upper] & ((UINT64_C(1) << 48) - 2); /* BADDR; bit 0 is CnP */
+    for (unsigned level = start; level <= 3; level++) {
+        const unsigned shift = granule + stride * (3 - level);
+        const unsigned bits = level == start ? va_bits - shift : stride;
+        const uint64_t index = (va >> shift) & ((UINT64_C(1) << bits) - 1);
+        const uint8_t *host = ram_host(iss, (table | index << 3) & ~UINT64_C(7), 8);
+        uint64_t descriptor = 0;
+        if (!host)
+            return VA_FAULT;
+        memcpy(&descriptor, host, 8); /* the host is little-endian like the guest */
+        if (!(descriptor & 1u) || (level == 3 && !(descriptor & 2u)))
+            return VA_FAULT;
+        if (level < 3 && (descriptor & 2u)) {
+            table = descriptor & oa_mask;
+            continue;
+        }
+        if (level == 0)
+            return VA_FAULT; /* no level-0 blocks without 52-bit addresses */
+        const uint64_t offset_mask = (UINT64_C(1) << shift) - 1;
+        *pa = (descriptor & oa_mask & ~offset_mask) | (va & offset_mask);
+        return VA_TRANSLATED;
+    }
+    return VA_FAULT;
+}
+
+static va_kind translate_va(iss_t *iss, uint64_t va, uint64_t *pa) {
+    s1_regime r;
+    load_regime(iss, &r);
+    return walk_va(iss, &r, va, pa);
+}
+
+/* Guest RAM as the CPU sees it at `va` (through the guest's tables when the MMU is on). The ISS reads
+ * instructions this way, not with uc_mem_read() at the VA, which may be a placeholder or other memory. */
+static bool read_va(iss_t *iss, uint64_t va, void *dst, size_t len) {
+    uint8_t *out = dst;
+    s1_regime r;
+    load_regime(iss, &r);
+    while (len > 0) {
+        uint64_t pa;
+        if (walk_va(iss, &r, va, &pa) == VA_FAULT)
+            return false;
+        size_t chunk = PAGE_SIZE - (size_t)(va & (PAGE_SIZE - 1));
+        chunk = chunk < len ? chunk : len;
+        const uint8_t *host = ram_host(iss, pa, chunk);
+        if (!host)
+            return false;
+        memcpy(out, host, chunk);
+        out += chunk;
+        va += chunk;
+        len -= chunk;
+    }
+    return true;
+}
+
 static bool fetch_insn(iss_t *iss, uint64_t pc, uint32_t *insn) {
-    return uc_mem_read(iss->uc, pc, insn, sizeof *insn) == UC_ERR_OK;
+    return read_va(iss, pc, insn, sizeof *insn);
 }
 
 /* ---- MMIO access attribution ---- */
@@ -342,7 +490,7 @@ static bool load_block_words(iss_t *iss) {
     if (iss->block_words_valid)
         return true;
     if (iss->block_insns == 0 || iss->block_insns > MAX_BLOCK_INSNS ||
-        uc_mem_read(iss->uc, iss->block_pc, iss->block_words, 4u * iss->block_insns) != UC_ERR_OK)
+        !read_va(iss, iss->block_pc, iss->block_words, 4u * iss->block_insns))
         return false;
     iss->block_words_valid = true;
     return true;
@@ -382,12 +530,19 @@ typedef struct access_owner {
  * previous MMIO access's instruction whose address range overlaps the access is the one; the previous
  * instruction itself only continues (the second half of a split 64-bit access, the second register of a
  * pair, the next word of a split misaligned access). */
-static bool candidate_matches(iss_t *iss, uint32_t i, uint64_t address, unsigned size, bool write, bool exact,
-                              ls_access *a, int64_t *end) {
+static bool candidate_matches(iss_t *iss, const s1_regime *regime, uint32_t i, uint64_t address,
+                              unsigned size, bool write, bool exact, ls_access *a, int64_t *end) {
     uint64_t pc = iss->block_pc + 4u * i;
     if (!decode_load_store(iss, iss->block_words[i], pc, a) || (write ? !a->writes : !a->reads) ||
         !a->address_known)
         return false;
+    /* The access comes with its physical address: compare it with the instruction's, through the tables. */
+    uint64_t pa;
+    if (exact && regime->mmu_on) {
+        if (walk_va(iss, regime, a->address, &pa) != VA_TRANSLATED)
+            return false;
+        a->address = pa;
+    }
     /* Unicorn hands an aligned access to the callbacks as one piece of the element's size, 8-byte elements as
      * two 4-byte halves: a piece of another size comes from another instruction. */
     bool aligned = a->element_size == 0 || (a->address & (a->element_size - 1u)) == 0;
@@ -495,7 +650,8 @@ static bool in_mmio_window(const iss_t *iss, uint64_t address) {
     return false;
 }
 
-static bool ran_before(iss_t *iss, uint32_t i, uint32_t regs, uint32_t k, bool *unsure) {
+static bool ran_before(iss_t *iss, const s1_regime *regime, uint32_t i, uint32_t regs, uint32_t k,
+                       bool *unsure) {
     if (loaded_registers(iss->block_words[i]) & regs)
         return true;
     bool doubt = false, only_steps = true;
@@ -525,9 +681,10 @@ static bool ran_before(iss_t *iss, uint32_t i, uint32_t regs, uint32_t k, bool *
         /* Had `i` run, it would have accessed its address minus the steps: a device address there would have
          * reached the callbacks and been matched to it already. It has not, so it is still in progress. */
         ls_access a;
+        uint64_t earlier = 0;
         if (decode_load_store(iss, iss->block_words[i], iss->block_pc + 4u * i, &a) && a.address_known &&
-            in_mmio_window(iss, a.address - (uint64_t)step) &&
-            (iss->access_insn == NO_INSN || i > iss->access_insn))
+            walk_va(iss, regime, a.address - (uint64_t)step, &earlier) != VA_FAULT &&
+            in_mmio_window(iss, earlier) && (iss->access_insn == NO_INSN || i > iss->access_insn))
             doubt = false;
     }
     *unsure |= doubt; /* a write we cannot evaluate: `i` may have run before all the same */
@@ -544,11 +701,13 @@ static access_owner attribute_access(iss_t *iss, uint64_t address, unsigned size
     bool ambiguous = false, guess = false;
     ls_access a, best = {0};
     int64_t end;
+    s1_regime regime;
+    load_regime(iss, &regime);
     /* The previous access's instruction continuing comes first: Unicorn delivers the pieces of one access
      * back to back. */
     if (iss->access_insn != NO_INSN &&
-        (candidate_matches(iss, iss->access_insn, address, size, write, true, &a, &end) ||
-         candidate_matches(iss, iss->access_insn, address, size, write, false, &a, &end))) {
+        (candidate_matches(iss, &regime, iss->access_insn, address, size, write, true, &a, &end) ||
+         candidate_matches(iss, &regime, iss->access_insn, address, size, write, false, &a, &end))) {
         found = iss->access_insn;
         found_end = end;
         best = a;
@@ -556,7 +715,7 @@ static access_owner attribute_access(iss_t *iss, uint64_t address, unsigned size
     for (int pass = 0; pass < 2 && found == NO_INSN; pass++) {
         const bool exact = pass == 0;
         for (uint32_t k = first; k < iss->block_insns; k++) {
-            if (!candidate_matches(iss, k, address, size, write, exact, &a, &end))
+            if (!candidate_matches(iss, &regime, k, address, size, write, exact, &a, &end))
                 continue;
             if (found == NO_INSN) {
                 found = k;
@@ -567,7 +726,7 @@ static access_owner attribute_access(iss_t *iss, uint64_t address, unsigned size
             /* A later match too. The earlier one is the access's instruction unless it must have run already
              * (its address, recomputed now, is then stale); either way the attribution is not certain. */
             ambiguous = true;
-            if (!ran_before(iss, found, best.address_regs, k, &guess))
+            if (!ran_before(iss, &regime, found, best.address_regs, k, &guess))
                 break;
             found = k;
             found_end = end;
@@ -636,6 +795,24 @@ static bool begin_access(iss_t *iss, uint64_t address, unsigned size, bool write
     return size == 4 && (address & 7u) == 0 && owner.element_size == 8;
 }
 
+static void record_unmapped(iss_t *iss, uint64_t pc, uint64_t address, unsigned size, iss_access access,
+                            const char *why);
+
+/* Unicorn translates code at a VA that the guest maps to a device by reading the instruction through the
+ * device's callbacks, before the block starts (the PC is its address then). No data read can hit the
+ * physical address of the PC, so such a read is that fetch: a bus error that the device must not see. */
+static bool fetch_from_device(iss_t *iss, uint64_t address) {
+    const uint64_t pc = reg_read(iss, UC_ARM64_REG_PC);
+    uint64_t pa;
+    if (translate_va(iss, pc, &pa) == VA_FAULT || pa != address)
+        return false;
+    char why[sizeof iss->stop_info.message];
+    snprintf(why, sizeof why, "VA 0x%llx translates to PA 0x%llx, where there is no RAM to fetch from",
+             (unsigned long long)pc, (unsigned long long)pa);
+    record_unmapped(iss, pc, pc, 4, ISS_ACCESS_FETCH, why);
+    return true;
+}
+
 static uint64_t on_mmio_read(uc_engine *uc, uint64_t offset, unsigned size, void *user) {
     (void)uc;
     struct mmio_window *w = user;
@@ -643,6 +820,9 @@ static uint64_t on_mmio_read(uc_engine *uc, uint64_t offset, unsigned size, void
     if (iss->stop_recorded)
         return 0;
     uint64_t address = w->base + offset;
+    if (size == 4 && ((address ^ reg_read(iss, UC_ARM64_REG_PC)) & (PAGE_SIZE - 1)) == 0 &&
+        fetch_from_device(iss, address))
+        return 0; /* decoded as UDF, which the bus error recorded here outranks */
     flush_held_write(iss);
     bool faulted;
     bool low_half = begin_access(iss, address, size, false, &faulted);
@@ -744,6 +924,125 @@ static void on_block(uc_engine *uc, uint64_t address, uint32_t size, void *user)
     iss->counter_insn_next = 0;
 }
 
+/* ---- Placeholders: what Unicorn's checks at the VA need ---- */
+
+/* A placeholder reached as a physical address: nothing is there. Placeholders only exist to pass Unicorn's
+ * check at the VA, so any access that reaches one is an access to a physical address nothing backs. */
+static void placeholder_access(struct placeholder *p, uint64_t offset, unsigned size, bool write) {
+    iss_t *iss = p->iss;
+    if (iss->stop_recorded)
+        return;
+    const uint64_t address = p->base + offset;
+    const access_owner owner = attribute_access(iss, address, size, write);
+    if (size == 4 && owner.element_size == 8 && !(address & 7u))
+        size = 8; /* the low half of an 8-byte access, reported whole as for devices */
+    if (record_bus_error(iss, owner.pc, address, size, write ? ISS_ACCESS_WRITE : ISS_ACCESS_READ, true))
+        snprintf(iss->stop_info.message, sizeof iss->stop_info.message, "nothing at physical address 0x%llx",
+                 (unsigned long long)address);
+}
+
+static uint64_t on_placeholder_read(uc_engine *uc, uint64_t offset, unsigned size, void *user) {
+    (void)uc;
+    placeholder_access(user, offset, size, false);
+    return 0;
+}
+
+static void on_placeholder_write(uc_engine *uc, uint64_t offset, unsigned size, uint64_t value, void *user) {
+    (void)uc;
+    (void)value;
+    placeholder_access(user, offset, size, true);
+}
+
+/* Maps [base, base + size) as a placeholder: an MMIO region with no host memory behind it, executable so
+ * that code fetched at a VA inside it passes the check too. It costs nothing on the hot path: Unicorn only
+ * consults its map at the VA on TLB misses and device accesses. Placeholders are never unmapped or split:
+ * Unicorn 2.0.1 does either page by page. */
+static bool add_placeholder(iss_t *iss, uint64_t base, uint64_t size) {
+    if (iss->placeholder_count == MAX_PLACEHOLDERS)
+        return false;
+    struct placeholder *p = &iss->placeholder[iss->placeholder_count];
+    *p = (struct placeholder){iss, base, size};
+    if (uc_mmio_map(iss->uc, base, size, on_placeholder_read, p, on_placeholder_write, p) != UC_ERR_OK)
+        return false;
+    iss->placeholder_count++;
+    return uc_mem_protect(iss->uc, base, size, UC_PROT_ALL) == UC_ERR_OK;
+}
+
+static bool setup_scratch(iss_t *iss);
+
+static int compare_regions(const void *a, const void *b) {
+    const uc_mem_region *x = a, *y = b;
+    return x->begin < y->begin ? -1 : x->begin > y->begin;
+}
+
+/* Covers every physical address below PA_LIMIT that nothing backs with placeholders, once, before the first
+ * run. With the MMU on, Unicorn 2.0.1 checks each access against its own map at the VA, then sends the data
+ * to the PA; an unbacked PA behind a VA that passed the check would read as 0 and swallow writes with no hook
+ * called. Covered, it reaches the placeholder callbacks and is a bus error like any other, and every VA below
+ * the limit passes the check: the MMU alone decides where it goes (a VA that does not translate is an abort,
+ * see abort_as_bus_error). */
+static void cover_unbacked_physical_space(iss_t *iss) {
+    iss->physical_space_covered = true;
+    if (!iss->scratch)
+        setup_scratch(iss); /* its physical pages must exist before the rest is covered */
+    uc_mem_region *regions = NULL;
+    uint32_t count = 0;
+    if (uc_mem_regions(iss->uc, &regions, &count) != UC_ERR_OK)
+        return;
+    qsort(regions, count, sizeof *regions, compare_regions);
+    uint64_t next = 0;
+    for (uint32_t i = 0; i <= count && next < PA_LIMIT; i++) {
+        uint64_t begin = i < count && regions[i].begin < PA_LIMIT ? regions[i].begin : PA_LIMIT;
+        if (begin > next)
+            add_placeholder(iss, next, begin - next);
+        if (i < count && regions[i].end + 1 > next)
+            next = regions[i].end + 1; /* end is inclusive; a region ending at 2^64 - 1 ends the loop */
+        if (i < count && regions[i].end == UINT64_MAX)
+            break;
+    }
+    uc_free(regions);
+}
+
+/* A placeholder for a VA above the physical space (TTBR1 or tagged addresses): the largest aligned chunk
+ * around it that overlaps nothing, so that a few cover a whole address-space layout. */
+static bool map_placeholder(iss_t *iss, uint64_t va) {
+    static const unsigned chunk_bits[] = {30, 21, 16, 12};
+    for (size_t i = 0; i < sizeof chunk_bits / sizeof chunk_bits[0]; i++) {
+        const uint64_t size = UINT64_C(1) << chunk_bits[i];
+        if (add_placeholder(iss, va & ~(size - 1), size))
+            return true;
+    }
+    return false;
+}
+
+/* Whether nothing backs a VA, and why (left empty for a plain unmapped PA with the MMU off). */
+static bool va_unbacked(iss_t *iss, uint64_t va, bool fetch, char *why, size_t len) {
+    uint64_t pa;
+    const va_kind kind = translate_va(iss, va, &pa);
+    why[0] = '\0';
+    if (kind == VA_FAULT) {
+        snprintf(why, len, "VA 0x%llx does not translate (EL1&0 stage 1)", (unsigned long long)va);
+        return true;
+    }
+    /* Instructions come from RAM only; a device would see fetches as reads. */
+    if (fetch ? ram_host(iss, pa, 4) != NULL : pa_backed(iss, pa))
+        return false;
+    if (kind == VA_TRANSLATED)
+        snprintf(why, len, "VA 0x%llx translates to PA 0x%llx, where %s", (unsigned long long)va,
+                 (unsigned long long)pa,
+                 pa_backed(iss, pa) ? "there is no RAM to fetch from" : "nothing is mapped");
+    return true;
+}
+
+static void record_unmapped(iss_t *iss, uint64_t pc, uint64_t address, unsigned size, iss_access access,
+                            const char *why) {
+    if (record_bus_error(iss, pc, address, size, access, true))
+        snprintf(iss->stop_info.message, sizeof iss->stop_info.message, "%s", why);
+}
+
+/* An address that is in no region of Unicorn's map (with the MMU on, a VA above PA_LIMIT: the physical space
+ * is covered). If the guest's tables map it to RAM or a device, a placeholder makes the check pass and the
+ * access is retried; the data then goes to the PA the tables give. */
 static bool on_unmapped(uc_engine *uc, uc_mem_type type, uint64_t address, int size, int64_t value,
                         void *user) {
     (void)uc;
@@ -754,10 +1053,50 @@ static bool on_unmapped(uc_engine *uc, uc_mem_type type, uint64_t address, int s
         access = ISS_ACCESS_WRITE;
     else if (type == UC_MEM_FETCH_UNMAPPED || type == UC_MEM_FETCH_PROT)
         access = ISS_ACCESS_FETCH;
+    char why[sizeof iss->stop_info.message];
+    const bool unbacked = va_unbacked(iss, address, access == ISS_ACCESS_FETCH, why, sizeof why);
+    if (type == UC_MEM_FETCH_PROT) {
+        if (!unbacked)
+            snprintf(why, sizeof why, "VA 0x%llx is a device address too: Unicorn checks fetches at the VA",
+                     (unsigned long long)address);
+    } else if (!unbacked) {
+        if (map_placeholder(iss, address))
+            return true;
+        snprintf(why, sizeof why, "no room for a placeholder at VA 0x%llx", (unsigned long long)address);
+    }
     uint64_t pc = address;
+    /* The attribution expects pieces as the MMIO callbacks get them: 8-byte accesses in 4-byte halves. */
     if (access != ISS_ACCESS_FETCH)
-        pc = attribute_access(iss, address, (unsigned)size, access == ISS_ACCESS_WRITE).pc;
-    record_bus_error(iss, pc, address, (unsigned)size, access, true);
+        pc = attribute_access(iss, address, size == 8 ? 4 : (unsigned)size, access == ISS_ACCESS_WRITE).pc;
+    record_unmapped(iss, pc, address, (unsigned)size, access, why);
+    return false;
+}
+
+/* Unicorn raises an abort (ESR and FAR left 0) where the MMU finds no translation, for an address beyond the
+ * physical address size, or for code at a physical address that is not RAM. Those are the accesses the
+ * unmapped hook reports when Unicorn's map lacks the address; whichever check catches them, they are the
+ * same bus error. Any other abort (permission, access flag, alignment) stays an ISS error. */
+static bool abort_as_bus_error(iss_t *iss, bool fetch, uint64_t pc) {
+    char why[sizeof iss->stop_info.message];
+    if (fetch) {
+        if (!va_unbacked(iss, pc, true, why, sizeof why))
+            return false;
+        record_unmapped(iss, pc, pc, 4, ISS_ACCESS_FETCH, why);
+        return true;
+    }
+    uint32_t insn;
+    ls_access a;
+    if (!fetch_insn(iss, pc, &insn) || !decode_load_store(iss, insn, pc, &a) || !a.address_known)
+        return false;
+    const uint64_t ends[2] = {a.address, a.address + a.bytes - 1};
+    for (int i = 0; i < 2; i++) {
+        if (va_unbacked(iss, ends[i], false, why, sizeof why)) {
+            unsigned size = a.element_size ? a.element_size : (unsigned)a.bytes;
+            record_unmapped(iss, pc, ends[i] & ~(uint64_t)(size - 1), size,
+                            a.writes && !a.reads ? ISS_ACCESS_WRITE : ISS_ACCESS_READ, why);
+            return true;
+        }
+    }
     return false;
 }
 
@@ -807,24 +1146,30 @@ static void on_interrupt(uc_engine *uc, uint32_t intno, void *user) {
         /* SVC: deliver a synchronous exception (EC 0x15, IL = 1) since Unicorn will not. */
         uint32_t imm = fetch_insn(iss, pc - 4, &insn) ? (insn >> 5) & 0xffffu : 0;
         uint64_t esr = (0x15ull << 26) | (1ull << 25) | imm;
+        /* No stop here: writing the PC from a hook makes Unicorn leave the block and carry on at the new PC,
+         * overriding uc_emu_stop(). A stop recorded now would end up applying to the vector code that runs
+         * next (its MMIO dropped, its HVC ignored). The run goes on at the vector; SVC ends its block, so the
+         * block hook counts it. */
         if (!enter_el1_exception(iss, 0x000, pc, true, esr))
             record_iss_error(iss, pc - 4, "SVC from EL0 (this ISS can only take exceptions from EL1)");
-        else
-            record_stop(iss, ISS_STOP_QUANTUM, pc); /* end the run; the next one starts at the vector */
         return;
     }
     case EXCP_UDEF:
         if (fetch_insn(iss, pc, &insn))
             snprintf(message, sizeof message, "undefined instruction 0x%08x", insn);
+        else if (abort_as_bus_error(iss, true, pc))
+            return; /* code at a physical address that is not RAM reaches the decoder as 0 (UDF) */
         else
             snprintf(message, sizeof message, "undefined instruction");
         record_iss_error(iss, pc, message);
         return;
     case EXCP_PREFETCH_ABORT:
-        record_iss_error(iss, pc, "instruction abort (MMU fault) cannot be delivered by this ISS");
+        if (!abort_as_bus_error(iss, true, pc))
+            record_iss_error(iss, pc, "instruction abort (MMU fault) cannot be delivered by this ISS");
         return;
     case EXCP_DATA_ABORT:
-        record_iss_error(iss, pc, "data abort (MMU or alignment fault) cannot be delivered by this ISS");
+        if (!abort_as_bus_error(iss, false, pc))
+            record_iss_error(iss, pc, "data abort (MMU or alignment fault) cannot be delivered by this ISS");
         return;
     default:
         snprintf(message, sizeof message, "exception %u cannot be delivered by this ISS", intno);
@@ -911,9 +1256,13 @@ int iss_add_ram_alias(iss_t *iss, uint64_t va, uint64_t pa, uint64_t size) {
         return -1;
     for (unsigned i = 0; i < iss->ram_count; i++) {
         const struct ram_region *r = &iss->ram[i];
-        if (pa >= r->base && size <= r->size && pa - r->base <= r->size - size)
-            return uc_mem_map_ptr(iss->uc, va, size, UC_PROT_ALL, r->host + (pa - r->base)) == UC_ERR_OK ? 0
-                                                                                                         : -1;
+        if (pa >= r->base && size <= r->size && pa - r->base <= r->size - size) {
+            if (iss->alias_count == MAX_ALIASES ||
+                uc_mem_map_ptr(iss->uc, va, size, UC_PROT_ALL, r->host + (pa - r->base)) != UC_ERR_OK)
+                return -1;
+            iss->alias[iss->alias_count++] = (struct ram_region){va, size, r->host + (pa - r->base)};
+            return 0;
+        }
     }
     return -1;
 }
@@ -945,6 +1294,8 @@ iss_stop_reason iss_run(iss_t *iss, uint64_t max_insns, uint64_t *executed) {
     iss->read_high_valid = false;
     iss->write_low_valid = false;
     iss->access_pc_valid = false;
+    if (!iss->physical_space_covered)
+        cover_unbacked_physical_space(iss);
     uint64_t start_pc = reg_read(iss, UC_ARM64_REG_PC);
     uc_err err = UC_ERR_OK;
     if (max_insns > 0) {
@@ -960,7 +1311,9 @@ iss_stop_reason iss_run(iss_t *iss, uint64_t max_insns, uint64_t *executed) {
                                          iss->stop_info.reason == ISS_STOP_ISS_ERROR);
     uint64_t end_pc = failed ? iss->stop_info.pc : reg_read(iss, UC_ARM64_REG_PC);
     uint64_t in_block = block_progress(iss, end_pc);
-    if (failed && in_block < iss->block_insns)
+    bool fetch_failed = failed && iss->stop_info.reason == ISS_STOP_BUS_ERROR &&
+                        iss->stop_info.access == ISS_ACCESS_FETCH; /* nothing to execute */
+    if (failed && !fetch_failed && in_block < iss->block_insns)
         in_block++;
     uint64_t done = iss->run_executed + in_block;
     iss->block_insns = 0;
@@ -1092,12 +1445,22 @@ bool iss_set_sysreg(iss_t *iss, uint32_t sysreg, uint64_t value) {
     return uc_reg_write(iss->uc, UC_ARM64_REG_CP_REG, &cp) == UC_ERR_OK;
 }
 
+/* Placeholders hold no memory: a physical access there would reach their callbacks. */
+static bool touches_placeholder(const iss_t *iss, uint64_t address, size_t len) {
+    for (unsigned i = 0; i < iss->placeholder_count; i++) {
+        const struct placeholder *p = &iss->placeholder[i];
+        if (len > 0 && address <= p->base + (p->size - 1) && p->base <= address + (len - 1))
+            return true;
+    }
+    return false;
+}
+
 bool iss_read_memory(iss_t *iss, uint64_t address, void *dst, size_t len) {
-    return uc_mem_read(iss->uc, address, dst, len) == UC_ERR_OK;
+    return !touches_placeholder(iss, address, len) && uc_mem_read(iss->uc, address, dst, len) == UC_ERR_OK;
 }
 
 bool iss_write_memory(iss_t *iss, uint64_t address, const void *src, size_t len) {
-    return uc_mem_write(iss->uc, address, src, len) == UC_ERR_OK;
+    return !touches_placeholder(iss, address, len) && uc_mem_write(iss->uc, address, src, len) == UC_ERR_OK;
 }
 
 bool iss_take_irq(iss_t *iss) {

@@ -450,6 +450,91 @@ TEST_F(IssTest, SvcIsDeliveredToTheSynchronousVector) {
     EXPECT_EQ(iss_get_pc(iss_), kCode + 4);
 }
 
+// The SVC entry is emulated from Unicorn's interrupt hook. It must leave nothing behind that outlives the
+// exception: the handler's device accesses, those after ERET and the HVC that follows all work, with exact
+// counts, whatever the run budget (a stop recorded at the SVC used to swallow them until the budget ran out).
+TEST_F(IssTest, SvcHandlerAndCodeAfterEretReachDevicesAtAnyBudget) {
+    const uint64_t vbar = kRamBase + 0x800;
+    // vector +0x200: ldr w3, [x5, #4]; add x1, x1, #1; str w1, [x5, #4]; mrs x4, esr_el1; eret
+    load(vbar + 0x200, {0xb94004a3u, 0x91000421u, 0xb90004a1u, 0xd5385204u, 0xd69f03e0u});
+    // str w1, [x5]; svc #5; ldr w2, [x5, #8]; str w2, [x5, #12]; hvc #3; b .
+    load(kCode, {0xb90000a1u, 0xd40000a1u, 0xb94008a2u, 0xb9000ca2u, 0xd4000062u, 0x14000000u});
+    iss_set_sysreg(iss_, ISS_VBAR_EL1, vbar);
+    const uint32_t pstate = iss_get_pstate(iss_);
+    const uint64_t pattern = 0x8877665544332211ull;
+    for (uint64_t budget : {50000u, 1000u, 100u, 11u, 10u, 9u, 8u, 7u, 6u, 5u, 4u, 3u, 2u, 1u}) {
+        SCOPED_TRACE(budget);
+        accesses_.clear();
+        iss_set_pc(iss_, kCode);
+        iss_set_x(iss_, 1, 0x50);
+        iss_set_x(iss_, 5, kMmioBase);
+        const uint64_t start = iss_instruction_count(iss_);
+        iss_stop_reason reason = ISS_STOP_QUANTUM;
+        for (int run = 0; run < 20 && reason == ISS_STOP_QUANTUM; run++) {
+            uint64_t executed = 0;
+            reason = iss_run(iss_, budget, &executed);
+            EXPECT_LT(executed, budget + 6) << "runs end at the first block boundary past the budget";
+        }
+        ASSERT_EQ(reason, ISS_STOP_HVC) << iss_last_stop(iss_)->message;
+        EXPECT_EQ(iss_last_stop(iss_)->imm, 3u);
+        EXPECT_EQ(iss_last_stop(iss_)->pc, kCode + 16);
+        EXPECT_EQ(iss_instruction_count(iss_) - start, 10u);
+        const std::vector<MmioAccess> want = {
+            {true, kMmioBase, 4, 0x50, 1},
+            {false, kMmioBase + 4, 4, (pattern + kMmioBase + 4) & 0xffffffff, 3},
+            {true, kMmioBase + 4, 4, 0x51, 5},
+            {false, kMmioBase + 8, 4, (pattern + kMmioBase + 8) & 0xffffffff, 8},
+            {true, kMmioBase + 12, 4, (pattern + kMmioBase + 8) & 0xffffffff, 9},
+        };
+        ASSERT_EQ(accesses_.size(), want.size());
+        for (size_t i = 0; i < want.size(); i++) {
+            SCOPED_TRACE(i);
+            EXPECT_EQ(accesses_[i].write, want[i].write);
+            EXPECT_EQ(accesses_[i].address, want[i].address);
+            EXPECT_EQ(accesses_[i].value, want[i].value);
+            EXPECT_EQ(accesses_[i].count - start, want[i].count);
+        }
+        EXPECT_EQ(iss_get_x(iss_, 4), (0x15ull << 26) | (1ull << 25) | 5) << "ESR_EL1 seen by the handler";
+        EXPECT_EQ(iss_get_pstate(iss_), pstate) << "ERET restored PSTATE";
+    }
+}
+
+// SVCs back to back with a device write in the handler: every budget, including those that end runs right
+// at the exception entry or inside the vector, gives the same accesses at the same instruction counts.
+TEST_F(IssTest, SvcLoopGivesTheSameAccessesAndCountsAtEveryBudget) {
+    const uint64_t vbar = kRamBase + 0x800;
+    // vector +0x200: str w6, [x5]; add x6, x6, #1; eret
+    load(vbar + 0x200, {0xb90000a6u, 0x910004c6u, 0xd69f03e0u});
+    // loop: svc #0; subs x7, x7, #1; b.ne loop; hvc #0
+    load(kCode, {0xd4000001u, 0xf10004e7u, 0x54ffffc1u, 0xd4000002u});
+    iss_set_sysreg(iss_, ISS_VBAR_EL1, vbar);
+    constexpr uint64_t kCalls = 20;
+    std::vector<uint64_t> budgets = {50000};
+    for (uint64_t budget = 1; budget <= 13; budget++)
+        budgets.push_back(budget);
+    for (uint64_t budget : budgets) {
+        SCOPED_TRACE(budget);
+        accesses_.clear();
+        iss_set_pc(iss_, kCode);
+        iss_set_x(iss_, 5, kMmioBase + 0x10);
+        iss_set_x(iss_, 6, 0);
+        iss_set_x(iss_, 7, kCalls);
+        const uint64_t start = iss_instruction_count(iss_);
+        iss_stop_reason reason = ISS_STOP_QUANTUM;
+        for (int run = 0; run < 200 && reason == ISS_STOP_QUANTUM; run++)
+            reason = iss_run(iss_, budget, nullptr);
+        ASSERT_EQ(reason, ISS_STOP_HVC) << iss_last_stop(iss_)->message;
+        EXPECT_EQ(iss_instruction_count(iss_) - start, kCalls * 6 + 1);
+        ASSERT_EQ(accesses_.size(), kCalls);
+        for (uint64_t i = 0; i < kCalls; i++) {
+            SCOPED_TRACE(i);
+            EXPECT_TRUE(accesses_[i].write);
+            EXPECT_EQ(accesses_[i].value, i);
+            EXPECT_EQ(accesses_[i].count - start, 6 * i + 2) << "svc, then the store of the handler";
+        }
+    }
+}
+
 TEST_F(IssTest, AliasWindowSharesRam) {
     ASSERT_EQ(iss_add_ram_alias(iss_, 0x80000000, kRamBase + 0x4000, 0x2000), 0);
     EXPECT_NE(iss_add_ram_alias(iss_, 0x90000000, kRamBase + kRamSize - 0x1000, 0x2000), 0)
@@ -463,6 +548,220 @@ TEST_F(IssTest, AliasWindowSharesRam) {
     iss_run(iss_, 2, nullptr);
     EXPECT_EQ(ram64(kRamBase + 0x4000), 0xfeedfacecafebeefull);
     EXPECT_EQ(iss_get_x(iss_, 3), host_value);
+}
+
+// With the MMU on, Unicorn 2.0.1 checks every access and fetch against its own map at the virtual address.
+// The ISS makes VA != PA work with no alias: the physical space nothing backs is covered by placeholders
+// (accesses that reach one are bus errors), and VAs above it (TTBR1) get placeholders when the guest's
+// tables map them. Tables: 48-bit VAs, 4 KiB granule; the code and the device window identity-mapped.
+class IssMmuTest : public IssTest {
+  protected:
+    static constexpr uint64_t kNormal = (1ull << 10) | (3ull << 8); // AF, inner shareable, MAIR index 0
+    static constexpr uint64_t kDevice = (1ull << 10) | (1ull << 2); // AF, MAIR index 1
+    static constexpr uint64_t kDataVa = 0x0000ffff86000000ull;      // a process-like address, TTBR0
+    static constexpr uint64_t kDeviceVa = kDataVa + 0x1000;
+    static constexpr uint64_t kCodeVa = 0x0000ffff87000000ull;
+    static constexpr uint64_t kHighVa = 0xffff000012345000ull; // TTBR1, above every physical address
+    static constexpr uint64_t kDataPa = kRamBase + 0x40000, kOtherDataPa = kRamBase + 0x41000;
+    static constexpr uint64_t kCodePa = kRamBase + 0x42000, kHighPa = kRamBase + 0x43000;
+
+    uint64_t new_table() {
+        const uint64_t table = next_table_;
+        next_table_ += 0x1000;
+        std::memset(ram_ + (table - kRamBase), 0, 0x1000);
+        return table;
+    }
+    uint64_t &entry(uint64_t table, uint64_t va, unsigned level) {
+        const uint64_t index = (va >> (39 - 9 * level)) & 511;
+        return *reinterpret_cast<uint64_t *>(ram_ + (table - kRamBase) + 8 * index);
+    }
+    // A block (level 1 or 2) or page (level 3) descriptor for va, with the tables on the way.
+    void map(uint64_t root, uint64_t va, uint64_t pa, unsigned level, uint64_t attributes) {
+        uint64_t table = root;
+        for (unsigned l = 0; l < level; l++) {
+            uint64_t &e = entry(table, va, l);
+            if (!(e & 1))
+                e = new_table() | 3;
+            table = e & 0xfffffffff000ull;
+        }
+        entry(table, va, level) = pa | attributes | (level == 3 ? 3 : 1);
+    }
+    // A root with the identity maps (devices below RAM, RAM) and the VA != PA pages; data_pa for kDataVa.
+    uint64_t layout(uint64_t data_pa) {
+        const uint64_t root = new_table();
+        map(root, 0, 0, 1, kDevice);
+        map(root, kRamBase, kRamBase, 1, kNormal);
+        map(root, kDataVa, data_pa, 3, kNormal);
+        map(root, kDeviceVa, kMmioBase, 3, kDevice);
+        map(root, kCodeVa, kCodePa, 3, kNormal);
+        return root;
+    }
+    void mmu_on(uint64_t ttbr0) {
+        ttbr1_ = new_table();
+        map(ttbr1_, kHighVa, kHighPa, 3, kNormal);
+        ASSERT_TRUE(iss_set_sysreg(iss_, ISS_MAIR_EL1, 0x00ff));
+        // T0SZ = T1SZ = 16, write-back walks, inner shareable, TG0 4 KiB, TG1 4 KiB, IPS 48 bits.
+        const uint64_t tcr = 16 | (1ull << 8) | (1ull << 10) | (3ull << 12) | (16ull << 16) | (1ull << 24) |
+                             (1ull << 26) | (3ull << 28) | (2ull << 30) | (5ull << 32);
+        ASSERT_TRUE(iss_set_sysreg(iss_, ISS_TCR_EL1, tcr));
+        ASSERT_TRUE(iss_set_sysreg(iss_, ISS_TTBR0_EL1, ttbr0));
+        ASSERT_TRUE(iss_set_sysreg(iss_, ISS_TTBR1_EL1, ttbr1_));
+        uint64_t sctlr = 0;
+        iss_get_sysreg(iss_, ISS_SCTLR_EL1, &sctlr);
+        ASSERT_TRUE(iss_set_sysreg(iss_, ISS_SCTLR_EL1, sctlr | 1));
+    }
+    void put64(uint64_t pa, uint64_t value) { std::memcpy(ram_ + (pa - kRamBase), &value, 8); }
+
+    uint64_t next_table_ = kRamBase + 0x80000;
+    uint64_t ttbr1_ = 0;
+};
+
+TEST_F(IssMmuTest, RamDevicesAndCodeWorkThroughVaNotEqualPaWithoutAlias) {
+    mmu_on(layout(kDataPa));
+    put64(kDataPa, 0x1111);
+    put64(kDataPa + 16, 0x3333);
+    put64(kHighPa, 0x4444);
+    // va_code page: mov x7, #0x1234; ldr x8, [x2, #16]; str w3, [x5, #8]; hvc #1
+    const uint32_t va_code[] = {0xd2824687u, 0xf9400848u, 0xb90008a3u, 0xd4000022u};
+    std::memcpy(ram_ + (kCodePa - kRamBase), va_code, sizeof va_code);
+    // ldr x1, [x2]; str x3, [x2, #8]; ldr w4, [x5]; str w3, [x5, #4]; ldr x9, [x10]; str x3, [x10, #8]; br x6
+    load(kCode, {0xf9400041u, 0xf9000443u, 0xb94000a4u, 0xb90004a3u, 0xf9400149u, 0xf9000543u, 0xd61f00c0u});
+    iss_set_x(iss_, 2, kDataVa);
+    iss_set_x(iss_, 3, 0xabcdef);
+    iss_set_x(iss_, 5, kDeviceVa);
+    iss_set_x(iss_, 6, kCodeVa);
+    iss_set_x(iss_, 10, kHighVa);
+    uint64_t executed = 0;
+    ASSERT_EQ(iss_run(iss_, 50000, &executed), ISS_STOP_HVC) << iss_last_stop(iss_)->message;
+    EXPECT_EQ(executed, 11u);
+    EXPECT_EQ(iss_last_stop(iss_)->pc, kCodeVa + 12) << "the PC is the VA the code was fetched at";
+    EXPECT_EQ(iss_get_x(iss_, 1), 0x1111u);
+    EXPECT_EQ(ram64(kDataPa + 8), 0xabcdefu) << "the store went to the PA";
+    EXPECT_EQ(iss_get_x(iss_, 9), 0x4444u) << "TTBR1 VA";
+    EXPECT_EQ(ram64(kHighPa + 8), 0xabcdefu);
+    EXPECT_EQ(iss_get_x(iss_, 7), 0x1234u);
+    EXPECT_EQ(iss_get_x(iss_, 8), 0x3333u);
+    const uint64_t pattern = 0x8877665544332211ull;
+    EXPECT_EQ(iss_get_x(iss_, 4), (pattern + kMmioBase) & 0xffffffff);
+    // The device sees physical addresses, each access at its own instruction.
+    const std::vector<MmioAccess> want = {
+        {false, kMmioBase, 4, (pattern + kMmioBase) & 0xffffffff, 3},
+        {true, kMmioBase + 4, 4, 0xabcdef, 4},
+        {true, kMmioBase + 8, 4, 0xabcdef, 10},
+    };
+    ASSERT_EQ(accesses_.size(), want.size());
+    for (size_t i = 0; i < want.size(); i++) {
+        SCOPED_TRACE(i);
+        EXPECT_EQ(accesses_[i].write, want[i].write);
+        EXPECT_EQ(accesses_[i].address, want[i].address);
+        EXPECT_EQ(accesses_[i].size, want[i].size);
+        EXPECT_EQ(accesses_[i].value, want[i].value);
+        EXPECT_EQ(accesses_[i].count, want[i].count);
+    }
+    EXPECT_EQ(iss_mmio_attribution_guesses(iss_), 0u);
+    // The placeholders hold nothing: the host cannot read guest memory through them either.
+    uint64_t value = 0;
+    EXPECT_FALSE(iss_read_memory(iss_, kDataVa, &value, 8));
+    EXPECT_TRUE(iss_read_memory(iss_, kDataPa, &value, 8));
+    EXPECT_EQ(value, 0x1111u);
+}
+
+// The same VA in two layouts: after the guest switches TTBR0 (and invalidates its TLB), loads at the VA see
+// the second PA's data; nothing the ISS set up for the first layout stands in the way.
+TEST_F(IssMmuTest, SameVaInTwoLayoutsSeesEachLayoutsPa) {
+    const uint64_t first = layout(kDataPa), second = layout(kOtherDataPa);
+    mmu_on(first);
+    put64(kDataPa, 0x1111);
+    put64(kOtherDataPa, 0x2222);
+    // ldr x1, [x2]; msr ttbr0_el1, x9; isb; tlbi vmalle1; dsb sy; isb; ldr x10, [x2]; ldr w11, [x5, #12]; hvc
+    // #2
+    load(kCode, {0xf9400041u, 0xd5182009u, 0xd5033fdfu, 0xd508871fu, 0xd5033f9fu, 0xd5033fdfu, 0xf940004au,
+                 0xb9400cabu, 0xd4000042u});
+    iss_set_x(iss_, 2, kDataVa);
+    iss_set_x(iss_, 5, kDeviceVa);
+    iss_set_x(iss_, 9, second);
+    ASSERT_EQ(iss_run(iss_, 50000, nullptr), ISS_STOP_HVC) << iss_last_stop(iss_)->message;
+    EXPECT_EQ(iss_get_x(iss_, 1), 0x1111u);
+    EXPECT_EQ(iss_get_x(iss_, 10), 0x2222u);
+    ASSERT_EQ(accesses_.size(), 1u);
+    EXPECT_EQ(accesses_[0].address, kMmioBase + 12);
+    EXPECT_EQ(accesses_[0].count, 8u);
+}
+
+// VAs above the physical space get their placeholders on demand, on chunks as large as fit: 300 TTBR1 pages
+// (more than the ISS keeps placeholders for) all work.
+TEST_F(IssMmuTest, ManyTtbr1PagesShareTheirPlaceholders) {
+    mmu_on(layout(kDataPa));
+    constexpr uint64_t kPages = 300, kFirst = 0xffff000040000000ull;
+    for (uint64_t i = 0; i < kPages; i++)
+        map(ttbr1_, kFirst + i * 0x1000, kHighPa, 3, kNormal);
+    put64(kHighPa, 0x5555);
+    // loop: ldr x1, [x2]; add x2, x2, #0x1000; subs x3, x3, #1; b.ne loop; hvc #0
+    load(kCode, {0xf9400041u, 0x91400442u, 0xf1000463u, 0x54ffffa1u, 0xd4000002u});
+    iss_set_x(iss_, 2, kFirst);
+    iss_set_x(iss_, 3, kPages);
+    uint64_t executed = 0;
+    ASSERT_EQ(iss_run(iss_, 50000, &executed), ISS_STOP_HVC) << iss_last_stop(iss_)->message;
+    EXPECT_EQ(executed, kPages * 4 + 1);
+    EXPECT_EQ(iss_get_x(iss_, 1), 0x5555u);
+}
+
+// A VA the tables do not map, or one mapped to a PA nothing backs, is an unmapped-address bus error at the
+// instruction making the access, whether or not Unicorn's own map already covers the VA.
+TEST_F(IssMmuTest, UntranslatableVaAndUnbackedPaAreBusErrors) {
+    const uint64_t root = layout(kDataPa);
+    map(root, kDataVa + 0x2000, 0x80000000ull, 3, kNormal); // past the end of RAM: nothing there
+    mmu_on(root);
+    // nop; ldr x12, [x13]; b .
+    load(kCode, {0xd503201fu, 0xf94001acu, 0x14000000u});
+    struct Case {
+        uint64_t va;
+        uint64_t address;
+        const char *message;
+    };
+    const Case cases[] = {
+        {0x0000ffff90000000ull, 0x0000ffff90000000ull, "does not translate"}, // TTBR0, no descriptor
+        {kDataVa + 0x2000, 0x80000000ull, "nothing at physical address 0x80000000"},
+        {0xffff800000000000ull, 0xffff800000000000ull, "does not translate"}, // TTBR1, no descriptor
+        {kHighVa + 0x1000, kHighVa + 0x1000, "does not translate"},           // TTBR1, next to a mapped page
+        {0x0001000000000000ull, 0x0001000000000000ull, "does not translate"}, // neither half
+    };
+    // A load from kHighVa first, so that Unicorn's map covers its neighbourhood (cases 3 and 4 differ there).
+    iss_set_pc(iss_, kCode);
+    iss_set_x(iss_, 13, kHighVa);
+    ASSERT_EQ(iss_run(iss_, 2, nullptr), ISS_STOP_QUANTUM) << iss_last_stop(iss_)->message;
+    for (const Case &c : cases) {
+        SCOPED_TRACE(c.va);
+        iss_set_pc(iss_, kCode);
+        iss_set_x(iss_, 13, c.va);
+        uint64_t executed = 0;
+        ASSERT_EQ(iss_run(iss_, 100, &executed), ISS_STOP_BUS_ERROR) << iss_last_stop(iss_)->message;
+        const iss_stop_info *info = iss_last_stop(iss_);
+        EXPECT_EQ(executed, 2u);
+        EXPECT_EQ(info->pc, kCode + 4);
+        EXPECT_EQ(info->address, c.address);
+        EXPECT_EQ(info->size, 8u);
+        EXPECT_EQ(info->access, ISS_ACCESS_READ);
+        EXPECT_TRUE(info->unmapped);
+        EXPECT_NE(std::string(info->message).find(c.message), std::string::npos) << info->message;
+    }
+    // Fetches: nop; br x13 to a VA that does not translate, then to one whose PA is not RAM.
+    for (uint64_t target :
+         std::initializer_list<uint64_t>{0x0000ffff90000000ull, kDeviceVa, 0xffff800000000000ull}) {
+        SCOPED_TRACE(target);
+        load(kCode + 0x100, {0xd503201fu, 0xd61f01a0u});
+        iss_set_x(iss_, 13, target);
+        uint64_t executed = 0;
+        ASSERT_EQ(iss_run(iss_, 100, &executed), ISS_STOP_BUS_ERROR) << iss_last_stop(iss_)->message;
+        const iss_stop_info *info = iss_last_stop(iss_);
+        EXPECT_EQ(executed, 2u);
+        EXPECT_EQ(info->pc, target);
+        EXPECT_EQ(info->address, target);
+        EXPECT_EQ(info->access, ISS_ACCESS_FETCH);
+        EXPECT_TRUE(info->unmapped);
+        EXPECT_NE(info->message[0], '\0');
+    }
+    EXPECT_TRUE(accesses_.empty()) << "the device never sees a fetch";
 }
 
 uint64_t fixed_counter(void *ctx) {
