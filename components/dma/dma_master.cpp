@@ -24,7 +24,7 @@ DmaMaster::DmaMaster(sc_core::sc_module_name name, uint32_t reset_stream_id, uns
                      sc_time chunk_time)
     : sc_module(name), reg_socket("reg_socket"), socket("socket"), irq("irq"),
       chunk_bytes_(validated_chunk(chunk_bytes)), chunk_time_(chunk_time), stream_id_(reset_stream_id),
-      txn_attr_(new TxnAttr), buffer_(chunk_bytes_) {
+      writes_("writes"), irq_writer_(irq, "irq"), txn_attr_(new TxnAttr), buffer_(chunk_bytes_) {
     reg_socket.register_b_transport(this, &DmaMaster::reg_b_transport);
     reg_socket.register_transport_dbg(this, &DmaMaster::reg_transport_dbg);
     gp_.set_extension(txn_attr_);
@@ -68,7 +68,7 @@ uint32_t DmaMaster::read_reg(uint64_t offset) const {
     }
 }
 
-void DmaMaster::write_reg(uint64_t offset, uint32_t value, const sc_time &when) {
+void DmaMaster::write_reg(uint64_t offset, uint32_t value) {
     switch (offset) {
     case kRegSrcLo:
         src_ = (src_ & ~uint64_t{0xFFFFFFFF}) | value;
@@ -107,15 +107,15 @@ void DmaMaster::write_reg(uint64_t offset, uint32_t value, const sc_time &when) 
                 fault_addr_ = 0;
                 bytes_done_ = 0;
                 ++counters_.jobs;
-                start_event_.notify(when); // at the time of the write, not of the CPU's last sync
+                start_event_.notify(sc_core::SC_ZERO_TIME); // now is the time of the write
             }
         }
-        irq_event_.notify(when);
+        irq_event_.notify(sc_core::SC_ZERO_TIME);
         break;
     case kRegStatus:
         if (value == kIdle && status_ != kBusy) {
             status_ = kIdle;
-            irq_event_.notify(when);
+            irq_event_.notify(sc_core::SC_ZERO_TIME);
         }
         break;
     default:
@@ -137,7 +137,10 @@ void DmaMaster::reg_b_transport(tlm::tlm_generic_payload &gp, sc_time &delay) {
         if (gp.is_read())
             store_le(data + word, read_reg(offset + word), 4);
         else
-            write_reg(offset + word, static_cast<uint32_t>(load_le(data + word, 4)), delay);
+            writes_.after(
+                delay, [this, reg = offset + word, value = static_cast<uint32_t>(load_le(data + word, 4))]() {
+                    write_reg(reg, value);
+                });
     }
     gp.set_response_status(tlm::TLM_OK_RESPONSE);
 }
@@ -179,7 +182,7 @@ void DmaMaster::finish(Status status, uint64_t fault_addr) {
     fault_addr_ = fault_addr;
     if (status != kDone)
         ++counters_.faults;
-    irq_event_.notify();
+    irq_event_.notify(sc_core::SC_ZERO_TIME);
 }
 
 void DmaMaster::copy_thread() {
@@ -222,8 +225,9 @@ void DmaMaster::copy_thread() {
 }
 
 void DmaMaster::irq_method() {
+    // Runs in the delta cycle after a state change, at the simulated time of that change.
     const bool finished = status_ == kDone || status_ == kReadFault || status_ == kWriteFault;
-    irq.write(irq_enable_ && finished);
+    irq_writer_.write_at(sc_core::sc_time_stamp(), irq_enable_ && finished);
 }
 
 void DmaMaster::stats(const std::function<void(const std::string &, uint64_t)> &cb) const {

@@ -15,6 +15,7 @@
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
 
+#include "timed.h"
 #include "txn_attr.h"
 
 namespace vp {
@@ -83,8 +84,9 @@ class DmaMaster : public sc_core::sc_module {
     void reg_b_transport(tlm::tlm_generic_payload &gp, sc_core::sc_time &delay);
     unsigned reg_transport_dbg(tlm::tlm_generic_payload &gp);
     uint32_t read_reg(uint64_t offset) const;
-    // `when`: the access's annotated delay, so a started job and the IRQ follow the write in simulated time.
-    void write_reg(uint64_t offset, uint32_t value, const sc_core::sc_time &when);
+    // Applied at the write's annotated time (through writes_), so a started job and the IRQ follow the write
+    // in simulated time.
+    void write_reg(uint64_t offset, uint32_t value);
     void copy_thread();
     void irq_method();
     bool transfer(bool write, uint64_t addr, unsigned len, sc_core::sc_time &delay);
@@ -107,6 +109,8 @@ class DmaMaster : public sc_core::sc_module {
     Job job_; // latched at start: register writes during a job do not change it
     sc_core::sc_event start_event_;
     sc_core::sc_event irq_event_;
+    TimedActions writes_;          // register writes, each applied at its annotated time
+    TimedWriter<bool> irq_writer_; // the only writer of irq
     tlm::tlm_generic_payload gp_;
     TxnAttr *txn_attr_; // owned by gp_
     std::vector<unsigned char> buffer_;

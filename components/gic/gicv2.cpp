@@ -49,7 +49,7 @@ uint32_t dist_id_register(uint64_t offset) {
 
 GicV2::GicV2(sc_core::sc_module_name name, unsigned num_spis, unsigned v2m_spi_base, unsigned v2m_spi_count)
     : sc_core::sc_module(name), dist_socket("dist_socket"), cpu_socket("cpu_socket"),
-      v2m_socket("v2m_socket"), irq_out("irq_out") {
+      v2m_socket("v2m_socket"), irq_out("irq_out"), writes_("writes"), irq_writer_(irq_out, "irq_out") {
     if (num_spis > kMaxIntids - kFirstSpi) {
         throw std::invalid_argument(std::string(this->name()) + ": num_spis must be at most " +
                                     std::to_string(kMaxIntids - kFirstSpi));
@@ -284,7 +284,8 @@ void GicV2::update() {
 }
 
 void GicV2::drive_irq() {
-    irq_out.write(highest_pending(true) != kSpurious);
+    // Runs in the delta cycle after a state change, at the simulated time of that change.
+    irq_writer_.write_at(sc_core::sc_time_stamp(), highest_pending(true) != kSpurious);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -548,7 +549,7 @@ void GicV2::write_v2m(uint64_t offset, uint32_t value) {
 // ---------------------------------------------------------------------------------------------------------------
 // TLM plumbing
 
-void GicV2::access(Frame frame, tlm::tlm_generic_payload &trans) {
+void GicV2::access(Frame frame, tlm::tlm_generic_payload &trans, const sc_core::sc_time &delay) {
     const uint64_t offset = trans.get_address();
     const unsigned int len = trans.get_data_length();
     uint8_t *const ptr = trans.get_data_ptr();
@@ -601,20 +602,26 @@ void GicV2::access(Frame frame, tlm::tlm_generic_payload &trans) {
         for (unsigned int i = 0; i < len; ++i) {
             value |= uint32_t{ptr[i]} << (8 * i);
         }
-        if (len != 4) {
-            for (unsigned int i = 0; i < len; ++i) {
-                write_dist_byte(offset + i, static_cast<uint8_t>(value >> (8 * i)));
-            }
-        } else if (frame == Frame::kDistributor) {
-            write_dist(offset, value);
-        } else if (frame == Frame::kCpuInterface) {
-            write_cpu(offset, value);
-        } else {
-            write_v2m(offset, value);
-        }
-        update();
+        // The write takes effect at its annotated time, in time order with line changes and other writes:
+        // an MSI or an EOI from an initiator running ahead changes the pending state and irq_out then.
+        writes_.after(delay, [this, frame, offset, len, value]() { apply_write(frame, offset, len, value); });
     }
     trans.set_response_status(tlm::TLM_OK_RESPONSE);
+}
+
+void GicV2::apply_write(Frame frame, uint64_t offset, unsigned len, uint32_t value) {
+    if (len != 4) {
+        for (unsigned int i = 0; i < len; ++i) {
+            write_dist_byte(offset + i, static_cast<uint8_t>(value >> (8 * i)));
+        }
+    } else if (frame == Frame::kDistributor) {
+        write_dist(offset, value);
+    } else if (frame == Frame::kCpuInterface) {
+        write_cpu(offset, value);
+    } else {
+        write_v2m(offset, value);
+    }
+    update();
 }
 
 unsigned int GicV2::debug_read(Frame frame, tlm::tlm_generic_payload &trans) {
@@ -642,14 +649,14 @@ unsigned int GicV2::debug_read(Frame frame, tlm::tlm_generic_payload &trans) {
     return done;
 }
 
-void GicV2::b_transport_dist(tlm::tlm_generic_payload &trans, sc_core::sc_time &) {
-    access(Frame::kDistributor, trans);
+void GicV2::b_transport_dist(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay) {
+    access(Frame::kDistributor, trans, delay);
 }
-void GicV2::b_transport_cpu(tlm::tlm_generic_payload &trans, sc_core::sc_time &) {
-    access(Frame::kCpuInterface, trans);
+void GicV2::b_transport_cpu(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay) {
+    access(Frame::kCpuInterface, trans, delay);
 }
-void GicV2::b_transport_v2m(tlm::tlm_generic_payload &trans, sc_core::sc_time &) {
-    access(Frame::kV2m, trans);
+void GicV2::b_transport_v2m(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay) {
+    access(Frame::kV2m, trans, delay);
 }
 unsigned int GicV2::dbg_dist(tlm::tlm_generic_payload &trans) {
     return debug_read(Frame::kDistributor, trans);

@@ -12,6 +12,8 @@
 #include <tlm>
 #include <tlm_utils/simple_target_socket.h>
 
+#include "timed.h"
+
 namespace vp {
 
 class GicV2 : public sc_core::sc_module {
@@ -112,7 +114,9 @@ class GicV2 : public sc_core::sc_module {
     unsigned int dbg_dist(tlm::tlm_generic_payload &trans);
     unsigned int dbg_cpu(tlm::tlm_generic_payload &trans);
     unsigned int dbg_v2m(tlm::tlm_generic_payload &trans);
-    void access(Frame frame, tlm::tlm_generic_payload &trans);
+    void access(Frame frame, tlm::tlm_generic_payload &trans, const sc_core::sc_time &delay);
+    // A validated write of LEN (1, 2 or 4) bytes, applied at its annotated time.
+    void apply_write(Frame frame, uint64_t offset, unsigned len, uint32_t value);
     unsigned int debug_read(Frame frame, tlm::tlm_generic_payload &trans);
 
     bool byte_accessible(uint64_t dist_offset) const;
@@ -170,6 +174,8 @@ class GicV2 : public sc_core::sc_module {
     std::vector<ActivePriority> active_priorities_; // acknowledged and not yet priority-dropped, oldest first
 
     sc_core::sc_event irq_changed_;
+    TimedActions writes_;          // register writes and MSIs, each applied at its annotated time
+    TimedWriter<bool> irq_writer_; // the only writer of irq_out
 
     std::array<uint64_t, kNumClasses> raised_{};
     std::array<uint64_t, kNumClasses> acknowledged_{};

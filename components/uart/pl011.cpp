@@ -20,7 +20,8 @@ uint32_t lane_mask(unsigned lane, unsigned len) {
 } // namespace
 
 Pl011::Pl011(sc_core::sc_module_name name, std::ostream *out)
-    : sc_core::sc_module(name), socket("socket"), irq("irq"), out_(out) {
+    : sc_core::sc_module(name), socket("socket"), irq("irq"), out_(out), writes_("writes"),
+      irq_writer_(irq, "irq") {
     socket.register_b_transport(this, &Pl011::b_transport);
     socket.register_transport_dbg(this, &Pl011::transport_dbg);
     SC_HAS_PROCESS(Pl011);
@@ -38,7 +39,8 @@ void Pl011::tee_to_file(const std::string &path) {
 }
 
 void Pl011::drive_irq() {
-    irq.write((ris_ & imsc_) != 0);
+    // Runs in the delta cycle after a register write took effect, at the simulated time of that write.
+    irq_writer_.write_at(sc_core::sc_time_stamp(), (ris_ & imsc_) != 0);
 }
 
 void Pl011::transmit(uint8_t byte) {
@@ -142,7 +144,6 @@ void Pl011::write_register(uint64_t word_offset, uint32_t value, uint32_t byte_m
 }
 
 void Pl011::b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay) {
-    (void)delay;
     const uint64_t offset = trans.get_address();
     const unsigned int len = trans.get_data_length();
     uint8_t *const ptr = trans.get_data_ptr();
@@ -183,7 +184,11 @@ void Pl011::b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay
         for (unsigned int i = 0; i < len; ++i) {
             value |= uint32_t{ptr[i]} << (8 * i);
         }
-        write_register(word_offset, value << (8 * lane), lane_mask(lane, len));
+        // Takes effect (transmits, changes RIS and the IRQ) at the write's annotated time.
+        const uint32_t mask = lane_mask(lane, len);
+        value <<= 8 * lane;
+        writes_.after(delay,
+                      [this, word_offset, value, mask]() { write_register(word_offset, value, mask); });
     }
     trans.set_response_status(tlm::TLM_OK_RESPONSE);
 }

@@ -10,6 +10,8 @@
 #include <tlm>
 #include <tlm_utils/simple_target_socket.h>
 
+#include "timed.h"
+
 namespace vp {
 
 class Pl011 : public sc_core::sc_module {
@@ -63,6 +65,8 @@ class Pl011 : public sc_core::sc_module {
     std::ofstream tee_;
     std::string output_;
     sc_core::sc_event irq_changed_;
+    TimedActions writes_;          // register writes (and transmissions), each at its annotated time
+    TimedWriter<bool> irq_writer_; // the only writer of irq
 
     uint32_t ibrd_ = 0;
     uint32_t fbrd_ = 0;

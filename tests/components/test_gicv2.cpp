@@ -6,6 +6,8 @@
 #include "gicv2.h"
 #include "router.h"
 #include "test_initiator.h"
+#include "timed.h"
+#include "wave_probe.h"
 
 using vp::GicV2;
 using vp_test::TestInitiator;
@@ -555,6 +557,123 @@ TEST(GicV2, DebugReadOfIarDoesNotAcknowledge) {
         EXPECT_EQ(ack(cpu), 33u);
     });
     b.run();
+}
+
+// An MSI from an initiator running ahead of the kernel (the SMMU's MSI writes carry the delay of the
+// operation that caused them) makes its SPI pending, and raises irq_out, at the write's annotated time and
+// not before.
+TEST(GicV2, MsiTakesEffectAtItsAnnotatedTime) {
+    const sc_core::sc_time kDelay(250, sc_core::SC_NS);
+    const sc_core::sc_time kPs(1, sc_core::SC_PS);
+    constexpr unsigned kIntid = 80; // the first INTID of the v2m frame (SPI 48)
+    Bench *bench = nullptr;
+    sc_core::sc_time sent;
+    Bench b([&](TestInitiator &cpu) {
+        enable_both_interfaces(cpu);
+        enable_intid(cpu, kIntid, 0x80);
+        settle();
+        sent = sc_core::sc_time_stamp();
+        ASSERT_EQ(cpu.write_ahead(kV2m + GicV2::kV2M_MSI_SETSPI_NS, kIntid, kDelay), tlm::TLM_OK_RESPONSE);
+        EXPECT_FALSE(pending_bit(cpu, kIntid)) << "the MSI has not happened yet";
+        sc_core::wait(kDelay - kPs);
+        EXPECT_FALSE(pending_bit(cpu, kIntid)) << "one picosecond before the MSI";
+        EXPECT_FALSE(bench->irq.read());
+        EXPECT_EQ(bench->gic.msi_accepted(), 0u);
+        sc_core::wait(2 * kPs);
+        EXPECT_TRUE(pending_bit(cpu, kIntid)) << "one picosecond after it";
+        EXPECT_TRUE(bench->irq.read());
+        EXPECT_EQ(ack(cpu), kIntid);
+        eoi(cpu, kIntid);
+        settle();
+    });
+    bench = &b;
+    vp_test::ChangeRecorder<bool> irq_changes("irq_changes");
+    irq_changes.in.bind(b.irq);
+    b.run();
+    ASSERT_EQ(irq_changes.changes.size(), 2u);
+    EXPECT_EQ(irq_changes.changes[0], std::make_pair(sent + kDelay, true))
+        << "irq_out rises at the MSI's time";
+    EXPECT_EQ(irq_changes.changes[1].second, false) << "and falls when the CPU acknowledges";
+    EXPECT_EQ(b.gic.msi_accepted(), 1u);
+}
+
+// Writes from an initiator running ahead take effect at their annotated times, in time order: two writes made
+// in one delta cycle (disable at +100 ns, enable again at +150 ns) show as two changes of irq_out, at those
+// times; reads in between see the state of their own time.
+TEST(GicV2, RegisterWritesTakeEffectAtTheirAnnotatedTimes) {
+    const sc_core::sc_time kDisableAt(100, sc_core::SC_NS), kEnableAt(150, sc_core::SC_NS);
+    const sc_core::sc_time kPmrAt(200, sc_core::SC_NS), kEoiAt(300, sc_core::SC_NS);
+    Bench *bench = nullptr;
+    sc_core::sc_time sent, eoi_sent;
+    Bench b([&](TestInitiator &cpu) {
+        enable_both_interfaces(cpu);
+        bench->gic.set_spi_level(5, true); // INTID 37, level
+        enable_intid(cpu, 37, 0xA0);
+        settle();
+        ASSERT_TRUE(bench->irq.read());
+        sent = sc_core::sc_time_stamp();
+        cpu.write_ahead(kGicd + GicV2::kGICD_ICENABLER + 4, 1u << 5, kDisableAt);
+        cpu.write_ahead(kGicd + GicV2::kGICD_ISENABLER + 4, 1u << 5, kEnableAt);
+        cpu.write_ahead(kGicc + GicV2::kGICC_PMR, 0x80, kPmrAt); // masks priority 0xA0
+        EXPECT_EQ(cpu.read32(kGicd + GicV2::kGICD_ISENABLER + 4), 1u << 5) << "still enabled now";
+        sc_core::wait(kDisableAt + sc_core::sc_time(1, sc_core::SC_NS));
+        EXPECT_EQ(cpu.read32(kGicd + GicV2::kGICD_ISENABLER + 4), 0u) << "disabled after its time";
+        sc_core::wait(kPmrAt); // past every write
+        EXPECT_EQ(cpu.read32(kGicc + GicV2::kGICC_PMR), 0x80u);
+        // Priority drop and deactivation (EOIR) at their time too: acknowledge now, EOI ahead.
+        cpu.write32(kGicc + GicV2::kGICC_PMR, 0xFF);
+        settle();
+        const uint32_t intid = ack(cpu);
+        EXPECT_EQ(intid, 37u);
+        settle();
+        EXPECT_FALSE(bench->irq.read()) << "active: nothing else to signal";
+        eoi_sent = sc_core::sc_time_stamp();
+        cpu.write_ahead(kGicc + GicV2::kGICC_EOIR, intid, kEoiAt);
+        EXPECT_TRUE(active_bit(cpu, 37)) << "the EOI has not happened yet";
+        sc_core::wait(kEoiAt + sc_core::sc_time(1, sc_core::SC_NS));
+        EXPECT_FALSE(active_bit(cpu, 37));
+        EXPECT_TRUE(bench->irq.read()) << "the line is still high: pending again after the EOI";
+        EXPECT_EQ(bench->gic.end_of_interrupts(), 1u);
+    });
+    bench = &b;
+    vp_test::ChangeRecorder<bool> irq_changes("irq_changes");
+    irq_changes.in.bind(b.irq);
+    b.run();
+    std::vector<std::pair<sc_core::sc_time, bool>> after_sent;
+    for (const auto &c : irq_changes.changes)
+        if (c.first >= sent)
+            after_sent.push_back(c);
+    // Disable, enable, PMR ahead; PMR back and the acknowledge at once; the EOI ahead.
+    ASSERT_EQ(after_sent.size(), 6u);
+    EXPECT_EQ(after_sent[0], std::make_pair(sent + kDisableAt, false));
+    EXPECT_EQ(after_sent[1], std::make_pair(sent + kEnableAt, true));
+    EXPECT_EQ(after_sent[2], std::make_pair(sent + kPmrAt, false));
+    EXPECT_TRUE(after_sent[3].second);
+    EXPECT_FALSE(after_sent[4].second);
+    EXPECT_EQ(after_sent[5], std::make_pair(eoi_sent + kEoiAt, true));
+}
+
+// Every rising edge of an edge-triggered SPI's line is seen and counted, however close the edges are (here
+// one picosecond apart), and latches the SPI pending.
+TEST(GicV2, EveryRisingEdgeOfAnEdgeTriggeredLineCounts) {
+    constexpr unsigned kSpi = 10, kIntid = 32 + kSpi, kPulses = 5;
+    sc_core::sc_signal<bool> line("line");
+    vp::TimedWriter<bool> driver(line, "driver");
+    Bench b([&](TestInitiator &cpu) {
+        // ICFGR2 covers INTIDs 32..47; the odd bit of each field selects edge.
+        cpu.write32(kGicd + GicV2::kGICD_ICFGR + 8, 2u << (2 * (kIntid - 32)));
+        for (unsigned i = 0; i < kPulses; ++i) {
+            driver.write_after(sc_core::sc_time(10 + 2 * i, sc_core::SC_PS), true);
+            driver.write_after(sc_core::sc_time(11 + 2 * i, sc_core::SC_PS), false);
+        }
+        sc_core::wait(1, sc_core::SC_NS);
+        EXPECT_TRUE(pending_bit(cpu, kIntid)) << "latched by the edges";
+        cpu.write32(kGicd + GicV2::kGICD_ICPENDR + 4, 1u << kSpi);
+        EXPECT_FALSE(pending_bit(cpu, kIntid)) << "an edge-triggered SPI stays clear once the line is low";
+    });
+    b.gic.connect_spi(kSpi, line);
+    b.run();
+    EXPECT_EQ(b.gic.raised(GicV2::kSpi), kPulses);
 }
 
 TEST(GicV2, RejectsImpossibleConfigurations) {

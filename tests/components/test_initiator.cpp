@@ -24,7 +24,8 @@ void TestInitiator::run() {
 }
 
 tlm::tlm_response_status TestInitiator::access(tlm::tlm_command cmd, uint64_t addr, void *data, unsigned len,
-                                               const uint8_t *byte_enables, unsigned byte_enable_len) {
+                                               const uint8_t *byte_enables, unsigned byte_enable_len,
+                                               sc_core::sc_time delay) {
     tlm::tlm_generic_payload trans;
     trans.set_command(cmd);
     trans.set_address(addr);
@@ -34,9 +35,9 @@ tlm::tlm_response_status TestInitiator::access(tlm::tlm_command cmd, uint64_t ad
     trans.set_byte_enable_ptr(const_cast<uint8_t *>(byte_enables));
     trans.set_byte_enable_length(byte_enable_len);
     trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-    sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
+    const sc_core::sc_time before = delay;
     socket->b_transport(trans, delay);
-    annotated_delay_ += delay;
+    annotated_delay_ += delay - before;
     EXPECT_EQ(trans.get_address(), addr) << "the payload address must come back unchanged";
     return trans.get_response_status();
 }
@@ -47,6 +48,15 @@ tlm::tlm_response_status TestInitiator::write(uint64_t addr, uint64_t value, uns
         bytes[i] = static_cast<uint8_t>(value >> (8 * i));
     }
     return access(tlm::TLM_WRITE_COMMAND, addr, bytes, len);
+}
+
+tlm::tlm_response_status TestInitiator::write_ahead(uint64_t addr, uint64_t value,
+                                                    const sc_core::sc_time &delay, unsigned len) {
+    uint8_t bytes[8] = {};
+    for (unsigned i = 0; i < len && i < 8; ++i) {
+        bytes[i] = static_cast<uint8_t>(value >> (8 * i));
+    }
+    return access(tlm::TLM_WRITE_COMMAND, addr, bytes, len, nullptr, 0, delay);
 }
 
 tlm::tlm_response_status TestInitiator::read(uint64_t addr, uint64_t &value, unsigned len) {

@@ -21,10 +21,15 @@ class TestInitiator : public sc_core::sc_module {
 
     TestInitiator(sc_core::sc_module_name name, Body body);
 
-    // One b_transport; returns its response status. DATA must hold LEN bytes.
+    // One b_transport annotated with DELAY (zero unless given; the returned delay is not waited for);
+    // returns its response status. DATA must hold LEN bytes.
     tlm::tlm_response_status access(tlm::tlm_command cmd, uint64_t addr, void *data, unsigned len,
-                                    const uint8_t *byte_enables = nullptr, unsigned byte_enable_len = 0);
+                                    const uint8_t *byte_enables = nullptr, unsigned byte_enable_len = 0,
+                                    sc_core::sc_time delay = sc_core::SC_ZERO_TIME);
     tlm::tlm_response_status write(uint64_t addr, uint64_t value, unsigned len = 4);
+    // A write annotated with DELAY (an initiator running ahead of the kernel); does not wait.
+    tlm::tlm_response_status write_ahead(uint64_t addr, uint64_t value, const sc_core::sc_time &delay,
+                                         unsigned len = 4);
     tlm::tlm_response_status read(uint64_t addr, uint64_t &value, unsigned len = 4);
     // Reads a 32-bit value, failing the current test if the access is not OK.
     uint32_t read32(uint64_t addr);

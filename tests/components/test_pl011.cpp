@@ -8,6 +8,7 @@
 
 #include "pl011.h"
 #include "test_initiator.h"
+#include "wave_probe.h"
 
 using vp::Pl011;
 using vp_test::TestInitiator;
@@ -203,4 +204,33 @@ TEST(Pl011, NullStreamOnlyRecords) {
     std::ostringstream stats;
     uart.dump_stats(stats);
     EXPECT_NE(stats.str().find("quiet.bytes_transmitted 1\n"), std::string::npos) << stats.str();
+}
+
+// A write from an initiator running ahead takes effect at its annotated time: the byte goes out, RIS and the
+// IRQ change then, not when b_transport is called; two writes made in one delta cycle are two IRQ changes.
+TEST(Pl011, WritesTakeEffectAtTheirAnnotatedTime) {
+    const sc_core::sc_time kTransmitAt(40, sc_core::SC_NS), kClearAt(60, sc_core::SC_NS);
+    Bench *bench = nullptr;
+    sc_core::sc_time sent;
+    Bench b([&](TestInitiator &cpu) {
+        cpu.write32(Pl011::kIMSC, Pl011::kIntTx);
+        sc_core::wait(1, sc_core::SC_NS);
+        sent = sc_core::sc_time_stamp();
+        EXPECT_EQ(cpu.write_ahead(Pl011::kDR, 'A', kTransmitAt), tlm::TLM_OK_RESPONSE);
+        EXPECT_EQ(cpu.write_ahead(Pl011::kICR, Pl011::kIntTx, kClearAt), tlm::TLM_OK_RESPONSE);
+        EXPECT_EQ(bench->uart.output(), "") << "not transmitted before its time";
+        EXPECT_EQ(cpu.read32(Pl011::kRIS), 0u);
+        sc_core::wait(kTransmitAt + sc_core::sc_time(1, sc_core::SC_NS));
+        EXPECT_EQ(bench->uart.output(), "A");
+        EXPECT_EQ(cpu.read32(Pl011::kRIS), Pl011::kIntTx);
+        sc_core::wait(kClearAt);
+        EXPECT_EQ(cpu.read32(Pl011::kRIS), 0u);
+    });
+    bench = &b;
+    vp_test::ChangeRecorder<bool> irq_changes("irq_changes");
+    irq_changes.in.bind(b.irq);
+    b.run();
+    const std::vector<std::pair<sc_core::sc_time, bool>> expected = {{sent + kTransmitAt, true},
+                                                                     {sent + kClearAt, false}};
+    EXPECT_EQ(irq_changes.changes, expected);
 }

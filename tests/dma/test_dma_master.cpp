@@ -12,6 +12,7 @@
 #include "dma_master.h"
 #include "memory.h"
 #include "test_initiator.h"
+#include "wave_probe.h"
 
 using vp::DmaMaster;
 using vp_test::TestInitiator;
@@ -332,6 +333,40 @@ TEST(DmaMaster, IrqFollowsEnableAndStatus) {
     bench_ptr = &bench;
     sc_core::sc_start();
     EXPECT_TRUE(bench.cpu.finished());
+}
+
+// Register writes from an initiator running ahead take effect at their annotated times: enabling the IRQ of a
+// finished job at +10 ns and clearing STATUS at +20 ns, both written in one delta cycle, raise the line at
+// +10 ns and lower it at +20 ns (not one merged change); a read in between sees the state of its time.
+TEST(DmaMaster, IrqChangesAtTheAnnotatedTimesOfTheWrites) {
+    const sc_core::sc_time kEnableAt(10, sc_core::SC_NS), kClearAt(20, sc_core::SC_NS);
+    Bench *bench_ptr = nullptr;
+    sc_core::sc_time sent;
+    Bench bench([&](TestInitiator &cpu) {
+        program(cpu, 0x1000, 0x2000, 16);
+        cpu.write32(DmaMaster::kRegCtrl, DmaMaster::kCtrlStart);
+        EXPECT_EQ(wait_not_busy(cpu), uint32_t{DmaMaster::kDone});
+        settle();
+        EXPECT_FALSE(bench_ptr->irq.read());
+        sent = sc_core::sc_time_stamp();
+        cpu.write_ahead(DmaMaster::kRegCtrl, DmaMaster::kCtrlIrqEnable, kEnableAt);
+        cpu.write_ahead(DmaMaster::kRegStatus, 0, kClearAt);
+        EXPECT_EQ(cpu.read32(DmaMaster::kRegCtrl), 0u) << "the enable has not happened yet";
+        sc_core::wait(kEnableAt + sc_core::sc_time(1, sc_core::SC_NS));
+        EXPECT_EQ(cpu.read32(DmaMaster::kRegCtrl), DmaMaster::kCtrlIrqEnable);
+        EXPECT_EQ(cpu.read32(DmaMaster::kRegStatus), uint32_t{DmaMaster::kDone});
+        EXPECT_TRUE(bench_ptr->irq.read());
+        sc_core::wait(kClearAt);
+        EXPECT_EQ(cpu.read32(DmaMaster::kRegStatus), uint32_t{DmaMaster::kIdle});
+    });
+    bench_ptr = &bench;
+    vp_test::ChangeRecorder<bool> irq_changes("irq_changes");
+    irq_changes.in.bind(bench.irq);
+    sc_core::sc_start();
+    ASSERT_TRUE(bench.cpu.finished());
+    const std::vector<std::pair<sc_core::sc_time, bool>> expected = {{sent + kEnableAt, true},
+                                                                     {sent + kClearAt, false}};
+    EXPECT_EQ(irq_changes.changes, expected);
 }
 
 TEST(DmaMaster, RegisterAccessRules) {

@@ -12,7 +12,9 @@
 #include <gtest/gtest.h>
 
 #include "dma_master.h"
+#include "gicv2.h"
 #include "smmu_test_env.h"
+#include "wave_probe.h"
 
 using vp_test::attr_for;
 using vp_test::kCdTable;
@@ -32,6 +34,63 @@ std::vector<uint8_t> pattern(size_t len, uint8_t seed) {
     for (size_t i = 0; i < len; ++i)
         v[i] = static_cast<uint8_t>(seed + 13 * i);
     return v;
+}
+
+// Times (in ps) of the text-trace lines that match PATTERN, with its first capture group (or "").
+std::vector<std::pair<uint64_t, std::string>> trace_times(const std::string &trace,
+                                                          const std::string &pattern) {
+    std::vector<std::pair<uint64_t, std::string>> out;
+    const std::regex line_format("([0-9]+) ps " + pattern);
+    std::istringstream lines(trace);
+    for (std::string line; std::getline(lines, line);) {
+        std::smatch m;
+        if (std::regex_match(line, m, line_format))
+            out.emplace_back(std::stoull(m[1].str()), m.size() > 2 ? m[2].str() : std::string());
+    }
+    return out;
+}
+
+sc_core::sc_time ps(uint64_t value) {
+    return sc_core::sc_time::from_value(value); // the default resolution: 1 ps
+}
+
+// Puts a CMD_SYNC into command queue slot `index` (not published).
+void put_sync(SmmuEnv &e, uint32_t index, bool irq) {
+    const uint64_t slot = vp_test::kCmdq + (index & ((1u << vp_test::kCmdqLog2) - 1)) * SMMU_CMD_SIZE;
+    e.put64(slot, SMMU_FIELD_PREP(SMMU_CMD0_OPCODE, SMMU_OP_SYNC) |
+                      SMMU_FIELD_PREP(SMMU_CMD0_SYNC_CS, irq ? SMMU_SYNC_CS_IRQ : SMMU_SYNC_CS_NONE));
+    e.put64(slot + 8, 0);
+}
+
+// The SMMU's wired CMD_SYNC interrupt into a GIC SPI configured edge-triggered, as on virt (SPI 76).
+struct GicOnSyncLine {
+    static constexpr unsigned kSpi = 76 - 32;
+    static constexpr uint64_t kGicd = 0x08000000;
+    vp::GicV2 gic{"gic"};
+    sc_core::sc_signal<bool> cpu_irq{"cpu_irq"};
+    vp_test::ChangeRecorder<bool> sync_changes{"sync_changes"};
+    explicit GicOnSyncLine(SmmuEnv &e) {
+        e.router.add_target(gic.dist_socket, kGicd, 0x10000, "gicd");
+        e.router.add_target(gic.cpu_socket, kGicd + 0x10000, 0x10000, "gicc");
+        e.router.add_target(gic.v2m_socket, kGicd + 0x20000, 0x1000, "gicv2m");
+        gic.irq_out.bind(cpu_irq);
+        gic.connect_spi(kSpi, e.sync_line);
+        sync_changes.in.bind(e.sync_line);
+    }
+    void make_edge_triggered(SmmuEnv &e) {
+        const unsigned intid = 32 + kSpi;
+        e.cpu.write32(kGicd + vp::GicV2::kGICD_ICFGR + 4 * (intid / 16), 2u << (2 * (intid % 16)));
+    }
+};
+
+// Expected edge times of pulses requested at REQUESTED (in order): each at its time, or a period (high for
+// the width, low for the width) after the previous one.
+std::vector<sc_core::sc_time> queued_edges(const std::vector<sc_core::sc_time> &requested,
+                                           const sc_core::sc_time &width) {
+    std::vector<sc_core::sc_time> edges;
+    for (const sc_core::sc_time &t : requested)
+        edges.push_back(edges.empty() ? t : std::max(t, edges.back() + 2 * width));
+    return edges;
 }
 
 // Stage-1 translation of kSid with one page kVa -> kPa.
@@ -447,6 +506,215 @@ TEST(Smmuv3Shell, DmaMasterCopiesThroughTheSmmu) {
     sc_core::sc_start();
     ASSERT_TRUE(env.dev.finished());
     EXPECT_EQ(env.dma.counters().faults, 1u);
+}
+
+// A driver running ahead publishes three CMD_SYNCs (CS = IRQ) with three CMDQ_PROD writes whose annotated
+// times are 2 ns apart, closer than the 10 ns pulse width: each becomes its own pulse and its own rising edge
+// at the GIC, the first at its annotated time, each next one a period (high 10 ns, low 10 ns) after the
+// previous.
+TEST(Smmuv3Shell, CmdSyncPulsesCloserThanTheWidthEachReachTheGicAsAnEdge) {
+    vp::Smmuv3::Params params = vp::Smmuv3::default_params();
+    params.irq_pulse_width = sc_core::sc_time(10, sc_core::SC_NS);
+    constexpr unsigned kSyncs = 3;
+    std::ostringstream trace;
+    SmmuEnv *env_ptr = nullptr;
+    GicOnSyncLine *gic_ptr = nullptr;
+    SmmuEnv env(
+        [&](Requester &) {
+            SmmuEnv &e = *env_ptr;
+            e.enable();
+            gic_ptr->make_edge_triggered(e);
+            for (unsigned i = 0; i < kSyncs; ++i)
+                put_sync(e, e.cmdq_prod + i, true);
+            for (unsigned i = 1; i <= kSyncs; ++i)
+                e.cpu.write_ahead(vp_test::kSmmuBase + SMMU_CMDQ_PROD, e.cmdq_prod + i,
+                                  sc_core::sc_time(2 * (i - 1), sc_core::SC_NS));
+            e.cmdq_prod += kSyncs;
+            EXPECT_EQ(e.reg32(SMMU_CMDQ_CONS), e.cmdq_prod) << "all consumed";
+            sc_core::wait(1, sc_core::SC_US);
+        },
+        params);
+    GicOnSyncLine gic(env);
+    env_ptr = &env;
+    gic_ptr = &gic;
+    env.smmu.set_trace_stream(&trace);
+    sc_core::sc_start();
+    ASSERT_TRUE(env.dev.finished());
+
+    std::vector<sc_core::sc_time> requested;
+    for (const auto &line : trace_times(trace.str(), "smmu: irq cmd-sync"))
+        requested.push_back(ps(line.first));
+    ASSERT_EQ(requested.size(), kSyncs);
+    EXPECT_LT(requested.back() - requested.front(), params.irq_pulse_width) << "the requests do overlap";
+    const std::vector<sc_core::sc_time> edges = queued_edges(requested, params.irq_pulse_width);
+    EXPECT_EQ(gic.sync_changes.times_of(true), edges);
+    std::vector<sc_core::sc_time> falls;
+    for (const sc_core::sc_time &t : edges)
+        falls.push_back(t + params.irq_pulse_width);
+    EXPECT_EQ(gic.sync_changes.times_of(false), falls);
+    EXPECT_EQ(env.sync_edges.rising, kSyncs);
+    EXPECT_EQ(env.smmu.counters().irq_pulses[SMMU_IRQ_CMD_SYNC], kSyncs);
+    EXPECT_EQ(gic.gic.raised(vp::GicV2::kSpi), kSyncs) << "every pulse is an edge at the GIC";
+    EXPECT_TRUE(gic.gic.is_pending(32 + GicOnSyncLine::kSpi));
+}
+
+// Several CMD_SYNCs (CS = IRQ) in one CMDQ_PROD write: the core requests their pulses cmd_ps (10 ns) apart,
+// closer than the 25 ns width. Every one is a separate edge, queued a period after the previous.
+TEST(Smmuv3Shell, SeveralCmdSyncsInOnePublishEachGetAnEdge) {
+    vp::Smmuv3::Params params = vp::Smmuv3::default_params();
+    params.irq_pulse_width = sc_core::sc_time(25, sc_core::SC_NS);
+    constexpr unsigned kSyncs = 4;
+    std::ostringstream trace;
+    SmmuEnv *env_ptr = nullptr;
+    sc_core::sc_time published;
+    SmmuEnv env(
+        [&](Requester &) {
+            SmmuEnv &e = *env_ptr;
+            e.enable();
+            sc_core::wait(1, sc_core::SC_US); // every pulse of the set-up is over
+            for (unsigned i = 0; i < kSyncs; ++i)
+                put_sync(e, e.cmdq_prod + i, true);
+            e.cmdq_prod += kSyncs;
+            published = sc_core::sc_time_stamp();
+            e.set32(SMMU_CMDQ_PROD, e.cmdq_prod);
+            sc_core::wait(1, sc_core::SC_US);
+        },
+        params);
+    vp_test::ChangeRecorder<bool> sync_changes("sync_changes");
+    sync_changes.in.bind(env.sync_line);
+    env_ptr = &env;
+    env.smmu.set_trace_stream(&trace);
+    sc_core::sc_start();
+    ASSERT_TRUE(env.dev.finished());
+
+    std::vector<sc_core::sc_time> requested;
+    for (const auto &line : trace_times(trace.str(), "smmu: irq cmd-sync"))
+        requested.push_back(ps(line.first));
+    ASSERT_EQ(requested.size(), kSyncs);
+    EXPECT_GT(requested.front(), published);
+    const std::vector<sc_core::sc_time> edges = queued_edges(requested, params.irq_pulse_width);
+    EXPECT_EQ(sync_changes.times_of(true), edges);
+    EXPECT_EQ(edges.back() - edges.front(), (kSyncs - 1) * 2 * params.irq_pulse_width);
+    // The text trace names each queued edge at its own time, as the waveform shows it.
+    std::vector<sc_core::sc_time> queued;
+    for (const auto &line : trace_times(trace.str(), "smmu: irq cmd-sync edge queued from [0-9]+ ps"))
+        queued.push_back(ps(line.first));
+    EXPECT_EQ(queued, std::vector<sc_core::sc_time>(edges.begin() + 1, edges.end()));
+    EXPECT_EQ(env.sync_edges.rising, kSyncs);
+    EXPECT_EQ(env.smmu.counters().irq_pulses[SMMU_IRQ_CMD_SYNC], kSyncs);
+}
+
+// A CMD_SYNC completion MSI aimed at the GICv2m frame carries the annotated time of the command: the GIC
+// makes the SPI pending, and raises its CPU interrupt, exactly at the time of the core's "msi" trace line,
+// not when the CMDQ_PROD write was called.
+TEST(Smmuv3Shell, CmdSyncMsiReachesTheGicAtItsAnnotatedTime) {
+    constexpr unsigned kMsiIntid = 80; // the first INTID of the default v2m frame
+    constexpr uint64_t kSetSpi = GicOnSyncLine::kGicd + 0x20000 + vp::GicV2::kV2M_MSI_SETSPI_NS;
+    std::ostringstream trace;
+    SmmuEnv *env_ptr = nullptr;
+    GicOnSyncLine *gic_ptr = nullptr;
+    sc_core::sc_time published;
+    SmmuEnv env([&](Requester &) {
+        SmmuEnv &e = *env_ptr;
+        vp::GicV2 &gic = gic_ptr->gic;
+        e.enable();
+        e.cpu.write32(GicOnSyncLine::kGicd + vp::GicV2::kGICD_CTLR, 1);
+        e.cpu.write32(GicOnSyncLine::kGicd + 0x10000 + vp::GicV2::kGICC_CTLR, 1);
+        e.cpu.write32(GicOnSyncLine::kGicd + 0x10000 + vp::GicV2::kGICC_PMR, 0xFF);
+        e.cpu.write32(GicOnSyncLine::kGicd + vp::GicV2::kGICD_ISENABLER + 4 * (kMsiIntid / 32),
+                      1u << (kMsiIntid % 32));
+        sc_core::wait(1, sc_core::SC_US);
+        const uint64_t slot =
+            vp_test::kCmdq + (e.cmdq_prod & ((1u << vp_test::kCmdqLog2) - 1)) * SMMU_CMD_SIZE;
+        e.put64(slot, SMMU_FIELD_PREP(SMMU_CMD0_OPCODE, SMMU_OP_SYNC) |
+                          SMMU_FIELD_PREP(SMMU_CMD0_SYNC_CS, SMMU_SYNC_CS_IRQ) |
+                          SMMU_FIELD_PREP(SMMU_CMD0_SYNC_MSIDATA, kMsiIntid));
+        e.put64(slot + 8, kSetSpi & SMMU_CMD1_SYNC_MSIADDR);
+        published = sc_core::sc_time_stamp();
+        e.set32(SMMU_CMDQ_PROD, ++e.cmdq_prod);
+        EXPECT_FALSE(gic.is_pending(kMsiIntid)) << "the MSI happens at the command's time, later";
+        sc_core::wait(1, sc_core::SC_US);
+        EXPECT_TRUE(gic.is_pending(kMsiIntid));
+        EXPECT_EQ(gic.msi_accepted(), 1u);
+    });
+    GicOnSyncLine gic(env);
+    vp_test::ChangeRecorder<bool> cpu_irq("cpu_irq_changes");
+    cpu_irq.in.bind(gic.cpu_irq);
+    env_ptr = &env;
+    gic_ptr = &gic;
+    env.smmu.set_trace_stream(&trace);
+    sc_core::sc_start();
+    ASSERT_TRUE(env.dev.finished());
+    const auto msi = trace_times(trace.str(), "smmu: msi addr=0x([0-9a-f]+) data=0x50");
+    ASSERT_EQ(msi.size(), 1u) << trace.str();
+    EXPECT_EQ(std::stoull(msi[0].second, nullptr, 16), kSetSpi);
+    EXPECT_GT(ps(msi[0].first), published);
+    ASSERT_FALSE(cpu_irq.changes.empty());
+    EXPECT_EQ(cpu_irq.changes.front(), std::make_pair(ps(msi[0].first), true));
+}
+
+// The waveform and the text trace agree to the picosecond: the traced cmdq_prod changes at the time of every
+// CMDQ_PROD write (two of them in one delta cycle, the second annotated 3 ns later), evtq_prod at the time of
+// every recorded event, the CMD_SYNC interrupt at the time of its "irq" line.
+TEST(Smmuv3Shell, WaveformsChangeAtTheTimesOfTheTextTrace) {
+    std::ostringstream trace;
+    SmmuEnv *env_ptr = nullptr;
+    SmmuEnv env([&](Requester &dev) {
+        SmmuEnv &e = *env_ptr;
+        setup_stage1(e);
+        put_sync(e, e.cmdq_prod, false);
+        put_sync(e, e.cmdq_prod + 1, true);
+        e.cpu.write_ahead(vp_test::kSmmuBase + SMMU_CMDQ_PROD, e.cmdq_prod + 1, sc_core::SC_ZERO_TIME);
+        e.cpu.write_ahead(vp_test::kSmmuBase + SMMU_CMDQ_PROD, e.cmdq_prod + 2,
+                          sc_core::sc_time(3, sc_core::SC_NS));
+        e.cmdq_prod += 2;
+        sc_core::wait(100, sc_core::SC_NS);
+        std::vector<uint8_t> buf(8);
+        EXPECT_EQ(dev.read(kVa + 0x5000, buf, attr_for(kSid)), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+        EXPECT_EQ(dev.read(kVa + 0x6000, buf, attr_for(kSid)), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+        sc_core::wait(100, sc_core::SC_NS);
+    });
+    env_ptr = &env;
+    env.smmu.set_trace_stream(&trace);
+    const std::string vcd_path = testing::TempDir() + "smmuv3_shell_times";
+    sc_core::sc_trace_file *vcd = sc_core::sc_create_vcd_trace_file(vcd_path.c_str());
+    vcd->set_time_unit(1, sc_core::SC_PS);
+    env.smmu.trace(vcd);
+    sc_core::sc_start();
+    sc_core::sc_close_vcd_trace_file(vcd);
+    ASSERT_TRUE(env.dev.finished());
+
+    // Every CMDQ_PROD write that changes the value, at the time of its "write" line (of several writes at one
+    // picosecond, as during the set-up, only the last one can show).
+    std::vector<std::pair<uint64_t, uint64_t>> prod_writes = {{0, 0}};
+    for (const auto &w : trace_times(trace.str(), "smmu: write CMDQ_PROD = 0x([0-9a-f]+)")) {
+        const uint64_t value = std::stoull(w.second, nullptr, 16);
+        if (w.first == prod_writes.back().first)
+            prod_writes.pop_back();
+        if (prod_writes.empty() || value != prod_writes.back().second)
+            prod_writes.emplace_back(w.first, value);
+    }
+    ASSERT_GE(prod_writes.size(), 3u);
+    EXPECT_EQ(prod_writes[prod_writes.size() - 1].first - prod_writes[prod_writes.size() - 2].first, 3000u)
+        << "the last two writes, made in one delta cycle, 3 ns apart";
+    const std::string vcd_file = vcd_path + ".vcd";
+    EXPECT_EQ(vp_test::vcd_changes(vcd_file, "cmdq_prod"), prod_writes);
+
+    std::vector<std::pair<uint64_t, uint64_t>> events = {{0, 0}};
+    for (const auto &ev : trace_times(trace.str(), "smmu: event F_TRANSLATION .* prod=0x([0-9a-f]+)"))
+        events.emplace_back(ev.first, std::stoull(ev.second, nullptr, 16));
+    ASSERT_EQ(events.size(), 3u);
+    EXPECT_EQ(vp_test::vcd_changes(vcd_file, "evtq_prod"), events);
+
+    std::vector<uint64_t> irq_lines, vcd_rises;
+    for (const auto &line : trace_times(trace.str(), "smmu: irq cmd-sync"))
+        irq_lines.push_back(line.first);
+    for (const auto &change : vp_test::vcd_changes(vcd_file, "cmd_sync_irq"))
+        if (change.second == 1)
+            vcd_rises.push_back(change.first);
+    ASSERT_EQ(irq_lines.size(), 1u);
+    EXPECT_EQ(vcd_rises, irq_lines);
+    std::remove(vcd_file.c_str());
 }
 
 } // namespace

@@ -48,6 +48,11 @@ uint64_t span_mask_of(uint8_t size_shift) {
 
 enum LastResult : uint32_t { kResultOk = 0, kResultAbort = 1, kResultRazWi = 2, kResultError = 3 };
 
+// A simulated time in whole picoseconds, as the text trace prints it.
+uint64_t ps_of(const sc_time &t) {
+    return static_cast<uint64_t>(std::llround(t.to_seconds() * 1e12));
+}
+
 } // namespace
 
 // Points the core's host callbacks at the annotated delay of the transport being served, and counts nesting
@@ -144,16 +149,10 @@ Smmuv3::Smmuv3(sc_core::sc_module_name name, const Params &params)
     downstream_socket.register_invalidate_direct_mem_ptr(this, &Smmuv3::downstream_invalidate);
     walk_socket.register_invalidate_direct_mem_ptr(this, &Smmuv3::walk_invalidate);
 
-    irq_ports_[SMMU_IRQ_EVTQ] = &evtq_irq;
-    irq_ports_[SMMU_IRQ_PRIQ] = &priq_irq;
-    irq_ports_[SMMU_IRQ_CMD_SYNC] = &cmd_sync_irq;
-    irq_ports_[SMMU_IRQ_GERROR] = &gerror_irq;
-
-    SC_METHOD(irq_method);
-    sensitive << irq_event_;
-    SC_METHOD(trace_signals_method);
-    sensitive << trace_event_;
-    dont_initialize();
+    irq_writers_[SMMU_IRQ_EVTQ] = std::make_unique<TimedWriter<bool>>(evtq_irq, "evtq_irq");
+    irq_writers_[SMMU_IRQ_PRIQ] = std::make_unique<TimedWriter<bool>>(priq_irq, "priq_irq");
+    irq_writers_[SMMU_IRQ_CMD_SYNC] = std::make_unique<TimedWriter<bool>>(cmd_sync_irq, "cmd_sync_irq");
+    irq_writers_[SMMU_IRQ_GERROR] = std::make_unique<TimedWriter<bool>>(gerror_irq, "gerror_irq");
 }
 
 Smmuv3::~Smmuv3() {
@@ -164,6 +163,12 @@ Smmuv3::~Smmuv3() {
 // Upstream: DMA masters.
 
 void Smmuv3::upstream_b_transport(int, tlm::tlm_generic_payload &gp, sc_time &delay) {
+    upstream_transport(gp, delay);
+    if (trace_signals_on_)
+        sample_upstream(sc_core::sc_time_stamp() + delay);
+}
+
+void Smmuv3::upstream_transport(tlm::tlm_generic_payload &gp, sc_time &delay) {
     ++counters_.upstream_transactions;
     TxnAttr *attr = TxnAttr::of(gp);
     if (!attr) {
@@ -176,7 +181,6 @@ void Smmuv3::upstream_b_transport(int, tlm::tlm_generic_payload &gp, sc_time &de
         }
         gp.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
         last_result_value_ = kResultError;
-        note_for_trace();
         return;
     }
     if (core_depth_ != 0) {
@@ -323,7 +327,6 @@ void Smmuv3::translate_request(const TxnAttr &attr, tlm::tlm_generic_payload &gp
     gp.set_response_status(status);
     gp.set_dmi_allowed(dmi_hint && status == tlm::TLM_OK_RESPONSE && result_kind == kResultOk);
     last_result_value_ = result_kind;
-    note_for_trace();
 }
 
 void Smmuv3::answer_ats_request(TxnAttr &attr, tlm::tlm_generic_payload &gp) {
@@ -501,14 +504,20 @@ void Smmuv3::reg_b_transport(tlm::tlm_generic_payload &gp, sc_time &delay) {
     } else {
         ++counters_.reg_writes;
         const uint64_t value = load_le(data, len);
+        reg_write_open_ = trace_signals_on_;
+        reg_write_time_known_ = false;
         ok = smmu_reg_write(core_, offset, len, value);
+        reg_write_open_ = false;
+        if (ok && trace_signals_on_)
+            stamp_register_write(offset, len);
         if (ok && register_write_changes_translation(offset))
             invalidate_upstream_dmi();
     }
     if (!ok)
         ++counters_.reg_errors;
     gp.set_response_status(ok ? tlm::TLM_OK_RESPONSE : tlm::TLM_GENERIC_ERROR_RESPONSE);
-    note_for_trace();
+    if (trace_signals_on_)
+        sample_queue_pointers(now_with_delay());
 }
 
 unsigned Smmuv3::reg_transport_dbg(tlm::tlm_generic_payload &gp) {
@@ -623,65 +632,65 @@ sc_time Smmuv3::now_with_delay() const {
 void Smmuv3::irq_set(smmu_irq_line line, bool level) {
     if (line >= SMMU_IRQ_COUNT)
         return;
-    IrqState &s = irq_state_[line];
-    const sc_time offset = delay_ ? *delay_ : sc_core::SC_ZERO_TIME;
-    const sc_time at = sc_core::sc_time_stamp() + offset;
-    if (level && !s.core_level) {
-        ++counters_.irq_pulses[line];
-        // A pulse arriving while the previous one is still high merges with it: the edge was already seen.
-        s.high_from = at >= s.high_until ? at : std::min(s.high_from, at);
-        s.high_until = std::max(s.high_until, at + params_.irq_pulse_width);
-    }
-    s.core_level = level;
-    irq_event_.notify(offset);
-}
-
-// Drives every IRQ output from the core level and the pulse windows, and wakes up again at the next change.
-void Smmuv3::irq_method() {
+    IrqLine &l = irq_lines_[line];
+    const bool rising = level && !l.core_level;
+    l.core_level = level;
+    if (!rising)
+        return; // the core only pulses: the pulse's length is the shell's, not the time between the calls
+    ++counters_.irq_pulses[line];
+    const sc_time width = params_.irq_pulse_width;
+    const sc_time period = width + width; // high for the width, then low for at least the width
     const sc_time now = sc_core::sc_time_stamp();
-    sc_time next = sc_core::SC_ZERO_TIME;
-    bool have_next = false;
-    auto consider = [&](const sc_time &t) {
-        if (t > now && (!have_next || t < next)) {
-            next = t;
-            have_next = true;
-        }
-    };
-    for (unsigned i = 0; i < SMMU_IRQ_COUNT; ++i) {
-        const IrqState &s = irq_state_[i];
-        const bool started = now >= s.high_from;
-        const bool high = started && (s.core_level || now < s.high_until);
-        if (irq_ports_[i]->read() != high)
-            irq_ports_[i]->write(high);
-        consider(s.high_from);
-        consider(s.high_until);
+    while (!l.pulse_starts.empty() && l.pulse_starts.front() + period <= now)
+        l.pulse_starts.pop_front();
+    // The earliest start at or after the annotated time that keeps a period clear around every scheduled
+    // pulse: usually the annotated time itself, or the end of the previous pulse's low gap.
+    const sc_time requested = now_with_delay();
+    sc_time start = requested;
+    auto pos = l.pulse_starts.begin();
+    for (; pos != l.pulse_starts.end(); ++pos) {
+        if (start + period <= *pos)
+            break;
+        start = std::max(start, *pos + period);
     }
-    if (have_next)
-        irq_event_.notify(next - now);
+    l.pulse_starts.insert(pos, start);
+    irq_writers_[line]->write_at(start, true);
+    irq_writers_[line]->write_at(start + width, false);
+    if (trace_os_ && start != requested) {
+        // The core's "irq" line has the requested time; this one gives the edge's own, as the waveform does.
+        static const char *const kNames[SMMU_IRQ_COUNT] = {"evtq", "priq", "cmd-sync", "gerror"};
+        *trace_os_ << ps_of(start) << " ps smmu: irq " << kNames[line] << " edge queued from "
+                   << ps_of(requested) << " ps\n";
+    }
 }
 
 void Smmuv3::trace_line(const char *line) {
-    if (!trace_os_)
-        return;
-    const double ps = now_with_delay().to_seconds() * 1e12;
-    *trace_os_ << static_cast<uint64_t>(std::llround(ps)) << " ps " << line << '\n';
+    const sc_time at = now_with_delay();
+    if (trace_signals_on_) {
+        // The first line of a register write is the core's "write" line, traced before the write applies.
+        if (reg_write_open_) {
+            reg_write_open_ = false;
+            reg_write_time_ = at;
+            reg_write_time_known_ = true;
+        }
+        sample_queue_pointers(at);
+    }
+    if (trace_os_)
+        *trace_os_ << ps_of(at) << " ps " << line << '\n';
 }
 
 void Smmuv3::set_trace_stream(std::ostream *os) {
     trace_os_ = os;
-    smmu_set_trace(core_, os != nullptr);
+    // The waveform signals take their times from the core's trace lines, so the core keeps tracing for them.
+    smmu_set_trace(core_, os != nullptr || trace_signals_on_);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Observability.
 
-void Smmuv3::note_for_trace() {
-    if (trace_signals_on_)
-        trace_event_.notify(sc_core::SC_ZERO_TIME);
-}
-
 void Smmuv3::trace(sc_core::sc_trace_file *tf) {
     trace_signals_on_ = true;
+    smmu_set_trace(core_, true);
     const std::string prefix = std::string(name()) + ".";
     sc_core::sc_trace(tf, evtq_irq, prefix + "evtq_irq");
     sc_core::sc_trace(tf, priq_irq, prefix + "priq_irq");
@@ -692,22 +701,53 @@ void Smmuv3::trace(sc_core::sc_trace_file *tf) {
         sc_core::sc_trace(tf, *sig, sig->name());
     for (auto *sig : {&tlb_hits_, &tlb_misses_, &last_addr_, &last_pa_, &upstream_count_})
         sc_core::sc_trace(tf, *sig, sig->name());
+    // The state so far, from now on.
+    sample_queue_pointers(sc_core::sc_time_stamp());
+    sample_upstream(sc_core::sc_time_stamp());
 }
 
-void Smmuv3::trace_signals_method() {
-    sc_time ignored;
-    DelayScope scope(*this, ignored);
-    auto reg = [this](uint64_t offset) {
-        uint64_t value = 0;
-        smmu_reg_peek(core_, offset, 4, &value);
-        return static_cast<uint32_t>(value);
-    };
-    cmdq_prod_.write(reg(kRegCmdqProd));
-    cmdq_cons_.write(reg(kRegCmdqCons));
-    evtq_prod_.write(reg(kRegEvtqProd));
-    evtq_cons_.write(reg(kRegEvtqCons));
-    priq_prod_.write(reg(kRegPriqProd));
-    priq_cons_.write(reg(kRegPriqCons));
+namespace {
+
+uint32_t peek32(smmu *core, uint64_t offset) {
+    uint64_t value = 0;
+    smmu_reg_peek(core, offset, 4, &value);
+    return static_cast<uint32_t>(value);
+}
+
+// True when NAME ends with SUFFIX.
+bool ends_with(const char *name, const char *suffix) {
+    const size_t n = std::strlen(name), k = std::strlen(suffix);
+    return n >= k && std::strcmp(name + n - k, suffix) == 0;
+}
+
+} // namespace
+
+void Smmuv3::sample_queue_pointers(const sc_time &at) {
+    cmdq_prod_.change_at(at, peek32(core_, kRegCmdqProd));
+    cmdq_cons_.change_at(at, peek32(core_, kRegCmdqCons));
+    evtq_prod_.change_at(at, peek32(core_, kRegEvtqProd));
+    evtq_cons_.change_at(at, peek32(core_, kRegEvtqCons));
+    priq_prod_.change_at(at, peek32(core_, kRegPriqProd));
+    priq_cons_.change_at(at, peek32(core_, kRegPriqCons));
+}
+
+// The pointer registers a write covered take their new value at the time of the core's "write" line (the
+// core applies the write right after tracing it, before any other step).
+void Smmuv3::stamp_register_write(uint64_t offset, unsigned len) {
+    const sc_time at = reg_write_time_known_ ? reg_write_time_ : now_with_delay();
+    const struct {
+        uint64_t offset;
+        TimedSignal<uint32_t> *signal;
+    } pointers[] = {{kRegCmdqProd, &cmdq_prod_}, {kRegCmdqCons, &cmdq_cons_}, {kRegEvtqProd, &evtq_prod_},
+                    {kRegEvtqCons, &evtq_cons_}, {kRegPriqProd, &priq_prod_}, {kRegPriqCons, &priq_cons_}};
+    for (const auto &p : pointers) {
+        if (p.offset >= offset && p.offset < offset + len)
+            p.signal->write_at(at, peek32(core_, p.offset));
+    }
+}
+
+void Smmuv3::sample_upstream(const sc_time &at) {
+    sample_queue_pointers(at);
     struct TlbCounts {
         uint64_t hits = 0, misses = 0;
     } tlb;
@@ -715,23 +755,22 @@ void Smmuv3::trace_signals_method() {
         core_,
         [](void *arg, const char *name, uint64_t value) {
             auto *counts = static_cast<TlbCounts *>(arg);
-            const std::string n(name);
-            if (n.find("tlb") == std::string::npos || n.find("walk") != std::string::npos)
+            if (!std::strstr(name, "tlb") || std::strstr(name, "walk"))
                 return;
-            if (n.size() >= 4 && n.compare(n.size() - 4, 4, "hits") == 0)
+            if (ends_with(name, "hits"))
                 counts->hits += value;
-            else if (n.size() >= 6 && n.compare(n.size() - 6, 6, "misses") == 0)
+            else if (ends_with(name, "misses"))
                 counts->misses += value;
         },
         &tlb);
-    tlb_hits_.write(tlb.hits);
-    tlb_misses_.write(tlb.misses);
-    last_sid_.write(last_sid_value_);
-    last_ssid_.write(last_ssid_value_);
-    last_result_.write(last_result_value_);
-    last_addr_.write(last_addr_value_);
-    last_pa_.write(last_pa_value_);
-    upstream_count_.write(counters_.upstream_transactions);
+    tlb_hits_.change_at(at, tlb.hits);
+    tlb_misses_.change_at(at, tlb.misses);
+    last_sid_.change_at(at, last_sid_value_);
+    last_ssid_.change_at(at, last_ssid_value_);
+    last_result_.change_at(at, last_result_value_);
+    last_addr_.change_at(at, last_addr_value_);
+    last_pa_.change_at(at, last_pa_value_);
+    upstream_count_.change_at(at, counters_.upstream_transactions);
 }
 
 void Smmuv3::stats(const std::function<void(const std::string &, uint64_t)> &cb) const {

@@ -4,9 +4,12 @@
 #ifndef VP_SMMUV3_H
 #define VP_SMMUV3_H
 
+#include <array>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <iosfwd>
+#include <memory>
 #include <string>
 
 #include <systemc>
@@ -16,6 +19,7 @@
 #include <tlm_utils/simple_target_socket.h>
 
 #include "smmu.h"
+#include "timed.h"
 #include "txn_attr.h"
 
 namespace vp {
@@ -24,7 +28,8 @@ class Smmuv3 : public sc_core::sc_module {
   public:
     struct Params {
         smmu_params core;                 // raw ID registers, caches, latencies (smmu_params_default())
-        sc_core::sc_time irq_pulse_width; // how long a wired IRQ pulse stays high (must be > 0)
+        sc_core::sc_time irq_pulse_width; // how long a wired IRQ pulse stays high, and the least low time
+                                          // between two pulses of one line (must be > 0)
         bool walk_dmi = true;             // use DMI for walk / queue memory when the target grants it
     };
     static Params default_params();
@@ -40,8 +45,9 @@ class Smmuv3 : public sc_core::sc_module {
     // The SMMU's own accesses: stream table, CDs, translation tables, queues, MSI writes.
     tlm_utils::simple_initiator_socket<Smmuv3> walk_socket;
 
-    // Wired interrupts (SPIs 74..77 on virt). Each event is a pulse of Params::irq_pulse_width: connect them
-    // to edge-triggered GIC inputs (as QEMU's virt device tree declares them).
+    // Wired interrupts (SPIs 74..77 on virt). Each event is a pulse of Params::irq_pulse_width at the event's
+    // annotated time, every pulse its own rising edge (a pulse too close to the previous one of its line is
+    // queued after it): connect them to edge-triggered GIC inputs (as QEMU's virt device tree declares them).
     sc_core::sc_out<bool> evtq_irq;
     sc_core::sc_out<bool> priq_irq;
     sc_core::sc_out<bool> cmd_sync_irq;
@@ -55,7 +61,8 @@ class Smmuv3 : public sc_core::sc_module {
     Smmuv3 &operator=(const Smmuv3 &) = delete;
 
     // Adds the IRQ lines, queue pointers, TLB counters and the last upstream transaction to a trace file and
-    // starts keeping those signals up to date (they cost nothing until this is called).
+    // starts keeping those signals up to date, each change at the simulated time it happened (they cost
+    // nothing until this is called).
     void trace(sc_core::sc_trace_file *tf);
     // Text trace: one line per core trace record, prefixed with the simulated time in ps. nullptr turns it
     // off.
@@ -99,6 +106,7 @@ class Smmuv3 : public sc_core::sc_module {
     class DelayScope;
 
     void upstream_b_transport(int port, tlm::tlm_generic_payload &gp, sc_core::sc_time &delay);
+    void upstream_transport(tlm::tlm_generic_payload &gp, sc_core::sc_time &delay);
     bool upstream_get_dmi(int port, tlm::tlm_generic_payload &gp, tlm::tlm_dmi &dmi);
     unsigned upstream_transport_dbg(int port, tlm::tlm_generic_payload &gp);
     void reg_b_transport(tlm::tlm_generic_payload &gp, sc_core::sc_time &delay);
@@ -118,9 +126,10 @@ class Smmuv3 : public sc_core::sc_module {
     void trace_line(const char *line);
     sc_core::sc_time now_with_delay() const;
 
-    void irq_method();
-    void trace_signals_method();
-    void note_for_trace();
+    // Observability: queue the traced signals' values at time AT (only the ones that changed).
+    void sample_queue_pointers(const sc_core::sc_time &at);
+    void sample_upstream(const sc_core::sc_time &at);
+    void stamp_register_write(uint64_t offset, unsigned len);
 
     static const smmu_host_ops host_ops_;
 
@@ -162,24 +171,30 @@ class Smmuv3 : public sc_core::sc_module {
     bool missing_attr_reported_ = false;
     bool unsupported_reported_ = false;
 
-    // IRQ pulse stretching: the core pulses (set then clear at once); the line stays high for the pulse
-    // width.
-    struct IrqState {
+    // IRQ pulses: the core pulses (set then clear at once); every rising call becomes a pulse of the pulse
+    // width at its annotated time, or later if that would not leave a pulse width of low time to the pulses
+    // already scheduled on the line.
+    struct IrqLine {
         bool core_level = false;
-        sc_core::sc_time high_from, high_until;
-    } irq_state_[SMMU_IRQ_COUNT];
-    sc_core::sc_event irq_event_;
-    sc_core::sc_out<bool> *irq_ports_[SMMU_IRQ_COUNT];
+        // Starts of the scheduled pulses not yet over (with their low gap), in time order.
+        std::deque<sc_core::sc_time> pulse_starts;
+    } irq_lines_[SMMU_IRQ_COUNT];
+    std::array<std::unique_ptr<TimedWriter<bool>>, SMMU_IRQ_COUNT> irq_writers_;
 
     std::ostream *trace_os_ = nullptr;
 
-    // Observability signals (updated only after trace() was called).
+    // Observability signals (updated only after trace() was called), each change at its simulated time: the
+    // queue pointers at every core trace line (the core traces while they are on) and at the end of every
+    // access, a written pointer register at the time of the core's "write" line, the upstream signals at the
+    // end of every upstream transaction.
     bool trace_signals_on_ = false;
-    sc_core::sc_event trace_event_;
-    sc_core::sc_signal<uint32_t> cmdq_prod_, cmdq_cons_, evtq_prod_, evtq_cons_, priq_prod_, priq_cons_;
-    sc_core::sc_signal<uint64_t> tlb_hits_, tlb_misses_;
-    sc_core::sc_signal<uint32_t> last_sid_, last_ssid_, last_result_;
-    sc_core::sc_signal<uint64_t> last_addr_, last_pa_, upstream_count_;
+    bool reg_write_open_ = false;       // a register write is in the core and has not traced its line yet
+    sc_core::sc_time reg_write_time_;   // the time of that line
+    bool reg_write_time_known_ = false; // whether it was traced
+    TimedSignal<uint32_t> cmdq_prod_, cmdq_cons_, evtq_prod_, evtq_cons_, priq_prod_, priq_cons_;
+    TimedSignal<uint64_t> tlb_hits_, tlb_misses_;
+    TimedSignal<uint32_t> last_sid_, last_ssid_, last_result_;
+    TimedSignal<uint64_t> last_addr_, last_pa_, upstream_count_;
     uint32_t last_sid_value_ = 0, last_ssid_value_ = 0, last_result_value_ = 0;
     uint64_t last_addr_value_ = 0, last_pa_value_ = 0;
 };
