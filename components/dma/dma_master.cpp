@@ -18,17 +18,30 @@ unsigned validated_chunk(unsigned chunk_bytes) {
         throw std::invalid_argument("DMA master: chunk size must be a power of two between 1 and 4096 bytes");
     return chunk_bytes;
 }
+
+unsigned validated_in_flight(unsigned in_flight) {
+    if (in_flight == 0 || in_flight > DmaMaster::kMaxInFlight)
+        throw std::invalid_argument("DMA master: transactions in flight must be between 1 and " +
+                                    std::to_string(DmaMaster::kMaxInFlight));
+    return in_flight;
+}
 } // namespace
 
 DmaMaster::DmaMaster(sc_core::sc_module_name name, uint32_t reset_stream_id, unsigned chunk_bytes,
-                     sc_time chunk_time)
+                     sc_time chunk_time, unsigned in_flight)
     : sc_module(name), reg_socket("reg_socket"), socket("socket"), irq("irq"),
-      chunk_bytes_(validated_chunk(chunk_bytes)), chunk_time_(chunk_time), stream_id_(reset_stream_id),
-      writes_("writes"), irq_writer_(irq, "irq"), txn_attr_(new TxnAttr), buffer_(chunk_bytes_) {
+      chunk_bytes_(validated_chunk(chunk_bytes)), chunk_time_(chunk_time),
+      in_flight_(validated_in_flight(in_flight)), stream_id_(reset_stream_id), writes_("writes"),
+      irq_writer_(irq, "irq"), lanes_(in_flight_) {
     reg_socket.register_b_transport(this, &DmaMaster::reg_b_transport);
     reg_socket.register_transport_dbg(this, &DmaMaster::reg_transport_dbg);
-    gp_.set_extension(txn_attr_);
-    SC_THREAD(copy_thread);
+    for (unsigned i = 0; i < in_flight_; ++i) {
+        lanes_[i].attr = new TxnAttr;
+        lanes_[i].gp.set_extension(lanes_[i].attr);
+        lanes_[i].buffer.resize(chunk_bytes_);
+        sc_core::sc_spawn_options options;
+        sc_core::sc_spawn([this, i] { lane_thread(i); }, sc_core::sc_gen_unique_name("lane"), &options);
+    }
     SC_METHOD(irq_method);
     sensitive << irq_event_;
 }
@@ -106,8 +119,13 @@ void DmaMaster::write_reg(uint64_t offset, uint32_t value) {
                 status_ = kBusy;
                 fault_addr_ = 0;
                 bytes_done_ = 0;
+                next_offset_ = 0;
+                job_running_ = true;
+                stop_issuing_ = false;
+                job_result_ = kDone;
+                job_fault_addr_ = 0;
                 ++counters_.jobs;
-                start_event_.notify(sc_core::SC_ZERO_TIME); // now is the time of the write
+                work_event_.notify(sc_core::SC_ZERO_TIME); // now is the time of the write
             }
         }
         irq_event_.notify(sc_core::SC_ZERO_TIME);
@@ -157,24 +175,26 @@ unsigned DmaMaster::reg_transport_dbg(tlm::tlm_generic_payload &gp) {
     return len;
 }
 
-bool DmaMaster::transfer(bool write, uint64_t addr, unsigned len, sc_time &delay) {
-    txn_attr_->stream_id = job_.stream_id;
-    txn_attr_->substream_id = job_.substream & kSubstreamIdMask;
-    txn_attr_->ssv = (job_.substream & kSubstreamSsv) != 0;
-    txn_attr_->priv = (job_.attr & kAttrPriv) != 0;
-    txn_attr_->exec = !write && (job_.attr & kAttrExec) != 0;
-    gp_.set_command(write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
-    gp_.set_address(addr);
-    gp_.set_data_ptr(buffer_.data());
-    gp_.set_data_length(len);
-    gp_.set_streaming_width(len);
-    gp_.set_byte_enable_ptr(nullptr);
-    gp_.set_byte_enable_length(0);
-    gp_.set_dmi_allowed(false);
-    gp_.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+bool DmaMaster::transfer(Lane &lane, bool write, uint64_t addr, unsigned len, sc_time &delay) {
+    TxnAttr &attr = *lane.attr;
+    tlm::tlm_generic_payload &gp = lane.gp;
+    attr.stream_id = job_.stream_id;
+    attr.substream_id = job_.substream & kSubstreamIdMask;
+    attr.ssv = (job_.substream & kSubstreamSsv) != 0;
+    attr.priv = (job_.attr & kAttrPriv) != 0;
+    attr.exec = !write && (job_.attr & kAttrExec) != 0;
+    gp.set_command(write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
+    gp.set_address(addr);
+    gp.set_data_ptr(lane.buffer.data());
+    gp.set_data_length(len);
+    gp.set_streaming_width(len);
+    gp.set_byte_enable_ptr(nullptr);
+    gp.set_byte_enable_length(0);
+    gp.set_dmi_allowed(false);
+    gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
     ++counters_.transactions;
-    socket->b_transport(gp_, delay);
-    return gp_.is_response_ok();
+    socket->b_transport(gp, delay);
+    return gp.is_response_ok();
 }
 
 void DmaMaster::finish(Status status, uint64_t fault_addr) {
@@ -185,42 +205,46 @@ void DmaMaster::finish(Status status, uint64_t fault_addr) {
     irq_event_.notify(sc_core::SC_ZERO_TIME);
 }
 
-void DmaMaster::copy_thread() {
+// Each lane takes the next chunk of the running job, copies it (a read, then a write) and synchronises, so
+// software polling STATUS / BYTES_DONE sees the copy progress in time. The first fault stops the issue of new
+// chunks; the job ends when the last lane in flight is back.
+void DmaMaster::lane_thread(unsigned index) {
+    Lane &lane = lanes_[index];
     for (;;) {
-        sc_core::wait(start_event_);
+        while (!job_running_ || stop_issuing_ || next_offset_ >= job_.len)
+            sc_core::wait(work_event_);
+        const uint64_t src = job_.src + next_offset_;
+        const uint64_t dst = job_.dst + next_offset_;
+        // Never cross a 4 KiB page on either side: each transaction has a single translation.
+        const uint64_t chunk = std::min({uint64_t{chunk_bytes_}, uint64_t{job_.len - next_offset_},
+                                         kPageSize - (src % kPageSize), kPageSize - (dst % kPageSize)});
+        const unsigned n = static_cast<unsigned>(chunk);
+        next_offset_ += n;
+        ++active_lanes_;
+        if (in_flight_ > 1 && next_offset_ < job_.len)
+            work_event_.notify(sc_core::SC_ZERO_TIME); // an idle lane can take the next chunk now
         sc_time delay = sc_core::SC_ZERO_TIME;
-        uint32_t done = 0;
-        Status result = kDone;
-        uint64_t fault_addr = 0;
-        while (done < job_.len) {
-            const uint64_t src = job_.src + done;
-            const uint64_t dst = job_.dst + done;
-            // Never cross a 4 KiB page on either side: each transaction has a single translation.
-            const uint64_t chunk = std::min({uint64_t{chunk_bytes_}, uint64_t{job_.len - done},
-                                             kPageSize - (src % kPageSize), kPageSize - (dst % kPageSize)});
-            const unsigned n = static_cast<unsigned>(chunk);
-            if (!transfer(false, src, n, delay)) {
-                result = kReadFault;
-                fault_addr = src;
-                break;
-            }
+        bool ok = transfer(lane, false, src, n, delay);
+        if (ok) {
             delay += chunk_time_;
-            if (!transfer(true, dst, n, delay)) {
-                result = kWriteFault;
-                fault_addr = dst;
-                break;
-            }
-            done += n;
-            counters_.bytes += n;
-            // Synchronise per chunk so that software polling STATUS / BYTES_DONE sees the copy progress in
-            // time.
-            sc_core::wait(delay);
-            delay = sc_core::SC_ZERO_TIME;
-            bytes_done_ = done;
+            ok = transfer(lane, true, dst, n, delay);
+        }
+        if (!ok && !stop_issuing_) {
+            stop_issuing_ = true;
+            job_result_ = lane.gp.is_write() ? kWriteFault : kReadFault;
+            job_fault_addr_ = lane.gp.is_write() ? dst : src;
         }
         if (delay != sc_core::SC_ZERO_TIME)
             sc_core::wait(delay);
-        finish(result, fault_addr);
+        --active_lanes_;
+        if (ok) {
+            bytes_done_ += n;
+            counters_.bytes += n;
+        }
+        if (active_lanes_ == 0 && (stop_issuing_ || next_offset_ >= job_.len)) {
+            job_running_ = false;
+            finish(job_result_, job_fault_addr_);
+        }
     }
 }
 

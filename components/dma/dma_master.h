@@ -59,9 +59,12 @@ class DmaMaster : public sc_core::sc_module {
     SC_HAS_PROCESS(DmaMaster);
     // chunk_bytes: largest transaction (a power of two, 1..4096; chunks never cross a 4 KiB page);
     // chunk_time: the master's own time per chunk, on top of what the SMMU and memory annotate.
-    // Throws std::invalid_argument for a bad chunk size.
+    // in_flight: chunks the master keeps in flight at once (1..kMaxInFlight), each a read then a write on its
+    // own lane; more than one lets a stalled transaction wait while the others go on.
+    // Throws std::invalid_argument for a bad chunk size or lane count.
     DmaMaster(sc_core::sc_module_name name, uint32_t reset_stream_id, unsigned chunk_bytes = 64,
-              sc_core::sc_time chunk_time = sc_core::sc_time(1, sc_core::SC_NS));
+              sc_core::sc_time chunk_time = sc_core::sc_time(1, sc_core::SC_NS), unsigned in_flight = 1);
+    static constexpr unsigned kMaxInFlight = 64;
 
     struct Counters {
         uint64_t jobs = 0;            // jobs started
@@ -87,13 +90,21 @@ class DmaMaster : public sc_core::sc_module {
     // Applied at the write's annotated time (through writes_), so a started job and the IRQ follow the write
     // in simulated time.
     void write_reg(uint64_t offset, uint32_t value);
-    void copy_thread();
+    // One transaction lane: its own payload, attributes and buffer, so lanes can be in flight together.
+    struct Lane {
+        tlm::tlm_generic_payload gp;
+        TxnAttr *attr = nullptr; // owned by gp
+        std::vector<unsigned char> buffer;
+    };
+
+    void lane_thread(unsigned index);
     void irq_method();
-    bool transfer(bool write, uint64_t addr, unsigned len, sc_core::sc_time &delay);
+    bool transfer(Lane &lane, bool write, uint64_t addr, unsigned len, sc_core::sc_time &delay);
     void finish(Status status, uint64_t fault_addr);
 
     const unsigned chunk_bytes_;
     const sc_core::sc_time chunk_time_;
+    const unsigned in_flight_;
 
     // Registers.
     uint64_t src_ = 0, dst_ = 0;
@@ -107,13 +118,18 @@ class DmaMaster : public sc_core::sc_module {
     uint32_t bytes_done_ = 0;
 
     Job job_; // latched at start: register writes during a job do not change it
-    sc_core::sc_event start_event_;
+    // Progress of the running job across lanes.
+    uint32_t next_offset_ = 0; // first byte not yet handed to a lane
+    unsigned active_lanes_ = 0;
+    bool job_running_ = false;
+    bool stop_issuing_ = false; // a chunk faulted: no new chunks, the job ends when the others are back
+    Status job_result_ = kDone;
+    uint64_t job_fault_addr_ = 0;
+    sc_core::sc_event work_event_;
     sc_core::sc_event irq_event_;
     TimedActions writes_;          // register writes, each applied at its annotated time
     TimedWriter<bool> irq_writer_; // the only writer of irq
-    tlm::tlm_generic_payload gp_;
-    TxnAttr *txn_attr_; // owned by gp_
-    std::vector<unsigned char> buffer_;
+    std::vector<Lane> lanes_;
     Counters counters_;
 };
 

@@ -1,5 +1,7 @@
 #include "virt_config.h"
 
+#include "dma_master.h"
+
 #include <cstdint>
 #include <sstream>
 #include <string>
@@ -149,6 +151,9 @@ void register_virt_params(ParamRegistry &registry, VirtConfig &config) {
                  UINT32_MAX);
     add_unsigned(registry, "dma.spi", "GIC SPI of the DMA test master's completion IRQ", config.dma_spi, 0,
                  255); // the GIC has 256 SPIs
+    add_unsigned(registry, "dma.in_flight",
+                 "chunks the DMA test master keeps in flight at once (each a read then a write)",
+                 config.dma_in_flight, 1, DmaMaster::kMaxInFlight);
 }
 
 void validate_virt_config(const VirtConfig &config) {

@@ -31,6 +31,7 @@ struct VirtConfig {
     uint64_t dma_base = 0x0c000000;
     uint32_t dma_stream_id = 0x10;
     unsigned dma_spi = 112;
+    unsigned dma_in_flight = 1; // chunks the DMA test master keeps in flight
 
   private:
     static smmu_params default_smmu_params() {

@@ -117,7 +117,8 @@ void VirtPlatform::add_smmu_and_dma(const VirtConfig &config) {
     gic_.connect_spi(kSmmuCmdSyncSpi, smmu_cmd_sync_irq_);
     gic_.connect_spi(kSmmuGerrorSpi, smmu_gerror_irq_);
 
-    dma_ = std::make_unique<DmaMaster>("dma", config.dma_stream_id);
+    dma_ = std::make_unique<DmaMaster>("dma", config.dma_stream_id, 64, sc_core::sc_time(1, sc_core::SC_NS),
+                                       config.dma_in_flight);
     // Both calls reject collisions with another device (window overlap, SPI already wired).
     try {
         router_.add_target(dma_->reg_socket, config.dma_base, DmaMaster::kRegSpaceSize, "dma");

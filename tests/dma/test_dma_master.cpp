@@ -38,6 +38,11 @@ class Probe : public sc_core::sc_module {
     std::vector<SeenTxn> seen;
     bool inject_errors = false;
     uint64_t error_lo = 0, error_hi = 0;
+    // Transactions touching [hold_lo, hold_hi] wait for `release` (standing in for a stalled translation).
+    bool hold = false;
+    uint64_t hold_lo = 0, hold_hi = 0;
+    sc_core::sc_event release;
+    unsigned held_now = 0;
 
     explicit Probe(sc_core::sc_module_name name) : sc_module(name), target("target"), initiator("initiator") {
         target.register_b_transport(this, &Probe::b_transport);
@@ -49,6 +54,13 @@ class Probe : public sc_core::sc_module {
         seen.push_back({gp.is_write(), gp.get_address(), gp.get_data_length(), attr != nullptr,
                         attr ? *attr : vp::TxnAttr(), sc_core::sc_time_stamp() + delay});
         const uint64_t last = gp.get_address() + gp.get_data_length() - 1;
+        if (hold && gp.get_address() <= hold_hi && last >= hold_lo) {
+            ++held_now;
+            sc_core::wait(delay);
+            delay = sc_core::SC_ZERO_TIME;
+            sc_core::wait(release);
+            --held_now;
+        }
         if (inject_errors && gp.get_address() <= error_hi && last >= error_lo) {
             gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
             return;
@@ -64,8 +76,9 @@ struct Bench {
     sc_core::sc_signal<bool> irq{"irq"};
     TestInitiator cpu;
 
-    Bench(TestInitiator::Body body, uint32_t reset_sid = 0x42)
-        : dma("dma", reset_sid), cpu("cpu", std::move(body)) {
+    Bench(TestInitiator::Body body, uint32_t reset_sid = 0x42, unsigned in_flight = 1)
+        : dma("dma", reset_sid, 64, sc_core::sc_time(1, sc_core::SC_NS), in_flight),
+          cpu("cpu", std::move(body)) {
         cpu.socket.bind(dma.reg_socket);
         dma.socket.bind(probe.target);
         probe.initiator.bind(mem.socket);
@@ -404,3 +417,69 @@ TEST(DmaMaster, StatsListEveryCounter) {
 }
 
 } // namespace
+
+// Four lanes: while one chunk waits (a stalled translation), the other lanes finish the rest of the job; the
+// job completes only when the held chunk is released, and every byte arrives.
+TEST(DmaMaster, LanesKeepSeveralChunksInFlightAndOneHeldChunkDoesNotBlockTheOthers) {
+    constexpr uint64_t kSrc = 0x10000, kDst = 0x30000;
+    constexpr uint32_t kLen = 1024; // 16 chunks of 64 bytes
+    Bench *bench_ptr = nullptr;
+    Bench bench(
+        [&](TestInitiator &cpu) {
+            Bench &b = *bench_ptr;
+            b.probe.hold = true;
+            b.probe.hold_lo = kSrc + 128; // the third chunk's read
+            b.probe.hold_hi = kSrc + 128;
+            program(cpu, kSrc, kDst, kLen);
+            cpu.write32(DmaMaster::kRegCtrl, DmaMaster::kCtrlStart);
+            sc_core::wait(2, sc_core::SC_US);
+            EXPECT_EQ(b.probe.held_now, 1u);
+            EXPECT_EQ(cpu.read32(DmaMaster::kRegStatus), DmaMaster::kBusy);
+            EXPECT_EQ(cpu.read32(DmaMaster::kRegBytesDone), kLen - 64); // all but the held chunk
+            b.probe.release.notify(sc_core::SC_ZERO_TIME);
+            EXPECT_EQ(wait_not_busy(cpu), DmaMaster::kDone);
+            EXPECT_EQ(cpu.read32(DmaMaster::kRegBytesDone), kLen);
+            EXPECT_TRUE(same_bytes(b.mem, kSrc, kDst, kLen));
+            EXPECT_EQ(b.dma.counters().transactions, 32u);
+        },
+        0x42, 4);
+    bench_ptr = &bench;
+    fill_pattern(bench.mem, kSrc, kLen, 9);
+    sc_core::sc_start();
+}
+
+// A fault on one lane stops new chunks; chunks already in flight finish; STATUS and FAULT_ADDR name the
+// fault.
+TEST(DmaMaster, AFaultWithSeveralLanesEndsTheJobAfterTheChunksInFlight) {
+    constexpr uint64_t kSrc = 0x10000, kDst = 0x30000;
+    constexpr uint32_t kLen = 4096;
+    Bench *bench_ptr = nullptr;
+    Bench bench(
+        [&](TestInitiator &cpu) {
+            Bench &b = *bench_ptr;
+            b.probe.inject_errors = true;
+            b.probe.error_lo = kDst + 256; // the fifth chunk's write
+            b.probe.error_hi = kDst + 256;
+            program(cpu, kSrc, kDst, kLen);
+            cpu.write32(DmaMaster::kRegCtrl, DmaMaster::kCtrlStart);
+            EXPECT_EQ(wait_not_busy(cpu), DmaMaster::kWriteFault);
+            EXPECT_EQ(cpu.read32(DmaMaster::kRegFaultLo), static_cast<uint32_t>(kDst + 256));
+            const uint32_t done = cpu.read32(DmaMaster::kRegBytesDone);
+            // Four lanes: chunks 0..3 were in flight with or before the faulting one, and no chunk after
+            // the fault was started by a lane that saw it.
+            EXPECT_GE(done, 4u * 64);
+            EXPECT_LT(done, kLen);
+            EXPECT_EQ(done % 64, 0u);
+            EXPECT_EQ(b.dma.counters().faults, 1u);
+        },
+        0x42, 4);
+    bench_ptr = &bench;
+    fill_pattern(bench.mem, kSrc, kLen, 3);
+    sc_core::sc_start();
+}
+
+TEST(DmaMaster, RefusesZeroOrTooManyLanes) {
+    EXPECT_THROW(DmaMaster("none", 0, 64, sc_core::sc_time(1, sc_core::SC_NS), 0), std::invalid_argument);
+    EXPECT_THROW(DmaMaster("many", 0, 64, sc_core::sc_time(1, sc_core::SC_NS), DmaMaster::kMaxInFlight + 1),
+                 std::invalid_argument);
+}
