@@ -60,14 +60,18 @@ static Harness *H(void *ctx) {
     return static_cast<Harness *>(ctx);
 }
 
-static void note_access(void *ctx, smmu_mem_kind kind, const smmu_mem_attrs *attrs) {
-    H(ctx)->last_attrs[kind] = *attrs;
-    H(ctx)->accesses[kind]++;
+static void note_access(void *ctx, smmu_mem_kind kind, uint64_t pa, unsigned len,
+                        const smmu_mem_attrs *attrs) {
+    Harness *h = H(ctx);
+    h->last_attrs[kind] = *attrs;
+    h->accesses[kind]++;
+    if ((pa + len - 1) >> h->oas_bits)
+        h->above_oas.push_back(pa);
 }
 
 static bool host_read(void *ctx, smmu_mem_kind kind, uint64_t pa, void *buf, unsigned len,
                       const smmu_mem_attrs *attrs) {
-    note_access(ctx, kind, attrs);
+    note_access(ctx, kind, pa, len, attrs);
     if (H(ctx)->mem.read_aborts(pa, len))
         return false;
     H(ctx)->mem.read(pa, buf, len);
@@ -76,7 +80,7 @@ static bool host_read(void *ctx, smmu_mem_kind kind, uint64_t pa, void *buf, uns
 
 static bool host_write(void *ctx, smmu_mem_kind kind, uint64_t pa, const void *buf, unsigned len,
                        const smmu_mem_attrs *attrs) {
-    note_access(ctx, kind, attrs);
+    note_access(ctx, kind, pa, len, attrs);
     if (H(ctx)->mem.write_aborts(pa, len))
         return false;
     if (kind == SMMU_MEM_MSI && len == 4) {
@@ -90,7 +94,7 @@ static bool host_write(void *ctx, smmu_mem_kind kind, uint64_t pa, const void *b
 
 static bool host_cas(void *ctx, uint64_t pa, uint64_t expected, uint64_t desired, uint64_t *observed,
                      const smmu_mem_attrs *attrs) {
-    note_access(ctx, SMMU_MEM_TT, attrs);
+    note_access(ctx, SMMU_MEM_TT, pa, 8, attrs);
     if (H(ctx)->mem.read_aborts(pa, 8) || H(ctx)->mem.write_aborts(pa, 8))
         return false;
     *observed = H(ctx)->mem.read64(pa);
@@ -128,6 +132,7 @@ Harness::Harness(const smmu_params *p) {
     ops_.advance = host_advance;
     ops_.translations_changed = host_changed;
     ops_.trace = host_trace;
+    oas_bits = smmu_pa_size_bits((unsigned)SMMU_FIELD_GET(SMMU_IDR5_OAS, params.idr[5]));
     s = smmu_create(&params, &ops_, this);
     if (!s)
         throw std::runtime_error("smmu_create failed");

@@ -131,6 +131,9 @@ class Harness {
     // Attributes of the latest access of each smmu_mem_kind (reads, writes and CAS), and how many there were.
     std::array<smmu_mem_attrs, SMMU_MEM_MSI + 1> last_attrs{};
     std::array<unsigned, SMMU_MEM_MSI + 1> accesses{};
+    // Addresses of accesses that reached beyond IDR5.OAS (IHI0070 3.4.3 allows none).
+    unsigned oas_bits = 48;
+    std::vector<uint64_t> above_oas;
 
     // Bump allocator for tables and queues (4 KB aligned unless asked otherwise).
     uint64_t alloc(uint64_t size, uint64_t align = 4096);

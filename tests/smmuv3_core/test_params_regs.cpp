@@ -135,6 +135,84 @@ TEST(SmmuParams, CacheParameterChecks) {
     EXPECT_NE(validate_error(p).find("config_cache"), std::string::npos);
 }
 
+namespace {
+
+smmu_cache_params *cache_of(smmu_params &p, int which) {
+    return which == 0 ? &p.config_cache : which == 1 ? &p.engine.tlb : &p.engine.walk_cache;
+}
+const char *const kCacheNames[] = {"config_cache", "engine.tlb", "engine.walk_cache"};
+
+} // namespace
+
+// Geometries no model could build, or could only build by silently dropping the cache, are refused by name.
+TEST(SmmuParams, CacheGeometryIsBounded) {
+    struct {
+        uint32_t sets, ways;
+        unsigned policy;
+        const char *reason;
+    } bad[] = {
+        {0xFFFFFFFFu, 0xFFFFFFFFu, 0, "4294967295 ways, at most 1024"},
+        {1u << 20, 256, 0, "1048576 sets x 256 ways = 268435456 entries, at most 1048576 (2^20)"},
+        {(1u << 20) + 1, 1, 0, "= 1048577 entries, at most 1048576"},
+        {1, 1025, 0, "1025 ways, at most 1024"},
+        {64, 0, 0, "64 sets with 0 ways"},
+        {64, 4, 3, "replacement policy 3"},
+    };
+    for (int which = 0; which < 3; which++) {
+        for (auto &b : bad) {
+            smmu_params p;
+            smmu_params_default(&p);
+            *cache_of(p, which) = {b.sets, b.ways, static_cast<smmu_repl_policy>(b.policy), 1000};
+            std::string err = validate_error(p);
+            EXPECT_EQ(err.rfind(std::string(kCacheNames[which]) + ": ", 0), 0u) << err;
+            EXPECT_NE(err.find(b.reason), std::string::npos) << err;
+            smmu_host_ops ops{};
+            EXPECT_EQ(smmu_create(&p, &ops, nullptr), nullptr);
+        }
+        // sets = 0 disables the cache whatever the other fields say.
+        smmu_params p;
+        smmu_params_default(&p);
+        *cache_of(p, which) = {0, 0xFFFFFFFFu, static_cast<smmu_repl_policy>(7), 1000};
+        char err[256] = "";
+        EXPECT_TRUE(smmu_params_validate(&p, err, sizeof(err))) << err;
+    }
+}
+
+// Every geometry at the bounds builds a model in which every cache is enabled and serves hits.
+TEST(SmmuParams, EveryAcceptedCacheGeometryBuildsWorkingCaches) {
+    const smmu_cache_params geometries[] = {
+        {1u << 20, 1, SMMU_REPL_LRU, 1000},     // 2^20 entries, direct-mapped
+        {1u << 10, 1024, SMMU_REPL_FIFO, 1000}, // 2^20 entries, the most ways
+        {1, 1024, SMMU_REPL_RANDOM, 1000},      // fully associative
+        {1, 1, SMMU_REPL_LRU, 1000},            // the smallest
+    };
+    for (const smmu_cache_params &g : geometries) {
+        smmu_params p;
+        smmu_params_default(&p);
+        p.config_cache = p.engine.tlb = p.engine.walk_cache = g;
+        char err[256] = "";
+        ASSERT_TRUE(smmu_params_validate(&p, err, sizeof(err))) << err;
+        Harness h(&p); // throws if smmu_create fails
+        h.bring_up();
+        S1Stream st = make_s1_stream(h, 1, 1);
+        st.pt->map(0x1000, 0x90001000, kS1PageRw);
+        st.pt->map(0x2000, 0x90002000, kS1PageRw);
+        ASSERT_EQ(h.translate(1, 0x1000).status, SMMU_XLATE_OK) << g.sets << "x" << g.ways;
+        EXPECT_EQ(h.translate(1, 0x1000).pa, 0x90001000u);
+        EXPECT_EQ(h.translate(1, 0x2000).pa, 0x90002000u);
+        EXPECT_GE(h.stat("config_cache.inserts"), 2u) << g.sets << "x" << g.ways;
+        if (uint64_t(g.sets) * g.ways >= 2) { // one entry cannot hold the STE and the CD together
+            EXPECT_GE(h.stat("config_cache.hits"), 2u) << g.sets << "x" << g.ways;
+        }
+        EXPECT_GE(h.stat("engine.tlb.hits"), 1u) << g.sets << "x" << g.ways;
+        if (g.ways > 1) {
+            EXPECT_GE(h.stat("engine.walk_cache.hits"), 1u) << g.sets << "x" << g.ways;
+        } else {
+            EXPECT_GE(h.stat("engine.walk_cache.inserts"), 2u) << g.sets << "x" << g.ways;
+        }
+    }
+}
+
 TEST(SmmuRegs, IdRegistersReflectParameters) {
     smmu_params p;
     smmu_params_default(&p);

@@ -1,31 +1,38 @@
 /* Stream table and context descriptor fetch and decode, and the configuration cache that holds the decoded
  * structures (IHI0070 chapter 5 and §16.2). Only legal structures are cached; L1 descriptors are cached
  * whether valid or not, which the architecture permits. */
-#include <stdlib.h>
 #include <string.h>
 
+#include "smmu_attrs.h"
 #include "smmu_internal.h"
 
-/* ---- Configuration cache ---- */
+/* ---- Configuration cache ----
+ * A vp_setassoc of smmu_cc_entry, set by a hash of (kind, sid, index), with one group per (kind, sid) so that
+ * a CFGI visits the entries of its StreamIDs only. */
 
-void smmu_cc_init(smmu *s) {
-    s->cc_sets = s->p.config_cache.sets;
-    s->cc_ways = s->cc_sets ? s->p.config_cache.ways : 0;
-    s->cc = s->cc_sets ? calloc((size_t)s->cc_sets * s->cc_ways, sizeof(smmu_cc_entry)) : NULL;
-    if (!s->cc)
-        s->cc_sets = s->cc_ways = 0;
-    s->cc_rand = s->p.engine.random_seed ? s->p.engine.random_seed : 1u;
+enum { CC_IDX_SID, CC_IDX_COUNT };
+
+static uint64_t cc_group(unsigned kind, uint32_t sid) {
+    return (uint64_t)kind << 32 | sid;
+}
+
+bool smmu_cc_init(smmu *s) {
+    const smmu_cache_params *p = &s->p.config_cache;
+    vp_setassoc_config cfg = {.sets = p->sets,
+                              .ways = p->ways,
+                              .policy = (vp_setassoc_policy)p->policy,
+                              .seed = s->p.engine.random_seed ? s->p.engine.random_seed : 1u,
+                              .entry_size = sizeof(smmu_cc_entry),
+                              .indexes = CC_IDX_COUNT};
+    return vp_setassoc_init(&s->cc, &cfg);
 }
 
 void smmu_cc_free(smmu *s) {
-    free(s->cc);
-    s->cc = NULL;
+    vp_setassoc_free(&s->cc);
 }
 
 void smmu_cc_clear(smmu *s) {
-    if (s->cc)
-        memset(s->cc, 0, (size_t)s->cc_sets * s->cc_ways * sizeof(smmu_cc_entry));
-    s->cc_clock = 0;
+    vp_setassoc_clear(&s->cc);
 }
 
 static uint32_t cc_set_of(const smmu *s, unsigned kind, uint32_t sid, uint32_t index) {
@@ -33,61 +40,58 @@ static uint32_t cc_set_of(const smmu *s, unsigned kind, uint32_t sid, uint32_t i
     h ^= h >> 29;
     h *= UINT64_C(0xBF58476D1CE4E5B9);
     h ^= h >> 32;
-    return (uint32_t)(h % s->cc_sets);
+    return vp_setassoc_set_first(&s->cc, h);
+}
+
+/* The valid way holding (kind, sid, index), or VP_SETASSOC_NONE. */
+static uint32_t cc_probe(const smmu *s, unsigned kind, uint32_t sid, uint32_t index) {
+    uint32_t set = cc_set_of(s, kind, sid, index);
+    for (uint32_t slot = set; slot < set + s->cc.ways; slot++) {
+        const smmu_cc_entry *e = vp_setassoc_entry(&s->cc, slot);
+        if (vp_setassoc_valid(&s->cc, slot) && e->kind == kind && e->sid == sid && e->index == index)
+            return slot;
+    }
+    return VP_SETASSOC_NONE;
 }
 
 static smmu_cc_entry *cc_lookup(smmu *s, unsigned kind, uint32_t sid, uint32_t index) {
-    if (!s->cc_sets)
+    if (!vp_setassoc_enabled(&s->cc))
         return NULL;
     s->pending_ps += s->p.config_cache.lookup_ps;
-    smmu_cc_entry *set = &s->cc[(size_t)cc_set_of(s, kind, sid, index) * s->cc_ways];
-    for (uint32_t w = 0; w < s->cc_ways; w++) {
-        smmu_cc_entry *e = &set[w];
-        if (e->kind == kind && e->sid == sid && e->index == index) {
-            if (s->p.config_cache.policy == SMMU_REPL_LRU)
-                e->stamp = ++s->cc_clock;
-            s->st.cc_hits++;
-            return e;
-        }
+    vp_setassoc_note_lookup(&s->cc);
+    uint32_t slot = cc_probe(s, kind, sid, index);
+    if (slot == VP_SETASSOC_NONE) {
+        vp_setassoc_note_miss(&s->cc);
+        return NULL;
     }
-    s->st.cc_misses++;
-    return NULL;
+    vp_setassoc_hit(&s->cc, slot);
+    return vp_setassoc_entry(&s->cc, slot);
 }
 
 /* Returns the entry to fill for (kind, sid, index), or NULL when the cache is disabled. */
 static smmu_cc_entry *cc_insert(smmu *s, unsigned kind, uint32_t sid, uint32_t index) {
-    if (!s->cc_sets)
+    if (!vp_setassoc_enabled(&s->cc))
         return NULL;
-    smmu_cc_entry *set = &s->cc[(size_t)cc_set_of(s, kind, sid, index) * s->cc_ways];
-    smmu_cc_entry *victim = NULL;
-    for (uint32_t w = 0; w < s->cc_ways && !victim; w++)
-        if (set[w].kind == SMMU_CC_FREE ||
-            (set[w].kind == kind && set[w].sid == sid && set[w].index == index))
-            victim = &set[w];
-    if (!victim) {
-        if (s->p.config_cache.policy == SMMU_REPL_RANDOM) {
-            s->cc_rand ^= s->cc_rand << 13;
-            s->cc_rand ^= s->cc_rand >> 17;
-            s->cc_rand ^= s->cc_rand << 5;
-            victim = &set[s->cc_rand % s->cc_ways];
-        } else {
-            victim = &set[0];
-            for (uint32_t w = 1; w < s->cc_ways; w++)
-                if (set[w].stamp < victim->stamp)
-                    victim = &set[w];
-        }
-        s->st.cc_evictions++;
-    }
-    victim->kind = (uint8_t)kind;
-    victim->sid = sid;
-    victim->index = index;
-    victim->stamp = ++s->cc_clock;
-    return victim;
+    uint32_t slot = cc_probe(s, kind, sid, index);
+    if (slot == VP_SETASSOC_NONE)
+        slot = vp_setassoc_victim(&s->cc, cc_set_of(s, kind, sid, index));
+    smmu_cc_entry *e = vp_setassoc_entry(&s->cc, slot);
+    e->kind = (uint8_t)kind;
+    e->sid = sid;
+    e->index = index;
+    const uint64_t keys[CC_IDX_COUNT] = {cc_group(kind, sid)};
+    vp_setassoc_insert(&s->cc, slot, keys);
+    return e;
 }
 
-static void cc_drop(smmu *s, smmu_cc_entry *e) {
-    e->kind = SMMU_CC_FREE;
-    s->st.cc_invalidated++;
+static bool cc_any(const void *entry, const void *arg) {
+    (void)entry;
+    (void)arg;
+    return true;
+}
+
+static void cc_drop_group(smmu *s, unsigned kind, uint32_t sid) {
+    vp_setassoc_remove_group_if(&s->cc, CC_IDX_SID, cc_group(kind, sid), cc_any, NULL);
 }
 
 static uint32_t strtab_split(const smmu *s) {
@@ -100,79 +104,63 @@ static bool strtab_two_level(const smmu *s) {
            SMMU_FIELD_GET(SMMU_STRTAB_BASE_CFG_FMT, s->strtab_base_cfg) == SMMU_STRTAB_FMT_2LVL;
 }
 
+typedef struct ste_range {
+    uint64_t first_sid, last_sid, first_l1, last_l1;
+    bool leaf;
+} ste_range;
+
+static bool in_ste_range(const void *entry, const void *arg) {
+    const smmu_cc_entry *e = entry;
+    const ste_range *r = arg;
+    if (e->kind == SMMU_CC_L1STD)
+        return !r->leaf && e->sid >= r->first_l1 && e->sid <= r->last_l1;
+    return e->sid >= r->first_sid && e->sid <= r->last_sid;
+}
+
 void smmu_cc_inv_ste_range(smmu *s, uint32_t first_sid, uint64_t count, bool leaf) {
-    uint64_t last_sid = (uint64_t)first_sid + count - 1;
+    if (!vp_setassoc_enabled(&s->cc))
+        return;
     uint32_t split = strtab_split(s);
-    uint64_t first_l1 = first_sid >> split, last_l1 = last_sid >> split;
-    size_t n = (size_t)s->cc_sets * s->cc_ways;
-    for (size_t i = 0; i < n; i++) {
-        smmu_cc_entry *e = &s->cc[i];
-        switch (e->kind) {
-        case SMMU_CC_STE:
-        case SMMU_CC_CD:
-        case SMMU_CC_L1CD:
-            if (e->sid >= first_sid && e->sid <= last_sid)
-                cc_drop(s, e);
-            break;
-        case SMMU_CC_L1STD:
-            if (!leaf && e->sid >= first_l1 && e->sid <= last_l1)
-                cc_drop(s, e);
-            break;
-        default:
-            break;
-        }
+    ste_range r = {.first_sid = first_sid, .last_sid = (uint64_t)first_sid + count - 1, .leaf = leaf};
+    r.first_l1 = r.first_sid >> split;
+    r.last_l1 = r.last_sid >> split;
+    /* Per-StreamID groups while they are fewer than the cached entries (CFGI_STE), else one pass over the
+     * entries (a wide CFGI_STE_RANGE). */
+    uint64_t groups = 3 * count + (leaf ? 0 : r.last_l1 - r.first_l1 + 1);
+    if (groups > vp_setassoc_count(&s->cc)) {
+        vp_setassoc_remove_if(&s->cc, in_ste_range, &r);
+        return;
     }
+    for (uint64_t sid = r.first_sid; sid <= r.last_sid; sid++) {
+        cc_drop_group(s, SMMU_CC_STE, (uint32_t)sid);
+        cc_drop_group(s, SMMU_CC_CD, (uint32_t)sid);
+        cc_drop_group(s, SMMU_CC_L1CD, (uint32_t)sid);
+    }
+    for (uint64_t l1 = r.first_l1; !leaf && l1 <= r.last_l1; l1++)
+        cc_drop_group(s, SMMU_CC_L1STD, (uint32_t)l1);
 }
 
 void smmu_cc_inv_cd(smmu *s, uint32_t sid, uint32_t ssid, bool leaf) {
-    size_t n = (size_t)s->cc_sets * s->cc_ways;
-    for (size_t i = 0; i < n; i++) {
-        smmu_cc_entry *e = &s->cc[i];
-        if (e->sid != sid)
-            continue;
-        /* Leaf == 0 also drops every L1CD of the stream: over-invalidation the architecture permits. */
-        if ((e->kind == SMMU_CC_CD && e->index == ssid) || (e->kind == SMMU_CC_L1CD && !leaf))
-            cc_drop(s, e);
-    }
+    if (!vp_setassoc_enabled(&s->cc))
+        return;
+    uint32_t slot = cc_probe(s, SMMU_CC_CD, sid, ssid);
+    if (slot != VP_SETASSOC_NONE)
+        vp_setassoc_remove(&s->cc, slot);
+    /* Leaf == 0 also drops every L1CD of the stream: over-invalidation the architecture permits. */
+    if (!leaf)
+        cc_drop_group(s, SMMU_CC_L1CD, sid);
 }
 
 void smmu_cc_inv_cd_all(smmu *s, uint32_t sid) {
-    size_t n = (size_t)s->cc_sets * s->cc_ways;
-    for (size_t i = 0; i < n; i++) {
-        smmu_cc_entry *e = &s->cc[i];
-        if (e->sid == sid && (e->kind == SMMU_CC_CD || e->kind == SMMU_CC_L1CD))
-            cc_drop(s, e);
-    }
+    cc_drop_group(s, SMMU_CC_CD, sid);
+    cc_drop_group(s, SMMU_CC_L1CD, sid);
 }
 
 void smmu_cc_inv_all(smmu *s) {
-    size_t n = (size_t)s->cc_sets * s->cc_ways;
-    for (size_t i = 0; i < n; i++)
-        if (s->cc[i].kind != SMMU_CC_FREE)
-            cc_drop(s, &s->cc[i]);
+    vp_setassoc_remove_if(&s->cc, cc_any, NULL);
 }
 
-/* ---- Attribute helpers ---- */
-
-/* TCR-style region cacheability (0 NC, 1 WB-WA, 2 WT, 3 WB) to the host attribute encoding (0 NC, 1 WB, 2
- * WT). */
-static uint8_t rgn_to_cache(unsigned rgn) {
-    return rgn == 2 ? 2 : (rgn == 0 ? 0 : 1);
-}
-/* Shareability field: 0b01 is reserved and behaves as Non-shareable. */
-static uint8_t sh_field(unsigned sh) {
-    return sh == 1 ? 0 : (uint8_t)sh;
-}
-
-/* Attributes of table walks and CD fetches from an IRx/ORx/SHx triple (CD.{IR,OR,SH}{0,1}, STE.S2{IR,OR,SH}0,
- * STE.S1C{IR,OR,SH}). */
-static smmu_mem_attrs walk_attrs(unsigned ir, unsigned orgn, unsigned sh) {
-    smmu_mem_attrs a = {
-        .cache = rgn_to_cache(ir), .outer_cache = rgn_to_cache(orgn), .share = sh_field(sh), .ns = true};
-    if (ir == 0 && orgn == 0)
-        a.share = 2; /* Normal Non-cacheable at both levels is Outer Shareable whatever SHx says */
-    return a;
-}
+/* ---- Decode helpers ---- */
 
 static bool granule_from_tg0(const smmu *s, unsigned tg, uint8_t *shift) {
     static const uint8_t shifts[4] = {12, 16, 14, 0};
@@ -259,9 +247,9 @@ static bool decode_ste(const smmu *s, const uint64_t d[SMMU_STE_DWORDS], smmu_st
         /* A pointer beyond the OAS (an IPA beyond the IAS when nested; IAS = OAS here) is ILLEGAL (3.4.3). */
         if (c->s1_ctx_ptr >> s->oas_bits)
             return false;
-        c->cd_attrs = walk_attrs((unsigned)SMMU_FIELD_GET(SMMU_STE1_S1CIR, d[1]),
-                                 (unsigned)SMMU_FIELD_GET(SMMU_STE1_S1COR, d[1]),
-                                 (unsigned)SMMU_FIELD_GET(SMMU_STE1_S1CSH, d[1]));
+        c->cd_attrs = smmu_attrs_walk((unsigned)SMMU_FIELD_GET(SMMU_STE1_S1CIR, d[1]),
+                                      (unsigned)SMMU_FIELD_GET(SMMU_STE1_S1COR, d[1]),
+                                      (unsigned)SMMU_FIELD_GET(SMMU_STE1_S1CSH, d[1]));
         c->s1stalld = (d[1] & SMMU_STE1_S1STALLD) != 0;
         if (c->s1stalld && stall_model != 0)
             return false;
@@ -311,9 +299,9 @@ static bool decode_ste(const smmu *s, const uint64_t d[SMMU_STE_DWORDS], smmu_st
         tt->ttb = SMMU_ADDR_GET(SMMU_STE3_S2TTB, d[3]);
         if (tt->ttb >> min_u8(tt->oa_bits, ttb_bits(tt->granule_shift)))
             return false;
-        tt->walk_attrs = walk_attrs((unsigned)SMMU_FIELD_GET(SMMU_STE2_S2IR0, d[2]),
-                                    (unsigned)SMMU_FIELD_GET(SMMU_STE2_S2OR0, d[2]),
-                                    (unsigned)SMMU_FIELD_GET(SMMU_STE2_S2SH0, d[2]));
+        tt->walk_attrs = smmu_attrs_walk((unsigned)SMMU_FIELD_GET(SMMU_STE2_S2IR0, d[2]),
+                                         (unsigned)SMMU_FIELD_GET(SMMU_STE2_S2OR0, d[2]),
+                                         (unsigned)SMMU_FIELD_GET(SMMU_STE2_S2SH0, d[2]));
         c->s2.vmid = (uint16_t)SMMU_FIELD_GET(SMMU_STE2_S2VMID, d[2]);
         if (!smmu_has(s, 0, SMMU_IDR0_VMID16) && (c->s2.vmid >> 8))
             return false;
@@ -329,11 +317,6 @@ static bool decode_ste(const smmu *s, const uint64_t d[SMMU_STE_DWORDS], smmu_st
             return false;
     }
     return true;
-}
-
-static bool read_mem(smmu *s, smmu_mem_kind kind, uint64_t pa, void *buf, unsigned len,
-                     const smmu_mem_attrs *a) {
-    return s->host.mem_read && s->host.mem_read(s->host_ctx, kind, pa, buf, len, a);
 }
 
 static void le_dwords(uint64_t *d, unsigned n) {
@@ -388,10 +371,10 @@ const smmu_ste_cfg *smmu_get_ste(smmu *s, uint32_t sid, smmu_cfg_fault *f) {
         if (l1) {
             l1desc = l1->u.l1desc;
         } else {
-            uint64_t l1_addr = base + (uint64_t)l1_index * SMMU_L1STD_SIZE;
+            uint64_t l1_addr = (base + (uint64_t)l1_index * SMMU_L1STD_SIZE) & smmu_oas_mask(s);
             s->st.cc_fetches++;
             SMMU_TRACE(s, "smmu: fetch L1STD sid=0x%x pa=0x%llx", sid, (unsigned long long)l1_addr);
-            if (!read_mem(s, SMMU_MEM_STE, l1_addr, &l1desc, sizeof(l1desc), &attrs))
+            if (!smmu_mem_read(s, SMMU_MEM_STE, l1_addr, &l1desc, sizeof(l1desc), &attrs))
                 return ste_fault(f, SMMU_EVT_F_STE_FETCH, l1_addr);
             le_dwords(&l1desc, 1);
             smmu_cc_entry *e = cc_insert(s, SMMU_CC_L1STD, l1_index, 0);
@@ -409,11 +392,12 @@ const smmu_ste_cfg *smmu_get_ste(smmu *s, uint32_t sid, smmu_cfg_fault *f) {
     } else {
         ste_addr = base + (uint64_t)sid * SMMU_STE_SIZE;
     }
+    ste_addr &= smmu_oas_mask(s); /* truncated, as the base is (3.4.3) */
 
     uint64_t d[SMMU_STE_DWORDS];
     s->st.cc_fetches++;
     SMMU_TRACE(s, "smmu: fetch STE sid=0x%x pa=0x%llx", sid, (unsigned long long)ste_addr);
-    if (!read_mem(s, SMMU_MEM_STE, ste_addr, d, SMMU_STE_SIZE, &attrs))
+    if (!smmu_mem_read(s, SMMU_MEM_STE, ste_addr, d, SMMU_STE_SIZE, &attrs))
         return ste_fault(f, SMMU_EVT_F_STE_FETCH, ste_addr);
     le_dwords(d, SMMU_STE_DWORDS);
     smmu_ste_cfg cfg;
@@ -445,7 +429,7 @@ static bool decode_tt(const smmu *s, bool tg1, unsigned tg, unsigned tsz, uint64
         return false;
     tt->concat_tables = 1;
     tt->oa_bits = ips_bits;
-    tt->walk_attrs = walk_attrs(ir, orgn, sh);
+    tt->walk_attrs = smmu_attrs_walk(ir, orgn, sh);
     return true;
 }
 
@@ -584,7 +568,7 @@ static bool fetch_cd_mem(smmu *s, uint32_t sid, const smmu_ste_cfg *ste, uint64_
         }
         pa = out.oa;
     }
-    if (!read_mem(s, SMMU_MEM_CD, pa, buf, len, &ste->cd_attrs)) {
+    if (!smmu_mem_read(s, SMMU_MEM_CD, pa, buf, len, &ste->cd_attrs)) {
         f->event_id = SMMU_EVT_F_CD_FETCH;
         f->fetch_addr = pa;
         return false;
@@ -604,6 +588,10 @@ const smmu_cd_cfg *smmu_get_cd(smmu *s, uint32_t sid, const smmu_ste_cfg **ste_i
     }
     const smmu_ste_cfg *ste = ste_scratch;
 
+    /* IHI0070 3.4.3: a CD or L1CD address beyond the OAS (beyond the IAS, equal to it here, for the IPA of a
+     * nested stream) is never fetched nor truncated. Computed from S1ContextPtr it is C_BAD_STE, from
+     * L1CD.L2Ptr C_BAD_SUBSTREAMID: what SMMUv3.1 and later require for a PA, and one of the permitted
+     * behaviours for SMMUv3.0 and for an IPA. It happens when the RES0 low bits of the pointer are set. */
     uint64_t cd_addr;
     if (ste->s1cdmax && ste->s1fmt != SMMU_STE_S1FMT_LINEAR) {
         unsigned leaf_bits = ste->s1fmt == SMMU_STE_S1FMT_2LVL_4K ? 6 : 10;
@@ -614,6 +602,8 @@ const smmu_cd_cfg *smmu_get_cd(smmu *s, uint32_t sid, const smmu_ste_cfg **ste_i
             l1desc = l1->u.l1desc;
         } else {
             uint64_t l1_addr = ste->s1_ctx_ptr + (uint64_t)l1_index * SMMU_L1CD_SIZE;
+            if (l1_addr >> s->oas_bits)
+                return cd_fault(f, SMMU_EVT_C_BAD_STE, 0);
             s->st.cc_fetches++;
             SMMU_TRACE(s, "smmu: fetch L1CD sid=0x%x ssid=0x%x addr=0x%llx", sid, index,
                        (unsigned long long)l1_addr);
@@ -628,8 +618,12 @@ const smmu_cd_cfg *smmu_get_cd(smmu *s, uint32_t sid, const smmu_ste_cfg **ste_i
             return cd_fault(f, SMMU_EVT_C_BAD_SUBSTREAMID, 0); /* invalid, or L2Ptr out of range (3.4.3) */
         cd_addr = SMMU_ADDR_GET(SMMU_L1CD_L2PTR, l1desc) +
                   (uint64_t)(index & ((1u << leaf_bits) - 1u)) * SMMU_CD_SIZE;
+        if (cd_addr >> s->oas_bits)
+            return cd_fault(f, SMMU_EVT_C_BAD_SUBSTREAMID, 0);
     } else {
         cd_addr = ste->s1_ctx_ptr + (uint64_t)index * SMMU_CD_SIZE;
+        if (cd_addr >> s->oas_bits)
+            return cd_fault(f, SMMU_EVT_C_BAD_STE, 0);
     }
 
     uint64_t d[SMMU_CD_DWORDS];

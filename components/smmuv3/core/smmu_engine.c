@@ -25,8 +25,8 @@ smmu_engine *smmu_engine_create(const smmu_engine_params *params, const smmu_hos
 void smmu_engine_destroy(smmu_engine *eng) {
     if (!eng)
         return;
-    smmu_tlb_free(&eng->tlb);
-    smmu_tlb_free(&eng->walk_cache);
+    vp_setassoc_free(&eng->tlb);
+    vp_setassoc_free(&eng->walk_cache);
     free(eng);
 }
 
@@ -58,65 +58,65 @@ static tlb_key make_tlb_key(const smmu_engine *eng, smmu_tlb_kind kind, unsigned
 
 /* Blocks live in the set of their block number so that every page of the block finds them; the salt keeps
  * block and page numbers of the same region from piling into one set. */
-static smmu_tlb_entry *tlb_set_for(smmu_tlb *tlb, const tlb_key *key, uint64_t ia, bool block) {
+static uint32_t tlb_set_for(const vp_setassoc *tlb, const tlb_key *key, uint64_t ia, bool block) {
     if (block)
-        return smmu_tlb_set_of(tlb, (ia >> key->block_shift) ^ UINT64_C(0x5bd1e995));
-    return smmu_tlb_set_of(tlb, ia >> key->index_shift);
+        return vp_setassoc_set_first(tlb, (ia >> key->block_shift) ^ UINT64_C(0x5bd1e995));
+    return vp_setassoc_set_first(tlb, ia >> key->index_shift);
 }
 
 static inline bool tlb_entry_matches(const smmu_tlb_entry *e, const tlb_key *key, uint64_t ia) {
-    return (e->flags & SMMU_TLB_F_VALID) && e->ctx_tag == key->ctx_tag &&
-           ((ia ^ e->ia_base) >> e->span_shift) == 0 &&
+    return e->ctx_tag == key->ctx_tag && ((ia ^ e->ia_base) >> e->span_shift) == 0 &&
            (!key->asid_valid || (e->flags & SMMU_TLB_F_GLOBAL) || e->asid == key->asid);
 }
 
-static smmu_tlb_entry *tlb_probe(smmu_tlb *tlb, smmu_tlb_entry *set, const tlb_key *key, uint64_t ia,
-                                 smmu_access acc) {
-    for (uint32_t way = 0; way < tlb->ways; way++) {
-        smmu_tlb_entry *e = &set[way];
+static uint32_t tlb_probe(const vp_setassoc *tlb, uint32_t set, const tlb_key *key, uint64_t ia,
+                          smmu_access acc) {
+    for (uint32_t slot = set; slot < set + tlb->ways; slot++) {
+        if (!vp_setassoc_valid(tlb, slot))
+            continue;
+        const smmu_tlb_entry *e = vp_setassoc_entry(tlb, slot);
         if (tlb_entry_matches(e, key, ia) && smmu_perm_allows(e->perm, acc))
-            return e;
+            return slot;
     }
-    return NULL;
+    return VP_SETASSOC_NONE;
 }
 
 /* A usable hit: present and permitting `acc` without a hardware update (those must walk to update memory).
  * Page and block sets are probed in parallel: one lookup. */
-static smmu_tlb_entry *tlb_lookup(smmu_engine *eng, const tlb_key *key, uint64_t ia, smmu_access acc) {
-    smmu_tlb *tlb = &eng->tlb;
-    if (!smmu_tlb_enabled(tlb))
+static const smmu_tlb_entry *tlb_lookup(smmu_engine *eng, const tlb_key *key, uint64_t ia, smmu_access acc) {
+    vp_setassoc *tlb = &eng->tlb;
+    if (!vp_setassoc_enabled(tlb))
         return NULL;
-    tlb->stats.lookups++;
-    smmu_engine_advance(eng, tlb->lookup_ps);
-    smmu_tlb_entry *e = tlb_probe(tlb, tlb_set_for(tlb, key, ia, false), key, ia, acc);
-    if (!e)
-        e = tlb_probe(tlb, tlb_set_for(tlb, key, ia, true), key, ia, acc);
-    if (e) {
-        smmu_tlb_record_hit(tlb, e);
-        return e;
+    vp_setassoc_note_lookup(tlb);
+    smmu_engine_advance(eng, eng->params.tlb.lookup_ps);
+    uint32_t slot = tlb_probe(tlb, tlb_set_for(tlb, key, ia, false), key, ia, acc);
+    if (slot == VP_SETASSOC_NONE)
+        slot = tlb_probe(tlb, tlb_set_for(tlb, key, ia, true), key, ia, acc);
+    if (slot != VP_SETASSOC_NONE) {
+        vp_setassoc_hit(tlb, slot);
+        return vp_setassoc_entry(tlb, slot);
     }
-    tlb->stats.misses++;
+    vp_setassoc_note_miss(tlb);
     return NULL;
 }
 
 /* Inserts a translation, replacing a stale copy of the same span (e.g. the clean entry a write re-walked). */
 static void tlb_fill(smmu_engine *eng, const tlb_key *key, uint64_t ia, const smmu_tlb_entry *proto) {
-    smmu_tlb *tlb = &eng->tlb;
-    if (!smmu_tlb_enabled(tlb))
+    vp_setassoc *tlb = &eng->tlb;
+    if (!vp_setassoc_enabled(tlb))
         return;
-    smmu_tlb_entry *set = tlb_set_for(tlb, key, ia, proto->span_shift >= key->block_shift);
-    smmu_tlb_entry *slot = NULL;
-    for (uint32_t way = 0; way < tlb->ways && !slot; way++) {
-        const smmu_tlb_entry *e = &set[way];
-        if ((e->flags & SMMU_TLB_F_VALID) && e->ctx_tag == proto->ctx_tag && e->ia_base == proto->ia_base &&
+    uint32_t set = tlb_set_for(tlb, key, ia, proto->span_shift >= key->block_shift);
+    uint32_t slot = VP_SETASSOC_NONE;
+    for (uint32_t s = set; s < set + tlb->ways && slot == VP_SETASSOC_NONE; s++) {
+        const smmu_tlb_entry *e = vp_setassoc_entry(tlb, s);
+        if (vp_setassoc_valid(tlb, s) && e->ctx_tag == proto->ctx_tag && e->ia_base == proto->ia_base &&
             e->span_shift == proto->span_shift && e->asid == proto->asid)
-            slot = &set[way];
+            slot = s;
     }
-    if (!slot)
-        slot = smmu_tlb_victim(tlb, set);
-    *slot = *proto;
-    slot->flags &= (uint8_t)~SMMU_TLB_F_VALID;
-    smmu_tlb_commit(tlb, slot);
+    if (slot == VP_SETASSOC_NONE)
+        slot = vp_setassoc_victim(tlb, set);
+    *(smmu_tlb_entry *)vp_setassoc_entry(tlb, slot) = *proto;
+    smmu_tlb_insert(tlb, slot, false);
 }
 
 static uint64_t span_mask(unsigned span_shift) {
@@ -324,80 +324,16 @@ bool smmu_engine_translate(smmu_engine *eng, uint32_t sid, const smmu_s1_cfg *s1
 
 /* ---- invalidation ---- */
 
-enum {
-    REGIME_CLASS_EL1 = 1u << 0,
-    REGIME_CLASS_EL2 = 1u << 1,
-};
-
-/* One filter describes every architectural scope; an entry is removed when it passes all enabled checks. */
-typedef struct inv_filter {
-    unsigned tlb_kinds;      /* bit (1 << smmu_tlb_kind) per TLB entry kind to consider */
-    unsigned walk_stages;    /* bit (1 << stage) per walk-cache stage to consider; 0 keeps the walk cache */
-    unsigned regime_classes; /* stage-1 entries: REGIME_CLASS_* to consider */
-    bool by_vmid;
-    uint16_t vmid;
-    bool by_asid; /* entries of this ASID (entries of regimes without ASIDs always match) */
-    uint16_t asid;
-    bool include_global; /* with by_asid: global entries match too (by VA) or never (by ASID) */
-    bool by_range;
-    uint64_t start, end; /* [start, end), end saturated */
-    int ttl_level;       /* 1..3: leaf entries of other levels may stay; 0: no hint */
-    bool walk_cache;     /* set while filtering the walk cache */
-} inv_filter;
-
-static unsigned regime_class_of(unsigned regime) {
-    return regime == SMMU_REGIME_NS_EL1 ? REGIME_CLASS_EL1 : REGIME_CLASS_EL2;
-}
-
-static bool inv_match(const smmu_tlb_entry *e, const void *arg) {
-    const inv_filter *f = arg;
-    bool stage1;
-    if (f->walk_cache) {
-        if (!(f->walk_stages & (1u << e->kind)))
-            return false;
-        stage1 = e->kind == 1;
-    } else {
-        if (!(f->tlb_kinds & (1u << e->kind)))
-            return false;
-        stage1 = e->kind != SMMU_TLB_KIND_S2;
-    }
-    if (stage1 && !(f->regime_classes & regime_class_of(e->regime)))
-        return false;
-    /* Stage-1-only entries carry no VMID in this contract, so any VMID-scoped command removes them (allowed
-     * over-invalidation). */
-    if (f->by_vmid && (e->flags & SMMU_TLB_F_VMID_VALID) && e->vmid != f->vmid)
-        return false;
-    if (f->by_asid && (e->flags & SMMU_TLB_F_ASID_VALID)) {
-        bool global = e->flags & SMMU_TLB_F_GLOBAL;
-        if (global ? !f->include_global : e->asid != f->asid)
-            return false;
-    }
-    if (f->by_range) {
-        /* A nested entry may cover only part of its stage-1 block (stage 2 maps smaller pages); a VA
-         * invalidation hitting the block removes every piece of it. */
-        unsigned shift = !f->walk_cache && e->kind == SMMU_TLB_KIND_NESTED ? e->s1_span_shift : e->span_shift;
-        uint64_t base = e->ia_base & ~span_mask(shift);
-        uint64_t last = base + span_mask(shift);
-        if (last < f->start || base >= f->end)
-            return false;
-        if (!f->walk_cache && f->ttl_level >= 1 && f->ttl_level <= 3 && e->level != f->ttl_level)
-            return false;
-    }
-    return true;
-}
-
-static void run_invalidation(smmu_engine *eng, inv_filter *f) {
-    f->walk_cache = false;
-    if (f->tlb_kinds && smmu_tlb_enabled(&eng->tlb))
-        smmu_tlb_invalidate_if(&eng->tlb, inv_match, f);
-    f->walk_cache = true;
-    if (f->walk_stages && smmu_tlb_enabled(&eng->walk_cache))
-        smmu_tlb_invalidate_if(&eng->walk_cache, inv_match, f);
+static void run_invalidation(smmu_engine *eng, const smmu_inv_filter *f) {
+    if (f->tlb_kinds)
+        smmu_tlb_invalidate(&eng->tlb, false, f);
+    if (f->walk_stages)
+        smmu_tlb_invalidate(&eng->walk_cache, true, f);
     if (eng->host->translations_changed)
         eng->host->translations_changed(eng->host_ctx);
 }
 
-static void set_range(inv_filter *f, uint64_t addr, uint64_t num_bytes) {
+static void set_range(smmu_inv_filter *f, uint64_t addr, uint64_t num_bytes) {
     f->by_range = true;
     f->start = addr;
     uint64_t len = num_bytes ? num_bytes : 1;
@@ -408,39 +344,39 @@ static void set_range(inv_filter *f, uint64_t addr, uint64_t num_bytes) {
 #define STAGE1_TLB_KINDS ((1u << SMMU_TLB_KIND_S1) | (1u << SMMU_TLB_KIND_NESTED))
 
 void smmu_engine_inv_all(smmu_engine *eng) {
-    inv_filter f = {.tlb_kinds = ALL_TLB_KINDS,
-                    .walk_stages = (1u << 1) | (1u << 2),
-                    .regime_classes = REGIME_CLASS_EL1 | REGIME_CLASS_EL2};
+    smmu_inv_filter f = {.tlb_kinds = ALL_TLB_KINDS,
+                         .walk_stages = (1u << 1) | (1u << 2),
+                         .regime_classes = SMMU_REGIME_CLASS_EL1 | SMMU_REGIME_CLASS_EL2};
     run_invalidation(eng, &f);
 }
 
 void smmu_engine_inv_vmid_all(smmu_engine *eng, uint16_t vmid) {
-    inv_filter f = {.tlb_kinds = ALL_TLB_KINDS,
-                    .walk_stages = (1u << 1) | (1u << 2),
-                    .regime_classes = REGIME_CLASS_EL1,
-                    .by_vmid = true,
-                    .vmid = vmid};
+    smmu_inv_filter f = {.tlb_kinds = ALL_TLB_KINDS,
+                         .walk_stages = (1u << 1) | (1u << 2),
+                         .regime_classes = SMMU_REGIME_CLASS_EL1,
+                         .by_vmid = true,
+                         .vmid = vmid};
     run_invalidation(eng, &f);
 }
 
 void smmu_engine_inv_nh_all(smmu_engine *eng, uint16_t vmid, bool vmid_valid) {
-    inv_filter f = {.tlb_kinds = STAGE1_TLB_KINDS,
-                    .walk_stages = 1u << 1,
-                    .regime_classes = REGIME_CLASS_EL1,
-                    .by_vmid = vmid_valid,
-                    .vmid = vmid};
+    smmu_inv_filter f = {.tlb_kinds = STAGE1_TLB_KINDS,
+                         .walk_stages = 1u << 1,
+                         .regime_classes = SMMU_REGIME_CLASS_EL1,
+                         .by_vmid = vmid_valid,
+                         .vmid = vmid};
     run_invalidation(eng, &f);
 }
 
 void smmu_engine_inv_asid(smmu_engine *eng, smmu_regime regime, uint16_t vmid, uint16_t asid) {
     bool el1 = regime == SMMU_REGIME_NS_EL1;
-    inv_filter f = {.tlb_kinds = STAGE1_TLB_KINDS,
-                    .walk_stages = 1u << 1,
-                    .regime_classes = regime_class_of(regime),
-                    .by_vmid = el1,
-                    .vmid = vmid,
-                    .by_asid = true,
-                    .asid = asid};
+    smmu_inv_filter f = {.tlb_kinds = STAGE1_TLB_KINDS,
+                         .walk_stages = 1u << 1,
+                         .regime_classes = smmu_regime_class(regime),
+                         .by_vmid = el1,
+                         .vmid = vmid,
+                         .by_asid = true,
+                         .asid = asid};
     run_invalidation(eng, &f);
 }
 
@@ -449,22 +385,22 @@ void smmu_engine_inv_va(smmu_engine *eng, smmu_regime regime, uint16_t vmid, boo
     bool el1 = regime == SMMU_REGIME_NS_EL1;
     /* By VA with an ASID removes that ASID's entries and the global ones of the address (walk-cache entries
      * are never global); without an ASID (VAA) every ASID's. */
-    inv_filter f = {.tlb_kinds = STAGE1_TLB_KINDS,
-                    .walk_stages = leaf ? 0 : 1u << 1,
-                    .regime_classes = regime_class_of(regime),
-                    .by_vmid = el1,
-                    .vmid = vmid,
-                    .by_asid = by_asid,
-                    .asid = asid,
-                    .include_global = true,
-                    .ttl_level = ttl};
+    smmu_inv_filter f = {.tlb_kinds = STAGE1_TLB_KINDS,
+                         .walk_stages = leaf ? 0 : 1u << 1,
+                         .regime_classes = smmu_regime_class(regime),
+                         .by_vmid = el1,
+                         .vmid = vmid,
+                         .by_asid = by_asid,
+                         .asid = asid,
+                         .include_global = true,
+                         .ttl_level = ttl};
     set_range(&f, smmu_va_canonical(addr), num_bytes);
     run_invalidation(eng, &f);
 }
 
 void smmu_engine_inv_regime_all(smmu_engine *eng, smmu_regime regime) {
-    inv_filter f = {
-        .tlb_kinds = STAGE1_TLB_KINDS, .walk_stages = 1u << 1, .regime_classes = regime_class_of(regime)};
+    smmu_inv_filter f = {
+        .tlb_kinds = STAGE1_TLB_KINDS, .walk_stages = 1u << 1, .regime_classes = smmu_regime_class(regime)};
     run_invalidation(eng, &f);
 }
 
@@ -472,18 +408,18 @@ void smmu_engine_inv_regime_all(smmu_engine *eng, smmu_regime regime) {
  * architecture does not require S2_IPA to remove them, software follows up with TLBI_NH_ALL/S12_VMALL. */
 void smmu_engine_inv_ipa(smmu_engine *eng, uint16_t vmid, uint64_t ipa, uint64_t num_bytes, bool leaf,
                          uint8_t ttl) {
-    inv_filter f = {.tlb_kinds = 1u << SMMU_TLB_KIND_S2,
-                    .walk_stages = leaf ? 0 : 1u << 2,
-                    .by_vmid = true,
-                    .vmid = vmid,
-                    .ttl_level = ttl};
+    smmu_inv_filter f = {.tlb_kinds = 1u << SMMU_TLB_KIND_S2,
+                         .walk_stages = leaf ? 0 : 1u << 2,
+                         .by_vmid = true,
+                         .vmid = vmid,
+                         .ttl_level = ttl};
     set_range(&f, ipa, num_bytes);
     run_invalidation(eng, &f);
 }
 
 /* ---- statistics ---- */
 
-static void cache_stats(const char *prefix, const smmu_cache_stats *st,
+static void cache_stats(const char *prefix, const vp_setassoc_stats *st,
                         void (*cb)(void *arg, const char *name, uint64_t value), void *arg) {
     static const char *const names[] = {"lookups", "hits", "misses", "inserts", "evictions", "invalidated"};
     const uint64_t values[] = {st->lookups, st->hits,      st->misses,

@@ -53,8 +53,8 @@ struct smmu_engine {
     smmu_engine_params params;
     const smmu_host_ops *host;
     void *host_ctx;
-    smmu_tlb tlb;
-    smmu_tlb walk_cache;
+    vp_setassoc tlb;        /* smmu_tlb_entry leaf translations */
+    vp_setassoc walk_cache; /* smmu_tlb_entry table descriptors */
     smmu_engine_counters count;
 };
 

@@ -1,6 +1,7 @@
 /* Event queue, global errors and interrupt delivery (wired pulses and MSIs) (IHI0070 §3.5, §7.2-7.5). */
 #include <string.h>
 
+#include "smmu_attrs.h"
 #include "smmu_internal.h"
 
 /* The fields each event record has (IHI0070 7.3.2-7.3.16). EventID and StreamID are in every record; every
@@ -74,16 +75,10 @@ void smmu_irq_pulse(smmu *s, smmu_irq_line line) {
 bool smmu_msi_write(smmu *s, uint64_t addr, uint32_t data, uint32_t cfg2_attr) {
     addr &= smmu_oas_mask(s);
     uint8_t buf[4] = {(uint8_t)data, (uint8_t)(data >> 8), (uint8_t)(data >> 16), (uint8_t)(data >> 24)};
-    unsigned sh = (unsigned)SMMU_FIELD_GET(SMMU_IRQ_CFG2_SH, cfg2_attr);
-    unsigned memattr = (unsigned)SMMU_FIELD_GET(SMMU_IRQ_CFG2_MEMATTR, cfg2_attr);
-    /* SH is IGNORED for a Device type, and Normal iNC-oNC (0b0101) is Outer Shareable as well (13.1.7). */
-    if (smmu_memattr_is_device(memattr) || memattr == 0x5)
-        sh = 2;
-    smmu_mem_attrs attrs = {.cache = (uint8_t)memattr, .share = (uint8_t)(sh == 1 ? 0 : sh), .ns = true};
+    const smmu_mem_attrs attrs = smmu_attrs_msi(cfg2_attr);
     s->st.msi_writes++;
     smmu_advance(s, s->p.msi_ps);
-    bool ok =
-        s->host.mem_write && s->host.mem_write(s->host_ctx, SMMU_MEM_MSI, addr, buf, sizeof(buf), &attrs);
+    bool ok = smmu_mem_write(s, SMMU_MEM_MSI, addr, buf, sizeof(buf), &attrs);
     SMMU_TRACE(s, "smmu: msi addr=0x%llx data=0x%x%s", (unsigned long long)addr, data, ok ? "" : " abort");
     if (!ok)
         s->st.msi_aborts++;
@@ -176,9 +171,8 @@ bool smmu_event_record(smmu *s, const smmu_event *ev) {
         put_le64(&bytes[8 * i], rec[i]);
     const bool was_empty = smmu_q_empty(q);
     const smmu_mem_attrs attrs = smmu_cr1_queue_attrs(s);
-    uint64_t addr = smmu_q_entry_addr(q, q->prod, SMMU_EVT_SIZE) & smmu_oas_mask(s);
-    if (!s->host.mem_write ||
-        !s->host.mem_write(s->host_ctx, SMMU_MEM_QUEUE, addr, bytes, sizeof(bytes), &attrs)) {
+    if (!smmu_mem_write(s, SMMU_MEM_QUEUE, smmu_q_entry_addr(q, q->prod, SMMU_EVT_SIZE), bytes, sizeof(bytes),
+                        &attrs)) {
         s->st.events_dropped++;
         SMMU_TRACE(s, "smmu: event %s sid=0x%x dropped=write-abort", smmu_event_name(ev->id), ev->sid);
         smmu_gerror_raise(s, SMMU_GERROR_EVENTQ_ABT_ERR);

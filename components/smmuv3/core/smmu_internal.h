@@ -1,4 +1,5 @@
-/* State of one SMMU shared by the control-plane files (smmu.c, smmu_config.c, smmu_cmdq.c, smmu_evtq.c).
+/* State of one SMMU shared by the control-plane files (smmu.c, smmu_regfile.c, smmu_txn.c, smmu_config.c,
+ * smmu_cmdq.c, smmu_evtq.c).
  * Not a public interface: the shell and the tests use smmu.h only. */
 #ifndef SMMU_INTERNAL_H
 #define SMMU_INTERNAL_H
@@ -7,7 +8,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "setassoc.h"
 #include "smmu.h"
+#include "smmu_cmd.h"
 #include "smmu_regs.h"
 #include "smmu_structs.h"
 
@@ -78,8 +81,7 @@ typedef struct smmu_cd_cfg {
 } smmu_cd_cfg;
 
 typedef enum smmu_cc_kind {
-    SMMU_CC_FREE = 0,
-    SMMU_CC_STE,
+    SMMU_CC_STE = 1,
     SMMU_CC_L1STD,
     SMMU_CC_CD,
     SMMU_CC_L1CD
@@ -90,7 +92,6 @@ typedef struct smmu_cc_entry {
     uint8_t kind;
     uint32_t sid;
     uint32_t index;
-    uint64_t stamp; /* last use (LRU) or insertion (FIFO) */
     union {
         smmu_ste_cfg ste;
         smmu_cd_cfg cd;
@@ -106,7 +107,7 @@ typedef struct smmu_counters {
     uint64_t cmd_errors_ill, cmd_errors_abt;
     uint64_t events_raised[SMMU_STATS_EVENTS];
     uint64_t events_recorded, events_dropped, evtq_overflows;
-    uint64_t cc_hits, cc_misses, cc_fetches, cc_evictions, cc_invalidated;
+    uint64_t cc_fetches; /* the configuration cache counts the rest itself */
     uint64_t translations, translations_ok, bypassed, aborts, raz_wi;
     uint64_t sync_sev, sync_msi, sync_irq;
     uint64_t msi_writes, msi_aborts, irq_pulses;
@@ -136,11 +137,8 @@ struct smmu {
     uint32_t priq_irq_cfg1, priq_irq_cfg2;
 
     /* configuration cache */
-    smmu_cc_entry *cc;
-    uint32_t cc_sets, cc_ways;
-    uint64_t cc_clock;
-    uint64_t pending_ps; /* lookup latency gathered during one operation, charged once at its end */
-    uint32_t cc_rand;
+    vp_setassoc cc;            /* smmu_cc_entry */
+    uint64_t pending_ps;       /* lookup latency gathered during one operation, charged once at its end */
     smmu_ste_cfg ste_uncached; /* results when the cache is disabled (sets == 0) */
     smmu_cd_cfg cd_uncached;
 
@@ -165,6 +163,20 @@ static inline uint64_t smmu_oas_mask(const smmu *s) {
     return (UINT64_C(1) << s->oas_bits) - 1u;
 }
 
+/* Every access of the control plane (STE, CD, queue, MSI) leaves the core through these two. IHI0070 3.4.3:
+ * queue and MSI addresses and STE fetch addresses beyond the OAS are truncated to it (for STE fetches the
+ * architecture also permits F_STE_FETCH); CD and L1CD addresses beyond it never get here, their callers raise
+ * C_BAD_STE or C_BAD_SUBSTREAMID instead (smmu_config.c). The engine's table walks report Address Size faults
+ * before any access beyond it. */
+static inline bool smmu_mem_read(smmu *s, smmu_mem_kind kind, uint64_t pa, void *buf, unsigned len,
+                                 const smmu_mem_attrs *attrs) {
+    return s->host.mem_read && s->host.mem_read(s->host_ctx, kind, pa & smmu_oas_mask(s), buf, len, attrs);
+}
+static inline bool smmu_mem_write(smmu *s, smmu_mem_kind kind, uint64_t pa, const void *buf, unsigned len,
+                                  const smmu_mem_attrs *attrs) {
+    return s->host.mem_write && s->host.mem_write(s->host_ctx, kind, pa & smmu_oas_mask(s), buf, len, attrs);
+}
+
 /* Trace (no formatting cost when off). */
 static inline bool smmu_tracing(const smmu *s) {
     return s->trace_on && s->host.trace;
@@ -184,6 +196,9 @@ static inline void smmu_advance(smmu *s, uint64_t ps) {
         s->host.advance(s->host_ctx, ps);
 }
 
+/* ---- register file (smmu_regfile.c) ---- */
+/* Every register at its reset value. */
+void smmu_regs_reset(smmu *s);
 /* Memory attributes of table fetches and queue accesses from CR1. */
 smmu_mem_attrs smmu_cr1_table_attrs(const smmu *s);
 smmu_mem_attrs smmu_cr1_queue_attrs(const smmu *s);
@@ -202,7 +217,8 @@ typedef struct smmu_cfg_fault {
     bool has_s2_fault;
 } smmu_cfg_fault;
 
-void smmu_cc_init(smmu *s);
+/* False if memory could not be allocated. */
+bool smmu_cc_init(smmu *s);
 void smmu_cc_free(smmu *s);
 void smmu_cc_clear(smmu *s);
 /* Looks up or fetches the STE of sid. Returns NULL with *fault set on a configuration error. */
@@ -218,9 +234,11 @@ void smmu_cc_inv_all(smmu *s);
 /* The event ID an engine fault is reported with. */
 uint8_t smmu_fault_event_id(smmu_fault_type t);
 
-/* ---- commands (smmu_cmdq.c) ---- */
+/* ---- commands (smmu_cmd.c decodes, smmu_cmdq.c consumes and executes) ---- */
+/* Consumes commands while the queue is enabled, not empty and no CMDQ_ERR is active. */
 void smmu_cmdq_process(smmu *s);
-const char *smmu_opcode_name(unsigned opcode);
+/* Executes one command that decoded without error; returns its CERROR (0 on success). */
+unsigned smmu_cmd_execute(smmu *s, const smmu_cmd *cmd);
 
 /* ---- events, GERROR, IRQ/MSI (smmu_evtq.c) ---- */
 typedef struct smmu_event {

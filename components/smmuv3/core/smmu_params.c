@@ -69,8 +69,27 @@ static bool fail(char *err, size_t err_len, const char *fmt, ...) {
     return false;
 }
 
-static bool cache_params_ok(const smmu_cache_params *c) {
-    return c->sets == 0 || (c->ways > 0 && c->policy <= 2);
+/* A cache geometry every accepted parameter set can build: storage for at most 2^20 entries (a few hundred
+ * MiB of address space at most, touched only as entries are used), and at most 1024 ways because every lookup
+ * compares each way of a set. sets = 0 is the documented "disabled"; then the other fields are ignored. */
+#define SMMU_CACHE_MAX_ENTRIES (UINT64_C(1) << 20)
+#define SMMU_CACHE_MAX_WAYS 1024u
+
+static bool cache_params_ok(const char *name, const smmu_cache_params *c, char *err, size_t err_len) {
+    if (c->sets == 0)
+        return true;
+    if (c->ways == 0)
+        return fail(err, err_len, "%s: %u sets with 0 ways (sets = 0 disables the cache)", name, c->sets);
+    if (c->ways > SMMU_CACHE_MAX_WAYS)
+        return fail(err, err_len, "%s: %u ways, at most %u", name, c->ways, SMMU_CACHE_MAX_WAYS);
+    if ((uint64_t)c->sets * c->ways > SMMU_CACHE_MAX_ENTRIES)
+        return fail(err, err_len, "%s: %u sets x %u ways = %llu entries, at most %llu (2^20)", name, c->sets,
+                    c->ways, (unsigned long long)c->sets * c->ways,
+                    (unsigned long long)SMMU_CACHE_MAX_ENTRIES);
+    if ((unsigned)c->policy > SMMU_REPL_RANDOM)
+        return fail(err, err_len, "%s: replacement policy %u, expected 0 (LRU), 1 (FIFO) or 2 (RANDOM)", name,
+                    (unsigned)c->policy);
+    return true;
 }
 
 bool smmu_params_validate(const smmu_params *p, char *err, size_t err_len) {
@@ -185,9 +204,7 @@ bool smmu_params_validate(const smmu_params *p, char *err, size_t err_len) {
         return fail(err, err_len, "IDR3.BBML=%u with AIDR < v3.2: break-before-make levels came with v3.2",
                     bbml);
 
-    if (!cache_params_ok(&p->config_cache))
-        return fail(err, err_len, "config_cache: ways must be > 0 and policy 0..2 when sets > 0");
-    if (!cache_params_ok(&p->engine.tlb) || !cache_params_ok(&p->engine.walk_cache))
-        return fail(err, err_len, "engine cache: ways must be > 0 and policy 0..2 when sets > 0");
-    return true;
+    return cache_params_ok("config_cache", &p->config_cache, err, err_len) &&
+           cache_params_ok("engine.tlb", &p->engine.tlb, err, err_len) &&
+           cache_params_ok("engine.walk_cache", &p->engine.walk_cache, err, err_len);
 }

@@ -1,12 +1,13 @@
-/* Set-associative cache used for both the TLB (leaf translations) and the walk cache (table descriptors).
- * Internal to the translation engine. The engine owns tag matching; this file owns storage, replacement and
- * statistics, so both caches share one replacement implementation. */
+/* The entries of the translation engine's two caches, the TLB (leaf translations) and the walk cache (table
+ * descriptors), both stored in a vp_setassoc (components/cache), and how they are indexed so that every
+ * architectural invalidation scope visits only the entries it may remove. Internal to the engine. */
 #ifndef SMMU_TLB_H
 #define SMMU_TLB_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "setassoc.h"
 #include "smmu_xlate.h"
 
 /* What an entry translates. Walk-cache entries use STAGE1/STAGE2 for the stage of the table they cache. */
@@ -17,7 +18,6 @@ typedef enum smmu_tlb_kind {
 } smmu_tlb_kind;
 
 enum {
-    SMMU_TLB_F_VALID = 1u << 0,
     SMMU_TLB_F_GLOBAL = 1u << 1,     /* stage-1 nG == 0: matches any ASID */
     SMMU_TLB_F_VMID_VALID = 1u << 2, /* the entry belongs to a VMID (stage 2 was on) */
     SMMU_TLB_F_ASID_VALID = 1u << 3, /* the regime has ASIDs */
@@ -39,9 +39,8 @@ enum {
 typedef struct smmu_tlb_entry {
     uint64_t ia_base; /* input address of the covered span (aligned to span_shift), TBI-canonical */
     uint64_t
-        out_base;   /* TLB: output PA of ia_base. Walk cache: next-level table address (IPA for nested S1) */
-    uint64_t ttb;   /* walk cache: the TTB the walk started from (guards against a changed base) */
-    uint64_t stamp; /* replacement: last use (LRU) or insertion (FIFO) */
+        out_base; /* TLB: output PA of ia_base. Walk cache: next-level table address (IPA for nested S1) */
+    uint64_t ttb; /* walk cache: the TTB the walk started from (guards against a changed base) */
     uint64_t ctx_tag; /* TLB: kind, regime, VMID and (optionally) StreamID packed for a one-compare match */
     uint32_t sid;
     uint16_t asid, vmid;
@@ -59,47 +58,38 @@ typedef struct smmu_tlb_entry {
     uint8_t tt_index;      /* walk cache: TTB0/TTB1 */
 } smmu_tlb_entry;
 
-typedef struct smmu_cache_stats {
-    uint64_t lookups, hits, misses, inserts, evictions, invalidated;
-} smmu_cache_stats;
+/* Sets up one of the caches from its parameters; false if memory could not be allocated. */
+bool smmu_tlb_init(vp_setassoc *cache, const smmu_cache_params *params, uint32_t random_seed);
 
-typedef struct smmu_tlb {
-    smmu_tlb_entry *entries; /* sets * ways, set-major */
-    uint32_t sets, ways;
-    smmu_repl_policy policy;
-    uint64_t lookup_ps;
-    uint64_t clock;        /* monotonic stamp source for LRU/FIFO */
-    uint32_t random_state; /* xorshift32 state for RANDOM (never 0) */
-    smmu_cache_stats stats;
-} smmu_tlb;
+/* Stores the entry the caller wrote into `slot` (from vp_setassoc_victim, or a stale copy it replaces), filed
+ * under its invalidation groups. `walk_cache` tells which cache: their kinds have different meanings. */
+void smmu_tlb_insert(vp_setassoc *cache, uint32_t slot, bool walk_cache);
 
-/* Returns false if memory could not be allocated. sets == 0 gives a disabled cache that never hits. */
-bool smmu_tlb_init(smmu_tlb *tlb, const smmu_cache_params *params, uint32_t random_seed);
-void smmu_tlb_free(smmu_tlb *tlb);
-
-static inline bool smmu_tlb_enabled(const smmu_tlb *tlb) {
-    return tlb->sets != 0;
+/* One filter describes every architectural invalidation scope; an entry is removed when it passes all
+ * enabled checks. */
+enum {
+    SMMU_REGIME_CLASS_EL1 = 1u << 0,
+    SMMU_REGIME_CLASS_EL2 = 1u << 1,
+};
+static inline unsigned smmu_regime_class(unsigned regime) {
+    return regime == SMMU_REGIME_NS_EL1 ? SMMU_REGIME_CLASS_EL1 : SMMU_REGIME_CLASS_EL2;
 }
+typedef struct smmu_inv_filter {
+    unsigned tlb_kinds;      /* bit (1 << smmu_tlb_kind) per TLB entry kind to consider */
+    unsigned walk_stages;    /* bit (1 << stage) per walk-cache stage to consider; 0 keeps the walk cache */
+    unsigned regime_classes; /* stage-1 entries: SMMU_REGIME_CLASS_* to consider */
+    bool by_vmid;
+    uint16_t vmid;
+    bool by_asid; /* entries of this ASID (entries of regimes without ASIDs always match) */
+    uint16_t asid;
+    bool include_global; /* with by_asid: global entries match too (by VA) or never (by ASID) */
+    bool by_range;
+    uint64_t start, end; /* [start, end), end saturated */
+    int ttl_level;       /* 1..3: leaf entries of other levels may stay; 0: no hint */
+} smmu_inv_filter;
 
-/* First way of the set that `key` (an address-derived index key) maps to. */
-static inline smmu_tlb_entry *smmu_tlb_set_of(smmu_tlb *tlb, uint64_t key) {
-    return &tlb->entries[(uint64_t)(key % tlb->sets) * tlb->ways];
-}
-
-/* A lookup hit `e`: update replacement state and counters. */
-static inline void smmu_tlb_record_hit(smmu_tlb *tlb, smmu_tlb_entry *e) {
-    tlb->stats.hits++;
-    if (tlb->policy == SMMU_REPL_LRU)
-        e->stamp = ++tlb->clock;
-}
-
-/* Chooses the slot for a new entry in the set starting at `set`: a free way first, else the policy's victim
- * (counted as an eviction). The caller fills the slot and then calls smmu_tlb_commit. */
-smmu_tlb_entry *smmu_tlb_victim(smmu_tlb *tlb, smmu_tlb_entry *set);
-void smmu_tlb_commit(smmu_tlb *tlb, smmu_tlb_entry *e);
-
-/* Removes every valid entry for which match(entry, arg) is true. Returns how many were removed. */
-uint64_t smmu_tlb_invalidate_if(smmu_tlb *tlb, bool (*match)(const smmu_tlb_entry *e, const void *arg),
-                                const void *arg);
+/* Removes every entry of `cache` that the filter selects, visiting only the groups that can hold such
+ * entries. Returns how many were removed. */
+uint64_t smmu_tlb_invalidate(vp_setassoc *cache, bool walk_cache, const smmu_inv_filter *f);
 
 #endif

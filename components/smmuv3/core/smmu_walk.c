@@ -222,69 +222,75 @@ static uint64_t walk_cache_key(uint64_t ia, unsigned span_shift, int level) {
 }
 
 static bool walk_cache_match(const smmu_tlb_entry *e, const walk_cache_tag *tag, uint64_t base, int level) {
-    return (e->flags & SMMU_TLB_F_VALID) && e->kind == tag->stage && e->level == (uint8_t)level &&
-           e->ia_base == base && e->ttb == tag->ttb && e->tt_index == tag->tt_index &&
-           e->granule_shift == tag->granule_shift && e->regime == tag->regime &&
+    return e->kind == tag->stage && e->level == (uint8_t)level && e->ia_base == base && e->ttb == tag->ttb &&
+           e->tt_index == tag->tt_index && e->granule_shift == tag->granule_shift &&
+           e->regime == tag->regime &&
            (e->flags & (SMMU_TLB_F_VMID_VALID | SMMU_TLB_F_ASID_VALID)) == tag->flags &&
            e->vmid == tag->vmid && e->asid == tag->asid;
+}
+
+/* The valid way of the set starting at `set` that caches this table descriptor, or VP_SETASSOC_NONE. */
+static uint32_t walk_cache_probe(const vp_setassoc *wc, uint32_t set, const walk_cache_tag *tag,
+                                 uint64_t base, int level) {
+    for (uint32_t slot = set; slot < set + wc->ways; slot++)
+        if (vp_setassoc_valid(wc, slot) && walk_cache_match(vp_setassoc_entry(wc, slot), tag, base, level))
+            return slot;
+    return VP_SETASSOC_NONE;
 }
 
 /* Looks for the deepest cached table descriptor on the path of `ia`; on a hit the walk resumes below it. */
 static bool walk_cache_lookup(smmu_engine *eng, const walk_cache_tag *tag, uint64_t ia, int start_level,
                               uint64_t *table, int *level, uint8_t *hier) {
-    smmu_tlb *wc = &eng->walk_cache;
-    if (!smmu_tlb_enabled(wc))
+    vp_setassoc *wc = &eng->walk_cache;
+    if (!vp_setassoc_enabled(wc))
         return false;
-    wc->stats.lookups++;
-    smmu_engine_advance(eng, wc->lookup_ps);
+    vp_setassoc_note_lookup(wc);
+    smmu_engine_advance(eng, eng->params.walk_cache.lookup_ps);
     for (int l = 2; l >= start_level; l--) {
         unsigned span = smmu_level_shift(tag->granule_shift, l);
         uint64_t base = ia & ~((UINT64_C(1) << span) - 1);
-        smmu_tlb_entry *set = smmu_tlb_set_of(wc, walk_cache_key(ia, span, l));
-        for (uint32_t way = 0; way < wc->ways; way++) {
-            if (walk_cache_match(&set[way], tag, base, l)) {
-                smmu_tlb_record_hit(wc, &set[way]);
-                *table = set[way].out_base;
-                *level = l + 1;
-                *hier = set[way].perm;
-                return true;
-            }
+        uint32_t slot =
+            walk_cache_probe(wc, vp_setassoc_set_first(wc, walk_cache_key(ia, span, l)), tag, base, l);
+        if (slot != VP_SETASSOC_NONE) {
+            const smmu_tlb_entry *e = vp_setassoc_entry(wc, slot);
+            vp_setassoc_hit(wc, slot);
+            *table = e->out_base;
+            *level = l + 1;
+            *hier = e->perm;
+            return true;
         }
     }
-    wc->stats.misses++;
+    vp_setassoc_note_miss(wc);
     return false;
 }
 
 static void walk_cache_insert(smmu_engine *eng, const walk_cache_tag *tag, uint64_t ia, int level,
                               uint64_t next_table, uint8_t hier) {
-    smmu_tlb *wc = &eng->walk_cache;
-    if (!smmu_tlb_enabled(wc))
+    vp_setassoc *wc = &eng->walk_cache;
+    if (!vp_setassoc_enabled(wc))
         return;
     unsigned span = smmu_level_shift(tag->granule_shift, level);
     uint64_t base = ia & ~((UINT64_C(1) << span) - 1);
-    smmu_tlb_entry *set = smmu_tlb_set_of(wc, walk_cache_key(ia, span, level));
-    smmu_tlb_entry *slot = NULL;
-    for (uint32_t way = 0; way < wc->ways && !slot; way++) {
-        if (walk_cache_match(&set[way], tag, base, level))
-            slot = &set[way];
-    }
-    if (!slot)
-        slot = smmu_tlb_victim(wc, set);
-    memset(slot, 0, sizeof(*slot));
-    slot->ia_base = base;
-    slot->out_base = next_table;
-    slot->ttb = tag->ttb;
-    slot->span_shift = (uint8_t)span;
-    slot->kind = tag->stage;
-    slot->regime = tag->regime;
-    slot->level = (uint8_t)level;
-    slot->flags = tag->flags;
-    slot->vmid = tag->vmid;
-    slot->asid = tag->asid;
-    slot->perm = hier;
-    slot->granule_shift = tag->granule_shift;
-    slot->tt_index = tag->tt_index;
-    smmu_tlb_commit(wc, slot);
+    uint32_t set = vp_setassoc_set_first(wc, walk_cache_key(ia, span, level));
+    uint32_t slot = walk_cache_probe(wc, set, tag, base, level);
+    if (slot == VP_SETASSOC_NONE)
+        slot = vp_setassoc_victim(wc, set);
+    smmu_tlb_entry *e = vp_setassoc_entry(wc, slot);
+    memset(e, 0, sizeof(*e));
+    e->ia_base = base;
+    e->out_base = next_table;
+    e->ttb = tag->ttb;
+    e->span_shift = (uint8_t)span;
+    e->kind = tag->stage;
+    e->regime = tag->regime;
+    e->level = (uint8_t)level;
+    e->flags = tag->flags;
+    e->vmid = tag->vmid;
+    e->asid = tag->asid;
+    e->perm = hier;
+    e->granule_shift = tag->granule_shift;
+    e->tt_index = tag->tt_index;
+    smmu_tlb_insert(wc, slot, true);
 }
 
 /* ---- descriptor memory accesses ---- */

@@ -132,7 +132,7 @@ typedef enum smmu_repl_policy {
 } smmu_repl_policy;
 
 typedef struct smmu_cache_params {
-    uint32_t sets; /* 0 disables the cache */
+    uint32_t sets; /* 0 disables the cache; smmu_params_validate allows at most 2^20 entries and 1024 ways */
     uint32_t ways;
     smmu_repl_policy policy;
     uint64_t lookup_ps; /* latency of one lookup, hit or miss */
