@@ -69,7 +69,7 @@ static void note_access(void *ctx, smmu_mem_kind kind, uint64_t pa, unsigned len
         h->above_oas.push_back(pa);
 }
 
-static bool host_read(void *ctx, smmu_mem_kind kind, uint64_t pa, void *buf, unsigned len,
+static bool host_read(void *ctx, smmu_call *, smmu_mem_kind kind, uint64_t pa, void *buf, unsigned len,
                       const smmu_mem_attrs *attrs) {
     note_access(ctx, kind, pa, len, attrs);
     if (H(ctx)->mem.read_aborts(pa, len))
@@ -78,7 +78,7 @@ static bool host_read(void *ctx, smmu_mem_kind kind, uint64_t pa, void *buf, uns
     return true;
 }
 
-static bool host_write(void *ctx, smmu_mem_kind kind, uint64_t pa, const void *buf, unsigned len,
+static bool host_write(void *ctx, smmu_call *, smmu_mem_kind kind, uint64_t pa, const void *buf, unsigned len,
                        const smmu_mem_attrs *attrs) {
     note_access(ctx, kind, pa, len, attrs);
     if (H(ctx)->mem.write_aborts(pa, len))
@@ -92,7 +92,7 @@ static bool host_write(void *ctx, smmu_mem_kind kind, uint64_t pa, const void *b
     return true;
 }
 
-static bool host_cas(void *ctx, uint64_t pa, uint64_t expected, uint64_t desired, uint64_t *observed,
+static bool host_cas(void *ctx, smmu_call *, uint64_t pa, uint64_t expected, uint64_t desired, uint64_t *observed,
                      const smmu_mem_attrs *attrs) {
     note_access(ctx, SMMU_MEM_TT, pa, 8, attrs);
     if (H(ctx)->mem.read_aborts(pa, 8) || H(ctx)->mem.write_aborts(pa, 8))
@@ -103,18 +103,18 @@ static bool host_cas(void *ctx, uint64_t pa, uint64_t expected, uint64_t desired
     return true;
 }
 
-static void host_irq(void *ctx, smmu_irq_line line, bool level) {
+static void host_irq(void *ctx, smmu_call *, smmu_irq_line line, bool level) {
     if (level)
         H(ctx)->irq_pulses[line]++;
 }
 
-static void host_advance(void *ctx, uint64_t ps) {
+static void host_advance(void *ctx, smmu_call *, uint64_t ps) {
     H(ctx)->time_ps += ps;
 }
-static void host_changed(void *ctx) {
+static void host_changed(void *ctx, smmu_call *) {
     H(ctx)->translations_changed++;
 }
-static void host_trace(void *ctx, const char *line) {
+static void host_trace(void *ctx, smmu_call *, const char *line) {
     H(ctx)->trace.emplace_back(line);
 }
 
@@ -155,25 +155,25 @@ uint64_t Harness::alloc_aligned(uint64_t size) {
 
 uint32_t Harness::rd32(uint64_t off) {
     uint64_t v = 0;
-    if (!smmu_reg_read(s, off, 4, &v))
+    if (!smmu_reg_read(s, nullptr, off, 4, &v))
         throw std::runtime_error("register read refused");
     return (uint32_t)v;
 }
 
 uint64_t Harness::rd64(uint64_t off) {
     uint64_t v = 0;
-    if (!smmu_reg_read(s, off, 8, &v))
+    if (!smmu_reg_read(s, nullptr, off, 8, &v))
         throw std::runtime_error("register read refused");
     return v;
 }
 
 void Harness::wr32(uint64_t off, uint32_t v) {
-    if (!smmu_reg_write(s, off, 4, v))
+    if (!smmu_reg_write(s, nullptr, off, 4, v))
         throw std::runtime_error("register write refused");
 }
 
 void Harness::wr64(uint64_t off, uint64_t v) {
-    if (!smmu_reg_write(s, off, 8, v))
+    if (!smmu_reg_write(s, nullptr, off, 8, v))
         throw std::runtime_error("register write refused");
 }
 
@@ -371,7 +371,7 @@ smmu_result Harness::translate(uint32_t sid, uint64_t addr, bool write, bool ssv
     t.acc.exec = exec;
     t.at = at;
     smmu_result r{};
-    smmu_translate(s, &t, &r);
+    smmu_translate(s, nullptr, &t, &r);
     return r;
 }
 

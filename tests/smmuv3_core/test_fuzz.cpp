@@ -151,22 +151,22 @@ TEST_P(SmmuFuzz, RandomRegisterWritesNeverBreakTheModel) {
             off = (rng() % 0x100) & ~uint64_t(size - 1); // mostly the interesting page-0 registers
         if (rng() % 8 == 0)
             off = 0x10000 + ((0xA8 + (rng() % 0x30)) & ~uint64_t(size - 1));
-        ASSERT_TRUE(smmu_reg_write(h.s, off, size, rng()));
+        ASSERT_TRUE(smmu_reg_write(h.s, nullptr, off, size, rng()));
         uint64_t v;
-        ASSERT_TRUE(smmu_reg_read(h.s, off, size, &v));
+        ASSERT_TRUE(smmu_reg_read(h.s, nullptr, off, size, &v));
         if (rng() % 4 == 0)
             h.translate((uint32_t)(rng() % 4), rng(), rng() % 2, rng() % 2, (uint32_t)rng() & 0xFFFFF);
         if (rng() % 16 == 0) {
             // Random bytes where the command queue may point, then kick it.
             for (int i = 0; i < 8; i++)
                 h.mem.write64(h.cmdq_base + (rng() % 64) * 8, rng());
-            smmu_reg_write(h.s, SMMU_CMDQ_PROD, 4, rng());
+            smmu_reg_write(h.s, nullptr, SMMU_CMDQ_PROD, 4, rng());
         }
     }
     for (unsigned i = 0; i < 6; i++)
         EXPECT_EQ(h.rd32(SMMU_IDR0 + 4 * i), p.idr[i]);
     uint64_t v;
-    EXPECT_FALSE(smmu_reg_read(h.s, 0x6, 4, &v));
+    EXPECT_FALSE(smmu_reg_read(h.s, nullptr, 0x6, 4, &v));
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, SmmuFuzz, ::testing::Values(1u, 2u, 3u, 4u));

@@ -239,10 +239,10 @@ TEST(SmmuRegs, IdRegistersReflectParameters) {
 TEST(SmmuRegs, AccessRulesAndReservedOffsets) {
     Harness h;
     uint64_t v = 1;
-    EXPECT_FALSE(smmu_reg_read(h.s, 0x22, 4, &v));
-    EXPECT_FALSE(smmu_reg_read(h.s, 0x84, 8, &v));
-    EXPECT_FALSE(smmu_reg_read(h.s, 0x80, 2, &v));
-    EXPECT_FALSE(smmu_reg_write(h.s, 0x20000, 4, 0));
+    EXPECT_FALSE(smmu_reg_read(h.s, nullptr, 0x22, 4, &v));
+    EXPECT_FALSE(smmu_reg_read(h.s, nullptr, 0x84, 8, &v));
+    EXPECT_FALSE(smmu_reg_read(h.s, nullptr, 0x80, 2, &v));
+    EXPECT_FALSE(smmu_reg_write(h.s, nullptr, 0x20000, 4, 0));
     // Reserved offsets are RAZ/WI.
     h.wr32(0x0E00, 0xFFFFFFFF);
     EXPECT_EQ(h.rd32(0x0E00), 0u);

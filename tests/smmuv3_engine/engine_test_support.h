@@ -58,7 +58,7 @@ class TestHost {
     uint64_t reads = 0, cas_calls = 0, advanced_ps = 0, changed = 0;
 
   private:
-    static bool Read(void *ctx, smmu_mem_kind, uint64_t pa, void *buf, unsigned len, const smmu_mem_attrs *) {
+    static bool Read(void *ctx, smmu_call *, smmu_mem_kind, uint64_t pa, void *buf, unsigned len, const smmu_mem_attrs *) {
         auto *h = static_cast<TestHost *>(ctx);
         h->reads++;
         if (h->abort_at.count(pa & ~7ull))
@@ -70,7 +70,7 @@ class TestHost {
         }
         return true;
     }
-    static bool Write(void *ctx, smmu_mem_kind, uint64_t pa, const void *buf, unsigned len,
+    static bool Write(void *ctx, smmu_call *, smmu_mem_kind, uint64_t pa, const void *buf, unsigned len,
                       const smmu_mem_attrs *) {
         auto *h = static_cast<TestHost *>(ctx);
         if (h->abort_at.count(pa & ~7ull))
@@ -85,7 +85,7 @@ class TestHost {
         }
         return true;
     }
-    static bool Cas(void *ctx, uint64_t pa, uint64_t expected, uint64_t desired, uint64_t *observed,
+    static bool Cas(void *ctx, smmu_call *, uint64_t pa, uint64_t expected, uint64_t desired, uint64_t *observed,
                     const smmu_mem_attrs *) {
         auto *h = static_cast<TestHost *>(ctx);
         h->cas_calls++;
@@ -98,8 +98,8 @@ class TestHost {
             h->Write64(pa, desired);
         return true;
     }
-    static void Advance(void *ctx, uint64_t ps) { static_cast<TestHost *>(ctx)->advanced_ps += ps; }
-    static void Changed(void *ctx) { static_cast<TestHost *>(ctx)->changed++; }
+    static void Advance(void *ctx, smmu_call *, uint64_t ps) { static_cast<TestHost *>(ctx)->advanced_ps += ps; }
+    static void Changed(void *ctx, smmu_call *) { static_cast<TestHost *>(ctx)->changed++; }
 
     std::unordered_map<uint64_t, uint64_t> words_;
     smmu_host_ops ops_{};

@@ -33,14 +33,14 @@ class RamHost {
 
   private:
     bool InRam(uint64_t pa, unsigned len) const { return pa >= kRamBase && pa + len <= kRamBase + kRamSize; }
-    static bool Read(void *ctx, smmu_mem_kind, uint64_t pa, void *buf, unsigned len, const smmu_mem_attrs *) {
+    static bool Read(void *ctx, smmu_call *, smmu_mem_kind, uint64_t pa, void *buf, unsigned len, const smmu_mem_attrs *) {
         auto *h = static_cast<RamHost *>(ctx);
         if (!h->InRam(pa, len))
             return false;
         memcpy(buf, &h->ram_[pa - kRamBase], len);
         return true;
     }
-    static bool Write(void *ctx, smmu_mem_kind, uint64_t pa, const void *buf, unsigned len,
+    static bool Write(void *ctx, smmu_call *, smmu_mem_kind, uint64_t pa, const void *buf, unsigned len,
                       const smmu_mem_attrs *) {
         auto *h = static_cast<RamHost *>(ctx);
         if (!h->InRam(pa, len))
@@ -48,7 +48,7 @@ class RamHost {
         memcpy(&h->ram_[pa - kRamBase], buf, len);
         return true;
     }
-    static bool Cas(void *ctx, uint64_t pa, uint64_t expected, uint64_t desired, uint64_t *observed,
+    static bool Cas(void *ctx, smmu_call *, uint64_t pa, uint64_t expected, uint64_t desired, uint64_t *observed,
                     const smmu_mem_attrs *) {
         auto *h = static_cast<RamHost *>(ctx);
         if (!h->InRam(pa, 8))

@@ -15,7 +15,7 @@ void smmu_tracef(smmu *s, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
-    s->host.trace(s->host_ctx, line);
+    s->host.trace(s->host_ctx, s->call, line);
 }
 
 void smmu_set_trace(smmu *s, bool on) {

@@ -47,15 +47,18 @@ void smmu_destroy(smmu *s);
 /* Reset state: every register at its reset value, caches empty. */
 void smmu_reset(smmu *s);
 
+/* Every entry point that may call the host takes the host's context of the call (smmu_call, see
+ * smmu_host.h), passed back to each callback it makes. */
+
 /* Register access at `offset` in the 128 KiB space; size 4 or 8 bytes, naturally aligned. Returns false for
  * accesses the architecture does not allow (wrong size/alignment), which the shell answers with a bus error;
  * reserved offsets are RAZ/WI and return true. Writes to CMDQ_PROD, CR0 etc. do their work before returning
  * (command processing, enabling queues), charging the time via host->advance. */
-bool smmu_reg_read(smmu *s, uint64_t offset, unsigned size, uint64_t *value);
+bool smmu_reg_read(smmu *s, smmu_call *call, uint64_t offset, unsigned size, uint64_t *value);
 /* The same value without counting or charging time: for observers (waveforms), whose reads are not the
  * guest's. */
 bool smmu_reg_peek(smmu *s, uint64_t offset, unsigned size, uint64_t *value);
-bool smmu_reg_write(smmu *s, uint64_t offset, unsigned size, uint64_t value);
+bool smmu_reg_write(smmu *s, smmu_call *call, uint64_t offset, unsigned size, uint64_t value);
 
 /* An incoming transaction and its identity (the shell fills this from the TLM extension). */
 typedef enum smmu_pcie_at {
@@ -93,7 +96,7 @@ typedef struct smmu_result {
     uint8_t event_id;    /* the event raised (recorded or not), 0 if none */
 } smmu_result;
 
-void smmu_translate(smmu *s, const smmu_txn *txn, smmu_result *res);
+void smmu_translate(smmu *s, smmu_call *call, const smmu_txn *txn, smmu_result *res);
 
 /* Text trace on/off (host->trace must be set for lines to appear). */
 void smmu_set_trace(smmu *s, bool on);

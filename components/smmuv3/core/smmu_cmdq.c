@@ -14,7 +14,7 @@ static uint64_t get_le64(const uint8_t *b) {
 
 static void config_changed(smmu *s) {
     if (s->host.translations_changed)
-        s->host.translations_changed(s->host_ctx);
+        s->host.translations_changed(s->host_ctx, s->call);
 }
 
 static void trace_range(smmu *s, const smmu_cmd *c, bool vmid, bool asid) {

@@ -22,6 +22,12 @@ smmu_engine *smmu_engine_create(const smmu_engine_params *params, const smmu_hos
     return eng;
 }
 
+smmu_call *smmu_engine_set_call(smmu_engine *eng, smmu_call *call) {
+    smmu_call *previous = eng->call;
+    eng->call = call;
+    return previous;
+}
+
 void smmu_engine_destroy(smmu_engine *eng) {
     if (!eng)
         return;
@@ -330,7 +336,7 @@ static void run_invalidation(smmu_engine *eng, const smmu_inv_filter *f) {
     if (f->walk_stages)
         smmu_tlb_invalidate(&eng->walk_cache, true, f);
     if (eng->host->translations_changed)
-        eng->host->translations_changed(eng->host_ctx);
+        eng->host->translations_changed(eng->host_ctx, eng->call);
 }
 
 static void set_range(smmu_inv_filter *f, uint64_t addr, uint64_t num_bytes) {

@@ -53,6 +53,7 @@ struct smmu_engine {
     smmu_engine_params params;
     const smmu_host_ops *host;
     void *host_ctx;
+    smmu_call *call; /* the host's context of the call in progress (smmu_engine_set_call) */
     vp_setassoc tlb;        /* smmu_tlb_entry leaf translations */
     vp_setassoc walk_cache; /* smmu_tlb_entry table descriptors */
     smmu_engine_counters count;
@@ -140,7 +141,7 @@ static inline bool smmu_walk_ctx_vmid(const smmu_walk_ctx *ctx, uint16_t *vmid) 
 
 static inline void smmu_engine_advance(smmu_engine *eng, uint64_t ps) {
     if (ps && eng->host->advance)
-        eng->host->advance(eng->host_ctx, ps);
+        eng->host->advance(eng->host_ctx, eng->call, ps);
 }
 
 #endif

@@ -65,8 +65,8 @@ void smmu_irq_pulse(smmu *s, smmu_irq_line line) {
                : line == SMMU_IRQ_CMD_SYNC ? "cmd-sync"
                                            : "gerror");
     if (s->host.irq_set) {
-        s->host.irq_set(s->host_ctx, line, true);
-        s->host.irq_set(s->host_ctx, line, false);
+        s->host.irq_set(s->host_ctx, s->call, line, true);
+        s->host.irq_set(s->host_ctx, s->call, line, false);
     }
 }
 

@@ -28,6 +28,36 @@ typedef struct smmu_mem_attrs {
     bool ns;             /* non-secure physical address space */
 } smmu_mem_attrs;
 
+/* The host's context of one call into the core (smmu_reg_read/write, smmu_translate, ...): the core passes it
+ * back unchanged to every callback made during that call. The SystemC shell keeps the annotated delay of the
+ * transaction being served there, so calls from several processes (a stalled transaction retried, a register
+ * write, unrelated DMA) never share one. Opaque to the core; may be NULL. */
+typedef struct smmu_call smmu_call;
+
+/* Messages the SMMU sends toward PCIe endpoints, through the root complex. */
+typedef enum smmu_msg_kind {
+    SMMU_MSG_ATS_INV_REQ = 1, /* ATS Invalidate Request (from CMD_ATC_INV) */
+    SMMU_MSG_PRG_RESP = 2,    /* PRI Page Request Group Response (CMD_PRI_RESP or an automatic response) */
+} smmu_msg_kind;
+
+/* PRG Response codes (PCIe Response Code field). */
+enum { SMMU_PRG_SUCCESS = 0x0, SMMU_PRG_INVALID_REQUEST = 0x1, SMMU_PRG_RESPONSE_FAILURE = 0xF };
+
+typedef struct smmu_msg {
+    smmu_msg_kind kind;
+    uint32_t sid;  /* StreamID of the endpoint (the root complex maps it back to a Requester ID) */
+    bool ssv;      /* with a PASID prefix */
+    uint32_t ssid; /* the PASID */
+    /* ATS Invalidate Request */
+    uint64_t addr;     /* first byte of the range, aligned to its size */
+    uint8_t size_log2; /* the range is 2^size_log2 bytes (12..64) */
+    bool global;       /* Global Invalidate (only with ssv) */
+    uint8_t itag;      /* 0..31 */
+    /* PRG Response */
+    uint16_t prg_index; /* 9 bits */
+    uint8_t response;   /* SMMU_PRG_* */
+} smmu_msg;
+
 typedef enum smmu_irq_line {
     SMMU_IRQ_EVTQ = 0,
     SMMU_IRQ_PRIQ = 1,
@@ -39,25 +69,32 @@ typedef enum smmu_irq_line {
 typedef struct smmu_host_ops {
     /* Read/write len bytes (1..64, naturally aligned for 4/8) at physical address pa. Return true on success,
      * false on an external abort (decode error, slave error). Little-endian byte order in buf. */
-    bool (*mem_read)(void *ctx, smmu_mem_kind kind, uint64_t pa, void *buf, unsigned len,
+    bool (*mem_read)(void *ctx, smmu_call *call, smmu_mem_kind kind, uint64_t pa, void *buf, unsigned len,
                      const smmu_mem_attrs *attrs);
-    bool (*mem_write)(void *ctx, smmu_mem_kind kind, uint64_t pa, const void *buf, unsigned len,
+    bool (*mem_write)(void *ctx, smmu_call *call, smmu_mem_kind kind, uint64_t pa, const void *buf, unsigned len,
                       const smmu_mem_attrs *attrs);
     /* Atomic 64-bit compare-and-swap for HTTU descriptor updates: if *pa == expected store desired.
      * *observed receives the old value. Return false on an external abort. */
-    bool (*mem_cas64)(void *ctx, uint64_t pa, uint64_t expected, uint64_t desired, uint64_t *observed,
+    bool (*mem_cas64)(void *ctx, smmu_call *call, uint64_t pa, uint64_t expected, uint64_t desired, uint64_t *observed,
                       const smmu_mem_attrs *attrs);
     /* Wired interrupt outputs. Level-style: the core drives a pulse as set(true) then set(false). */
-    void (*irq_set)(void *ctx, smmu_irq_line line, bool level);
+    void (*irq_set)(void *ctx, smmu_call *call, smmu_irq_line line, bool level);
     /* Time the core spends (cache lookups, command processing), in picoseconds, added to the current
      * operation's annotated delay. May be NULL. */
-    void (*advance)(void *ctx, uint64_t ps);
+    void (*advance)(void *ctx, smmu_call *call, uint64_t ps);
     /* Any invalidation that could change a translation or configuration completed: the host must drop every
      * cached translation it handed out (DMI pointers upstream). May be NULL. */
-    void (*translations_changed)(void *ctx);
+    void (*translations_changed)(void *ctx, smmu_call *call);
     /* One line of deterministic text trace (no trailing newline). May be NULL; the core formats lines only
      * when it is set and tracing is enabled. */
-    void (*trace)(void *ctx, const char *line);
+    void (*trace)(void *ctx, smmu_call *call, const char *line);
+    /* Sends a message toward the endpoint of msg->sid (ATS invalidation, PRG response). Returns false if no
+     * endpoint can receive it (then the core treats it as answered: an invalidation completes with no
+     * guarantee, as after an Unsupported Request). May be NULL (no PCIe: every message is undeliverable). */
+    bool (*send_msg)(void *ctx, smmu_call *call, const smmu_msg *msg);
+    /* Simulated time of the call in progress, in picoseconds (the host's time plus what the call has spent so
+     * far): for timeouts. May be NULL (time stands still). */
+    uint64_t (*now_ps)(void *ctx, smmu_call *call);
 } smmu_host_ops;
 
 #ifdef __cplusplus

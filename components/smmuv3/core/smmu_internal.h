@@ -118,6 +118,9 @@ struct smmu {
     smmu_params p;
     smmu_host_ops host;
     void *host_ctx;
+    /* The host's context of the entry point in progress. The core never waits, so calls nest only through
+     * a host callback that re-enters the core, and each entry point saves and restores it (smmu_call_enter). */
+    smmu_call *call;
     smmu_engine *eng;
     bool trace_on;
 
@@ -149,6 +152,19 @@ struct smmu {
     smmu_counters st;
 };
 
+/* Every public entry point that can call the host runs between these two: callbacks get `call`, and a nested
+ * entry (a host callback that re-enters the core) restores the outer one when it returns. */
+static inline smmu_call *smmu_call_enter(smmu *s, smmu_call *call) {
+    smmu_call *outer = s->call;
+    s->call = call;
+    smmu_engine_set_call(s->eng, call);
+    return outer;
+}
+static inline void smmu_call_leave(smmu *s, smmu_call *outer) {
+    s->call = outer;
+    smmu_engine_set_call(s->eng, outer);
+}
+
 /* ID register helpers. */
 static inline bool smmu_has(const smmu *s, unsigned idr, uint64_t mask) {
     return (s->p.idr[idr] & mask) != 0;
@@ -170,11 +186,11 @@ static inline uint64_t smmu_oas_mask(const smmu *s) {
  * before any access beyond it. */
 static inline bool smmu_mem_read(smmu *s, smmu_mem_kind kind, uint64_t pa, void *buf, unsigned len,
                                  const smmu_mem_attrs *attrs) {
-    return s->host.mem_read && s->host.mem_read(s->host_ctx, kind, pa & smmu_oas_mask(s), buf, len, attrs);
+    return s->host.mem_read && s->host.mem_read(s->host_ctx, s->call, kind, pa & smmu_oas_mask(s), buf, len, attrs);
 }
 static inline bool smmu_mem_write(smmu *s, smmu_mem_kind kind, uint64_t pa, const void *buf, unsigned len,
                                   const smmu_mem_attrs *attrs) {
-    return s->host.mem_write && s->host.mem_write(s->host_ctx, kind, pa & smmu_oas_mask(s), buf, len, attrs);
+    return s->host.mem_write && s->host.mem_write(s->host_ctx, s->call, kind, pa & smmu_oas_mask(s), buf, len, attrs);
 }
 
 /* Trace (no formatting cost when off). */
@@ -193,7 +209,7 @@ const char *smmu_ssid_str(char *buf, bool ssv, uint32_t ssid);
 
 static inline void smmu_advance(smmu *s, uint64_t ps) {
     if (ps && s->host.advance)
-        s->host.advance(s->host_ctx, ps);
+        s->host.advance(s->host_ctx, s->call, ps);
 }
 
 /* ---- register file (smmu_regfile.c) ---- */

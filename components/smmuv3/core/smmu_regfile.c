@@ -297,7 +297,7 @@ static void write_cr0(smmu *s, uint32_t v) {
     /* The model completes every enable/disable at once, so CR0ACK follows CR0 immediately. */
     s->cr0 = s->cr0ack = v & mask;
     if ((old ^ s->cr0ack) & SMMU_CR0_SMMUEN && s->host.translations_changed)
-        s->host.translations_changed(s->host_ctx);
+        s->host.translations_changed(s->host_ctx, s->call);
     if ((s->cr0ack & SMMU_CR0_CMDQEN) && !(old & SMMU_CR0_CMDQEN))
         smmu_cmdq_process(s);
 }
@@ -341,7 +341,7 @@ static void write32(smmu *s, uint64_t off, uint32_t v) {
         if (v & SMMU_GBPA_UPDATE) {
             s->gbpa = v & (uint32_t)SMMU_GBPA_FIELDS;
             if (!smmuen && s->host.translations_changed)
-                s->host.translations_changed(s->host_ctx);
+                s->host.translations_changed(s->host_ctx, s->call);
         }
         break;
     case SMMU_IRQ_CTRL: {
@@ -426,12 +426,15 @@ static bool access_ok(uint64_t offset, unsigned size) {
     return (size == 4 || size == 8) && (offset % size) == 0 && offset + size <= SMMU_REG_SPACE_SIZE;
 }
 
-bool smmu_reg_read(smmu *s, uint64_t offset, unsigned size, uint64_t *value) {
+bool smmu_reg_read(smmu *s, smmu_call *call, uint64_t offset, unsigned size, uint64_t *value) {
     if (!access_ok(offset, size))
         return false;
+    smmu_call *outer = smmu_call_enter(s, call);
     s->st.reg_reads++;
     smmu_advance(s, s->p.reg_access_ps);
-    return smmu_reg_peek(s, offset, size, value);
+    bool ok = smmu_reg_peek(s, offset, size, value);
+    smmu_call_leave(s, outer);
+    return ok;
 }
 
 bool smmu_reg_peek(smmu *s, uint64_t offset, unsigned size, uint64_t *value) {
@@ -446,9 +449,10 @@ bool smmu_reg_peek(smmu *s, uint64_t offset, unsigned size, uint64_t *value) {
     return true;
 }
 
-bool smmu_reg_write(smmu *s, uint64_t offset, unsigned size, uint64_t value) {
+bool smmu_reg_write(smmu *s, smmu_call *call, uint64_t offset, unsigned size, uint64_t value) {
     if (!access_ok(offset, size))
         return false;
+    smmu_call *outer = smmu_call_enter(s, call);
     s->st.reg_writes++;
     smmu_advance(s, s->p.reg_access_ps);
     if (smmu_tracing(s)) {
@@ -467,5 +471,6 @@ bool smmu_reg_write(smmu *s, uint64_t offset, unsigned size, uint64_t value) {
     } else {
         write32(s, offset, (uint32_t)value);
     }
+    smmu_call_leave(s, outer);
     return true;
 }

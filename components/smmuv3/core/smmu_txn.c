@@ -326,10 +326,12 @@ static void translate(smmu *s, const smmu_txn *t, smmu_result *res) {
     s->st.translations_ok++;
 }
 
-void smmu_translate(smmu *s, const smmu_txn *t, smmu_result *res) {
+void smmu_translate(smmu *s, smmu_call *call, const smmu_txn *t, smmu_result *res) {
+    smmu_call *outer = smmu_call_enter(s, call);
     translate(s, t, res);
     if (s->pending_ps) {
         smmu_advance(s, s->pending_ps);
         s->pending_ps = 0;
     }
+    smmu_call_leave(s, outer);
 }

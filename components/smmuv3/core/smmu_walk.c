@@ -310,7 +310,7 @@ static bool read_descriptor(smmu_engine *eng, unsigned stage, const smmu_tt_cfg 
         eng->count.mem_reads_s1++;
     else
         eng->count.mem_reads_s2++;
-    if (!eng->host->mem_read(eng->host_ctx, SMMU_MEM_TT, pa, buf, 8, &tt->walk_attrs))
+    if (!eng->host->mem_read(eng->host_ctx, eng->call, SMMU_MEM_TT, pa, buf, 8, &tt->walk_attrs))
         return false;
     uint64_t v = load_le64(buf);
     *desc = tt->big_endian ? __builtin_bswap64(v) : v;
@@ -328,16 +328,16 @@ static bool cas_descriptor(smmu_engine *eng, const smmu_tt_cfg *tt, uint64_t pa,
     uint64_t seen = 0;
     bool ok;
     if (eng->host->mem_cas64) {
-        ok = eng->host->mem_cas64(eng->host_ctx, pa, expected, desired, &seen, &tt->walk_attrs);
+        ok = eng->host->mem_cas64(eng->host_ctx, eng->call, pa, expected, desired, &seen, &tt->walk_attrs);
     } else {
         uint8_t buf[8];
-        ok = eng->host->mem_read(eng->host_ctx, SMMU_MEM_TT, pa, buf, 8, &tt->walk_attrs);
+        ok = eng->host->mem_read(eng->host_ctx, eng->call, SMMU_MEM_TT, pa, buf, 8, &tt->walk_attrs);
         seen = load_le64(buf);
         if (ok && seen == expected) {
             for (unsigned i = 0; i < 8; i++)
                 buf[i] = (uint8_t)(desired >> (8 * i));
             ok = eng->host->mem_write &&
-                 eng->host->mem_write(eng->host_ctx, SMMU_MEM_TT, pa, buf, 8, &tt->walk_attrs);
+                 eng->host->mem_write(eng->host_ctx, eng->call, SMMU_MEM_TT, pa, buf, 8, &tt->walk_attrs);
         }
     }
     *observed = tt->big_endian ? __builtin_bswap64(seen) : seen;

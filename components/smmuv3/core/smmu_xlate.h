@@ -155,6 +155,9 @@ typedef struct smmu_engine smmu_engine;
 
 smmu_engine *smmu_engine_create(const smmu_engine_params *params, const smmu_host_ops *host, void *host_ctx);
 void smmu_engine_destroy(smmu_engine *eng);
+/* The host's context passed to every callback until the next call (see smmu_call in smmu_host.h); returns the
+ * previous one so a caller can restore it. NULL after create. */
+smmu_call *smmu_engine_set_call(smmu_engine *eng, smmu_call *call);
 
 /* Translate input address `ia` (a VA with s1, an IPA without) of StreamID `sid`. s1 == NULL bypasses stage 1,
  * s2 == NULL bypasses stage 2 (both NULL is not allowed). Returns true with *out filled, or false with *fault

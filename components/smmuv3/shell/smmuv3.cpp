@@ -55,43 +55,36 @@ uint64_t ps_of(const sc_time &t) {
 
 } // namespace
 
-// Points the core's host callbacks at the annotated delay of the transport being served, and counts nesting
-// so a transaction the core itself causes cannot re-enter the core (e.g. an MSI aimed at the SMMU's own
-// registers).
-class Smmuv3::DelayScope {
+// Marks the core as busy for the duration of one core call: traffic the core's own accesses cause (an MSI aimed
+// at the SMMU's registers, a walk looping back upstream) must not re-enter it. Only the core call itself is
+// covered, never a wait, so transactions of other processes are never refused.
+class Smmuv3::CoreCall {
   public:
-    DelayScope(Smmuv3 &owner, sc_time &delay) : owner_(owner), saved_(owner.delay_) {
-        owner_.delay_ = &delay;
-        ++owner_.core_depth_;
-    }
-    ~DelayScope() {
-        owner_.delay_ = saved_;
-        --owner_.core_depth_;
-    }
-    DelayScope(const DelayScope &) = delete;
-    DelayScope &operator=(const DelayScope &) = delete;
+    explicit CoreCall(Smmuv3 &owner) : owner_(owner) { ++owner_.core_depth_; }
+    ~CoreCall() { --owner_.core_depth_; }
+    CoreCall(const CoreCall &) = delete;
+    CoreCall &operator=(const CoreCall &) = delete;
 
   private:
     Smmuv3 &owner_;
-    sc_time *saved_;
 };
 
 const smmu_host_ops Smmuv3::host_ops_ = {
-    [](void *ctx, smmu_mem_kind kind, uint64_t pa, void *buf, unsigned len, const smmu_mem_attrs *) {
-        return static_cast<Smmuv3 *>(ctx)->mem_access(kind, pa, buf, len, false);
-    },
-    [](void *ctx, smmu_mem_kind kind, uint64_t pa, const void *buf, unsigned len, const smmu_mem_attrs *) {
-        return static_cast<Smmuv3 *>(ctx)->mem_access(kind, pa, const_cast<void *>(buf), len, true);
+    [](void *ctx, smmu_call *call, smmu_mem_kind kind, uint64_t pa, void *buf, unsigned len,
+       const smmu_mem_attrs *) { return static_cast<Smmuv3 *>(ctx)->mem_access(call, kind, pa, buf, len, false); },
+    [](void *ctx, smmu_call *call, smmu_mem_kind kind, uint64_t pa, const void *buf, unsigned len,
+       const smmu_mem_attrs *) {
+        return static_cast<Smmuv3 *>(ctx)->mem_access(call, kind, pa, const_cast<void *>(buf), len, true);
     },
     // Atomic by construction: SystemC processes are not preempted, and neither this code nor an LT target's
     // b_transport calls wait() between the read and the write, so no other process can touch the descriptor
     // in between. (A target that waits inside b_transport would break this; the project's memory does not.)
-    [](void *ctx, uint64_t pa, uint64_t expected, uint64_t desired, uint64_t *observed,
+    [](void *ctx, smmu_call *call, uint64_t pa, uint64_t expected, uint64_t desired, uint64_t *observed,
        const smmu_mem_attrs *) {
         auto *self = static_cast<Smmuv3 *>(ctx);
         ++self->counters_.mem_cas;
         uint8_t bytes[8];
-        if (!self->mem_access(SMMU_MEM_TT, pa, bytes, 8, false))
+        if (!self->mem_access(call, SMMU_MEM_TT, pa, bytes, 8, false))
             return false;
         uint64_t old = 0;
         for (unsigned i = 0; i < 8; ++i)
@@ -101,12 +94,16 @@ const smmu_host_ops Smmuv3::host_ops_ = {
             return true;
         for (unsigned i = 0; i < 8; ++i)
             bytes[i] = static_cast<uint8_t>(desired >> (8 * i));
-        return self->mem_access(SMMU_MEM_TT, pa, bytes, 8, true);
+        return self->mem_access(call, SMMU_MEM_TT, pa, bytes, 8, true);
     },
-    [](void *ctx, smmu_irq_line line, bool level) { static_cast<Smmuv3 *>(ctx)->irq_set(line, level); },
-    [](void *ctx, uint64_t ps) { static_cast<Smmuv3 *>(ctx)->advance(ps); },
-    [](void *ctx) { static_cast<Smmuv3 *>(ctx)->invalidate_upstream_dmi(); },
-    [](void *ctx, const char *line) { static_cast<Smmuv3 *>(ctx)->trace_line(line); },
+    [](void *ctx, smmu_call *call, smmu_irq_line line, bool level) {
+        static_cast<Smmuv3 *>(ctx)->irq_set(call, line, level);
+    },
+    [](void *ctx, smmu_call *call, uint64_t ps) { static_cast<Smmuv3 *>(ctx)->advance(call, ps); },
+    [](void *ctx, smmu_call *) { static_cast<Smmuv3 *>(ctx)->invalidate_upstream_dmi(); },
+    [](void *ctx, smmu_call *call, const char *line) { static_cast<Smmuv3 *>(ctx)->trace_line(call, line); },
+    nullptr, // send_msg: no PCIe messages yet
+    [](void *, smmu_call *call) { return ps_of(Smmuv3::now_with_delay(call)); },
 };
 
 Smmuv3::Params Smmuv3::default_params() {
@@ -190,7 +187,7 @@ void Smmuv3::upstream_transport(tlm::tlm_generic_payload &gp, sc_time &delay) {
         gp.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
         return;
     }
-    DelayScope scope(*this, delay);
+    smmu_call call{&delay};
     if (attr->kind != TxnKind::Memory) {
         ++counters_.upstream_unsupported;
         if (!unsupported_reported_) {
@@ -202,13 +199,13 @@ void Smmuv3::upstream_transport(tlm::tlm_generic_payload &gp, sc_time &delay) {
         return;
     }
     if (attr->at == PcieAt::TranslationRequest) {
-        answer_ats_request(*attr, gp);
+        answer_ats_request(&call, *attr, gp);
         return;
     }
-    translate_request(*attr, gp);
+    translate_request(&call, *attr, gp);
 }
 
-void Smmuv3::translate_request(const TxnAttr &attr, tlm::tlm_generic_payload &gp) {
+void Smmuv3::translate_request(smmu_call *call, const TxnAttr &attr, tlm::tlm_generic_payload &gp) {
     const uint64_t addr = gp.get_address();
     unsigned char *const data = gp.get_data_ptr();
     const unsigned len = gp.get_data_length();
@@ -247,7 +244,10 @@ void Smmuv3::translate_request(const TxnAttr &attr, tlm::tlm_generic_payload &gp
             (uint64_t{1} << kMinPageShift) - (cur & ((uint64_t{1} << kMinPageShift) - 1));
         txn.addr = cur;
         txn.len = static_cast<uint32_t>(std::min<uint64_t>(remaining, to_page_end));
-        smmu_translate(core_, &txn, &res);
+        {
+            CoreCall busy(*this);
+            smmu_translate(core_, call, &txn, &res);
+        }
         if (done != 0)
             ++counters_.upstream_splits;
 
@@ -283,7 +283,7 @@ void Smmuv3::translate_request(const TxnAttr &attr, tlm::tlm_generic_payload &gp
             // The usual case: one translation covers the transaction; forward the payload itself.
             gp.set_address(res.pa);
             gp.set_dmi_allowed(false);
-            downstream_socket->b_transport(gp, *delay_);
+            downstream_socket->b_transport(gp, *call->delay);
             gp.set_address(addr);
             status = gp.get_response_status();
         } else if ((be && be_len != len) || width < len) {
@@ -302,7 +302,7 @@ void Smmuv3::translate_request(const TxnAttr &attr, tlm::tlm_generic_payload &gp
             gp.set_byte_enable_length(be ? piece : 0);
             gp.set_dmi_allowed(false);
             gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-            downstream_socket->b_transport(gp, *delay_);
+            downstream_socket->b_transport(gp, *call->delay);
             status = gp.get_response_status();
             gp.set_address(addr);
             gp.set_data_ptr(data);
@@ -329,7 +329,7 @@ void Smmuv3::translate_request(const TxnAttr &attr, tlm::tlm_generic_payload &gp
     last_result_value_ = result_kind;
 }
 
-void Smmuv3::answer_ats_request(TxnAttr &attr, tlm::tlm_generic_payload &gp) {
+void Smmuv3::answer_ats_request(smmu_call *call, TxnAttr &attr, tlm::tlm_generic_payload &gp) {
     ++counters_.ats_translation_requests;
     smmu_txn txn;
     txn.sid = attr.stream_id;
@@ -344,7 +344,10 @@ void Smmuv3::answer_ats_request(TxnAttr &attr, tlm::tlm_generic_payload &gp) {
     txn.at = SMMU_AT_TRANSLATION_REQ;
     txn.no_write = attr.no_write;
     smmu_result res;
-    smmu_translate(core_, &txn, &res);
+    {
+        CoreCall busy(*this);
+        smmu_translate(core_, call, &txn, &res);
+    }
 
     AtsCompletion &c = attr.ats;
     c = AtsCompletion();
@@ -494,22 +497,28 @@ void Smmuv3::reg_b_transport(tlm::tlm_generic_payload &gp, sc_time &delay) {
         gp.set_response_status(check);
         return;
     }
-    DelayScope scope(*this, delay);
+    smmu_call call{&delay};
     bool ok;
     if (gp.is_read()) {
         ++counters_.reg_reads;
         uint64_t value = 0;
-        ok = smmu_reg_read(core_, offset, len, &value);
+        {
+            CoreCall busy(*this);
+            ok = smmu_reg_read(core_, &call, offset, len, &value);
+        }
         store_le(data, value, len);
     } else {
         ++counters_.reg_writes;
         const uint64_t value = load_le(data, len);
         reg_write_open_ = trace_signals_on_;
         reg_write_time_known_ = false;
-        ok = smmu_reg_write(core_, offset, len, value);
+        {
+            CoreCall busy(*this);
+            ok = smmu_reg_write(core_, &call, offset, len, value);
+        }
         reg_write_open_ = false;
         if (ok && trace_signals_on_)
-            stamp_register_write(offset, len);
+            stamp_register_write(&call, offset, len);
         if (ok && register_write_changes_translation(offset))
             invalidate_upstream_dmi();
     }
@@ -517,7 +526,7 @@ void Smmuv3::reg_b_transport(tlm::tlm_generic_payload &gp, sc_time &delay) {
         ++counters_.reg_errors;
     gp.set_response_status(ok ? tlm::TLM_OK_RESPONSE : tlm::TLM_GENERIC_ERROR_RESPONSE);
     if (trace_signals_on_)
-        sample_queue_pointers(now_with_delay());
+        sample_queue_pointers(now_with_delay(&call));
 }
 
 unsigned Smmuv3::reg_transport_dbg(tlm::tlm_generic_payload &gp) {
@@ -527,13 +536,11 @@ unsigned Smmuv3::reg_transport_dbg(tlm::tlm_generic_payload &gp) {
     if (!gp.is_read() || core_depth_ != 0 || offset >= SMMU_REG_SPACE_SIZE ||
         len > SMMU_REG_SPACE_SIZE - offset)
         return 0;
-    sc_time ignored;
-    DelayScope scope(*this, ignored);
     unsigned char *data = gp.get_data_ptr();
     for (unsigned i = 0; i < len;) {
         const uint64_t word = (offset + i) & ~uint64_t{3};
         uint64_t value = 0;
-        if (!smmu_reg_read(core_, word, 4, &value))
+        if (!smmu_reg_peek(core_, word, 4, &value))
             value = 0;
         for (unsigned b = (offset + i) & 3; b < 4 && i < len; ++b, ++i)
             data[i] = static_cast<unsigned char>(value >> (8 * b));
@@ -544,8 +551,8 @@ unsigned Smmuv3::reg_transport_dbg(tlm::tlm_generic_payload &gp) {
 // ---------------------------------------------------------------------------------------------------------------
 // Host interface of the core.
 
-bool Smmuv3::mem_access(smmu_mem_kind kind, uint64_t pa, void *buf, unsigned len, bool write) {
-    sc_time &delay = delay_ ? *delay_ : scratch_delay_;
+bool Smmuv3::mem_access(smmu_call *call, smmu_mem_kind kind, uint64_t pa, void *buf, unsigned len, bool write) {
+    sc_time &delay = call ? *call->delay : scratch_delay_;
     if (write) {
         ++counters_.mem_writes;
         if (kind == SMMU_MEM_MSI)
@@ -614,8 +621,8 @@ void Smmuv3::walk_invalidate(sc_dt::uint64 start, sc_dt::uint64 end) {
     }
 }
 
-void Smmuv3::advance(uint64_t ps) {
-    sc_time &delay = delay_ ? *delay_ : scratch_delay_;
+void Smmuv3::advance(smmu_call *call, uint64_t ps) {
+    sc_time &delay = call ? *call->delay : scratch_delay_;
     // The core charges the same few latencies over and over: converting each once keeps the hot path cheap.
     if (ps != cached_ps_) {
         cached_ps_ = ps;
@@ -625,11 +632,11 @@ void Smmuv3::advance(uint64_t ps) {
     delay += cached_time_;
 }
 
-sc_time Smmuv3::now_with_delay() const {
-    return sc_core::sc_time_stamp() + (delay_ ? *delay_ : sc_time());
+sc_time Smmuv3::now_with_delay(const smmu_call *call) {
+    return sc_core::sc_time_stamp() + (call ? *call->delay : sc_time());
 }
 
-void Smmuv3::irq_set(smmu_irq_line line, bool level) {
+void Smmuv3::irq_set(smmu_call *call, smmu_irq_line line, bool level) {
     if (line >= SMMU_IRQ_COUNT)
         return;
     IrqLine &l = irq_lines_[line];
@@ -645,7 +652,7 @@ void Smmuv3::irq_set(smmu_irq_line line, bool level) {
         l.pulse_starts.pop_front();
     // The earliest start at or after the annotated time that keeps a period clear around every scheduled
     // pulse: usually the annotated time itself, or the end of the previous pulse's low gap.
-    const sc_time requested = now_with_delay();
+    const sc_time requested = now_with_delay(call);
     sc_time start = requested;
     auto pos = l.pulse_starts.begin();
     for (; pos != l.pulse_starts.end(); ++pos) {
@@ -664,8 +671,8 @@ void Smmuv3::irq_set(smmu_irq_line line, bool level) {
     }
 }
 
-void Smmuv3::trace_line(const char *line) {
-    const sc_time at = now_with_delay();
+void Smmuv3::trace_line(smmu_call *call, const char *line) {
+    const sc_time at = now_with_delay(call);
     if (trace_signals_on_) {
         // The first line of a register write is the core's "write" line, traced before the write applies.
         if (reg_write_open_) {
@@ -733,8 +740,8 @@ void Smmuv3::sample_queue_pointers(const sc_time &at) {
 
 // The pointer registers a write covered take their new value at the time of the core's "write" line (the
 // core applies the write right after tracing it, before any other step).
-void Smmuv3::stamp_register_write(uint64_t offset, unsigned len) {
-    const sc_time at = reg_write_time_known_ ? reg_write_time_ : now_with_delay();
+void Smmuv3::stamp_register_write(const smmu_call *call, uint64_t offset, unsigned len) {
+    const sc_time at = reg_write_time_known_ ? reg_write_time_ : now_with_delay(call);
     const struct {
         uint64_t offset;
         TimedSignal<uint32_t> *signal;

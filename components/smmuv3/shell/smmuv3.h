@@ -22,6 +22,12 @@
 #include "timed.h"
 #include "txn_attr.h"
 
+// The host's context of one call into the core (see smmu_host.h): the annotated delay of the transaction or
+// register access being served. Each caller owns its own, so calls from several processes never share one.
+struct smmu_call {
+    sc_core::sc_time *delay;
+};
+
 namespace vp {
 
 class Smmuv3 : public sc_core::sc_module {
@@ -103,7 +109,7 @@ class Smmuv3 : public sc_core::sc_module {
     smmu *core() { return core_; }
 
   private:
-    class DelayScope;
+    class CoreCall;
 
     void upstream_b_transport(int port, tlm::tlm_generic_payload &gp, sc_core::sc_time &delay);
     void upstream_transport(tlm::tlm_generic_payload &gp, sc_core::sc_time &delay);
@@ -114,22 +120,23 @@ class Smmuv3 : public sc_core::sc_module {
     void downstream_invalidate(sc_dt::uint64 start, sc_dt::uint64 end);
     void walk_invalidate(sc_dt::uint64 start, sc_dt::uint64 end);
 
-    void translate_request(const TxnAttr &attr, tlm::tlm_generic_payload &gp);
-    void answer_ats_request(TxnAttr &attr, tlm::tlm_generic_payload &gp);
+    void translate_request(smmu_call *call, const TxnAttr &attr, tlm::tlm_generic_payload &gp);
+    void answer_ats_request(smmu_call *call, TxnAttr &attr, tlm::tlm_generic_payload &gp);
     void remember_dmi_hint(const smmu_txn &txn, const smmu_result &res);
     void invalidate_upstream_dmi();
     bool register_write_changes_translation(uint64_t offset) const;
 
-    bool mem_access(smmu_mem_kind kind, uint64_t pa, void *buf, unsigned len, bool write);
-    void irq_set(smmu_irq_line line, bool level);
-    void advance(uint64_t ps);
-    void trace_line(const char *line);
-    sc_core::sc_time now_with_delay() const;
+    bool mem_access(smmu_call *call, smmu_mem_kind kind, uint64_t pa, void *buf, unsigned len, bool write);
+    void irq_set(smmu_call *call, smmu_irq_line line, bool level);
+    void advance(smmu_call *call, uint64_t ps);
+    void trace_line(smmu_call *call, const char *line);
+    // The simulated time of a core call's current step: kernel time plus what the call has annotated so far.
+    static sc_core::sc_time now_with_delay(const smmu_call *call);
 
     // Observability: queue the traced signals' values at time AT (only the ones that changed).
     void sample_queue_pointers(const sc_core::sc_time &at);
     void sample_upstream(const sc_core::sc_time &at);
-    void stamp_register_write(uint64_t offset, unsigned len);
+    void stamp_register_write(const smmu_call *call, uint64_t offset, unsigned len);
 
     static const smmu_host_ops host_ops_;
 
@@ -137,8 +144,8 @@ class Smmuv3 : public sc_core::sc_module {
     smmu *core_ = nullptr;
     Counters counters_;
 
-    // Annotated delay of the transport the core is running in (its host calls add to it), and nesting depth.
-    sc_core::sc_time *delay_ = nullptr;
+    // Where host calls outside any transport (none today) add their time; and how many core calls are in
+    // progress (a core call never waits, so this is nonzero only while the core's own traffic loops back).
     sc_core::sc_time scratch_delay_;
     unsigned core_depth_ = 0;
     bool ps_is_time_unit_ = true;
