@@ -64,7 +64,7 @@ struct System : sc_core::sc_module {
         router.add_target(smmu.reg_socket, kSmmuBase, SMMU_REG_SPACE_SIZE, "smmu");
         cpu.bind(router.target_socket);
         smmu.downstream_socket.bind(router.target_socket);
-        smmu.walk_socket.bind(router.target_socket);
+        smmu.own_access_socket.bind(router.target_socket);
         dev.bind(smmu.upstream_socket);
         smmu.evtq_irq.bind(irq_lines[0]);
         smmu.priq_irq.bind(irq_lines[1]);

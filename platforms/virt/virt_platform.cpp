@@ -107,7 +107,7 @@ void VirtPlatform::add_smmu_and_dma(const VirtConfig &config) {
     }
     router_.add_target(smmu_->reg_socket, kSmmuBase, SMMU_REG_SPACE_SIZE, "smmuv3");
     smmu_->downstream_socket.bind(router_.target_socket);
-    smmu_->walk_socket.bind(router_.target_socket);
+    smmu_->own_access_socket.bind(router_.target_socket);
     smmu_->evtq_irq.bind(smmu_evtq_irq_);
     smmu_->priq_irq.bind(smmu_priq_irq_);
     smmu_->cmd_sync_irq.bind(smmu_cmd_sync_irq_);

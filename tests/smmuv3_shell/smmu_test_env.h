@@ -73,7 +73,7 @@ struct SmmuEnv {
         router.add_target(smmu.reg_socket, kSmmuBase, SMMU_REG_SPACE_SIZE, "smmu");
         cpu.socket.bind(router.target_socket);
         smmu.downstream_socket.bind(router.target_socket);
-        smmu.walk_socket.bind(router.target_socket);
+        smmu.own_access_socket.bind(router.target_socket);
         dev.socket.bind(smmu.upstream_socket);
         smmu.evtq_irq.bind(evtq_line);
         smmu.priq_irq.bind(priq_line);

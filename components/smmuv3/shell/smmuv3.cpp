@@ -55,9 +55,9 @@ uint64_t ps_of(const sc_time &t) {
 
 } // namespace
 
-// Marks the core as busy for the duration of one core call: traffic the core's own accesses cause (an MSI aimed
-// at the SMMU's registers, a walk looping back upstream) must not re-enter it. Only the core call itself is
-// covered, never a wait, so transactions of other processes are never refused.
+// Marks the core as busy for the duration of one core call: traffic the core's own accesses cause (an MSI
+// aimed at the SMMU's registers, a walk looping back upstream) must not re-enter it. Only the core call
+// itself is covered, never a wait, so transactions of other processes are never refused.
 class Smmuv3::CoreCall {
   public:
     explicit CoreCall(Smmuv3 &owner) : owner_(owner) { ++owner_.core_depth_; }
@@ -71,7 +71,9 @@ class Smmuv3::CoreCall {
 
 const smmu_host_ops Smmuv3::host_ops_ = {
     [](void *ctx, smmu_call *call, smmu_mem_kind kind, uint64_t pa, void *buf, unsigned len,
-       const smmu_mem_attrs *) { return static_cast<Smmuv3 *>(ctx)->mem_access(call, kind, pa, buf, len, false); },
+       const smmu_mem_attrs *) {
+        return static_cast<Smmuv3 *>(ctx)->mem_access(call, kind, pa, buf, len, false);
+    },
     [](void *ctx, smmu_call *call, smmu_mem_kind kind, uint64_t pa, const void *buf, unsigned len,
        const smmu_mem_attrs *) {
         return static_cast<Smmuv3 *>(ctx)->mem_access(call, kind, pa, const_cast<void *>(buf), len, true);
@@ -102,7 +104,9 @@ const smmu_host_ops Smmuv3::host_ops_ = {
     [](void *ctx, smmu_call *call, uint64_t ps) { static_cast<Smmuv3 *>(ctx)->advance(call, ps); },
     [](void *ctx, smmu_call *) { static_cast<Smmuv3 *>(ctx)->invalidate_upstream_dmi(); },
     [](void *ctx, smmu_call *call, const char *line) { static_cast<Smmuv3 *>(ctx)->trace_line(call, line); },
-    nullptr, // send_msg: no PCIe messages yet
+    [](void *ctx, smmu_call *call, const smmu_msg *msg) {
+        return static_cast<Smmuv3 *>(ctx)->send_message(call, *msg);
+    },
     [](void *, smmu_call *call) { return ps_of(Smmuv3::now_with_delay(call)); },
 };
 
@@ -124,12 +128,13 @@ static const Smmuv3::Params &validated(const Smmuv3::Params &p) {
 
 Smmuv3::Smmuv3(sc_core::sc_module_name name, const Params &params)
     : sc_module(name), reg_socket("reg_socket"), upstream_socket("upstream_socket"),
-      downstream_socket("downstream_socket"), walk_socket("walk_socket"), evtq_irq("evtq_irq"),
-      priq_irq("priq_irq"), cmd_sync_irq("cmd_sync_irq"), gerror_irq("gerror_irq"),
-      params_(validated(params)), cmdq_prod_("cmdq_prod"), cmdq_cons_("cmdq_cons"), evtq_prod_("evtq_prod"),
-      evtq_cons_("evtq_cons"), priq_prod_("priq_prod"), priq_cons_("priq_cons"), tlb_hits_("tlb_hits"),
-      tlb_misses_("tlb_misses"), last_sid_("last_sid"), last_ssid_("last_ssid"), last_result_("last_result"),
-      last_addr_("last_addr"), last_pa_("last_pa"), upstream_count_("upstream_count") {
+      downstream_socket("downstream_socket"), own_access_socket("own_access_socket"),
+      message_socket("message_socket"), evtq_irq("evtq_irq"), priq_irq("priq_irq"),
+      cmd_sync_irq("cmd_sync_irq"), gerror_irq("gerror_irq"), params_(validated(params)),
+      cmdq_prod_("cmdq_prod"), cmdq_cons_("cmdq_cons"), evtq_prod_("evtq_prod"), evtq_cons_("evtq_cons"),
+      priq_prod_("priq_prod"), priq_cons_("priq_cons"), tlb_hits_("tlb_hits"), tlb_misses_("tlb_misses"),
+      last_sid_("last_sid"), last_ssid_("last_ssid"), last_result_("last_result"), last_addr_("last_addr"),
+      last_pa_("last_pa"), upstream_count_("upstream_count") {
     core_ = smmu_create(&params_.core, &host_ops_, this);
     if (!core_)
         throw std::invalid_argument("invalid SMMUv3 parameters: the core refused them");
@@ -144,7 +149,7 @@ Smmuv3::Smmuv3(sc_core::sc_module_name name, const Params &params)
     upstream_socket.register_get_direct_mem_ptr(this, &Smmuv3::upstream_get_dmi);
     upstream_socket.register_transport_dbg(this, &Smmuv3::upstream_transport_dbg);
     downstream_socket.register_invalidate_direct_mem_ptr(this, &Smmuv3::downstream_invalidate);
-    walk_socket.register_invalidate_direct_mem_ptr(this, &Smmuv3::walk_invalidate);
+    own_access_socket.register_invalidate_direct_mem_ptr(this, &Smmuv3::walk_invalidate);
 
     irq_writers_[SMMU_IRQ_EVTQ] = std::make_unique<TimedWriter<bool>>(evtq_irq, "evtq_irq");
     irq_writers_[SMMU_IRQ_PRIQ] = std::make_unique<TimedWriter<bool>>(priq_irq, "priq_irq");
@@ -189,13 +194,7 @@ void Smmuv3::upstream_transport(tlm::tlm_generic_payload &gp, sc_time &delay) {
     }
     smmu_call call{&delay};
     if (attr->kind != TxnKind::Memory) {
-        ++counters_.upstream_unsupported;
-        if (!unsupported_reported_) {
-            unsupported_reported_ = true;
-            SC_REPORT_WARNING(name(),
-                              "PCIe message on the upstream socket: not handled by this SMMU model yet");
-        }
-        gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
+        receive_message(&call, *attr, gp);
         return;
     }
     if (attr->at == PcieAt::TranslationRequest) {
@@ -548,10 +547,59 @@ unsigned Smmuv3::reg_transport_dbg(tlm::tlm_generic_payload &gp) {
     return len;
 }
 
+// A message that is not a memory request: only the kinds an endpoint sends upstream are accepted.
+void Smmuv3::receive_message(smmu_call *call, TxnAttr &attr, tlm::tlm_generic_payload &gp) {
+    (void)call;
+    ++counters_.upstream_unsupported;
+    if (!unsupported_reported_) {
+        unsupported_reported_ = true;
+        SC_REPORT_WARNING(name(), "PCIe message of a kind the SMMU does not take on its upstream socket");
+    }
+    (void)attr;
+    gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
+}
+
+// One message toward the root complex, at the annotated time of the step that sends it.
+bool Smmuv3::send_message(smmu_call *call, const smmu_msg &msg) {
+    if (message_socket.size() == 0)
+        return false;
+    TxnAttr *attr = new TxnAttr(msg.sid, msg.ssid, msg.ssv);
+    tlm::tlm_generic_payload gp;
+    gp.set_extension(attr); // deleted with gp
+    uint64_t body = 0;
+    gp.set_command(tlm::TLM_WRITE_COMMAND);
+    gp.set_data_ptr(reinterpret_cast<unsigned char *>(&body));
+    gp.set_data_length(sizeof body);
+    gp.set_streaming_width(sizeof body);
+    gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    switch (msg.kind) {
+    case SMMU_MSG_ATS_INV_REQ:
+        attr->kind = TxnKind::AtsInvalidationRequest;
+        gp.set_address(msg.addr);
+        attr->inv_size = msg.size_log2 >= 64 ? 0 : uint64_t{1} << msg.size_log2;
+        attr->inv_global = msg.global;
+        attr->itag = msg.itag;
+        break;
+    case SMMU_MSG_PRG_RESP:
+        attr->kind = TxnKind::PrgResponse;
+        gp.set_address(0);
+        attr->prg_index = msg.prg_index;
+        attr->prg_response = static_cast<PrgResponseCode>(msg.response);
+        break;
+    default:
+        return false;
+    }
+    ++counters_.messages_sent;
+    sc_time &delay = call ? *call->delay : scratch_delay_;
+    message_socket->b_transport(gp, delay);
+    return gp.is_response_ok();
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Host interface of the core.
 
-bool Smmuv3::mem_access(smmu_call *call, smmu_mem_kind kind, uint64_t pa, void *buf, unsigned len, bool write) {
+bool Smmuv3::mem_access(smmu_call *call, smmu_mem_kind kind, uint64_t pa, void *buf, unsigned len,
+                        bool write) {
     sc_time &delay = call ? *call->delay : scratch_delay_;
     if (write) {
         ++counters_.mem_writes;
@@ -588,7 +636,7 @@ bool Smmuv3::mem_access(smmu_call *call, smmu_mem_kind kind, uint64_t pa, void *
     mem_gp_.set_byte_enable_length(0);
     mem_gp_.set_dmi_allowed(false);
     mem_gp_.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-    walk_socket->b_transport(mem_gp_, delay);
+    own_access_socket->b_transport(mem_gp_, delay);
     if (!mem_gp_.is_response_ok()) {
         ++counters_.mem_errors;
         return false;
@@ -597,7 +645,7 @@ bool Smmuv3::mem_access(smmu_call *call, smmu_mem_kind kind, uint64_t pa, void *
     if (params_.walk_dmi && kind != SMMU_MEM_MSI && mem_gp_.is_dmi_allowed()) {
         tlm::tlm_dmi dmi;
         mem_gp_.set_address(pa);
-        if (walk_socket->get_direct_mem_ptr(mem_gp_, dmi) && dmi.get_start_address() <= pa &&
+        if (own_access_socket->get_direct_mem_ptr(mem_gp_, dmi) && dmi.get_start_address() <= pa &&
             dmi.get_end_address() >= pa) {
             WalkDmiRegion &r = walk_dmi_[walk_dmi_next_];
             walk_dmi_next_ = (walk_dmi_next_ + 1) % kWalkDmiRegions;
@@ -803,6 +851,7 @@ void Smmuv3::stats(const std::function<void(const std::string &, uint64_t)> &cb)
     cb("mem.errors", c.mem_errors);
     cb("mem.cas", c.mem_cas);
     cb("mem.msi_writes", c.msi_writes);
+    cb("messages.sent", c.messages_sent);
     cb("irq.evtq.pulses", c.irq_pulses[SMMU_IRQ_EVTQ]);
     cb("irq.priq.pulses", c.irq_pulses[SMMU_IRQ_PRIQ]);
     cb("irq.cmd_sync.pulses", c.irq_pulses[SMMU_IRQ_CMD_SYNC]);

@@ -49,7 +49,10 @@ class Smmuv3 : public sc_core::sc_module {
     // Translated traffic, toward the interconnect.
     tlm_utils::simple_initiator_socket<Smmuv3> downstream_socket;
     // The SMMU's own accesses: stream table, CDs, translation tables, queues, MSI writes.
-    tlm_utils::simple_initiator_socket<Smmuv3> walk_socket;
+    tlm_utils::simple_initiator_socket<Smmuv3> own_access_socket;
+    // PCIe messages toward the root complex (ATS Invalidate Requests, PRG Responses): a payload with a
+    // vp::TxnAttr of that kind. Optional: unbound (no PCIe), every message is undeliverable.
+    tlm_utils::simple_initiator_socket_optional<Smmuv3> message_socket;
 
     // Wired interrupts (SPIs 74..77 on virt). Each event is a pulse of Params::irq_pulse_width at the event's
     // annotated time, every pulse its own rising edge (a pulse too close to the previous one of its line is
@@ -95,12 +98,13 @@ class Smmuv3 : public sc_core::sc_module {
         uint64_t reg_reads = 0;
         uint64_t reg_writes = 0;
         uint64_t reg_errors = 0; // wrong size / alignment / re-entrant access answered with an error
-        uint64_t mem_reads = 0;  // core accesses through walk_socket (any kind)
+        uint64_t mem_reads = 0;  // core accesses through own_access_socket (any kind)
         uint64_t mem_writes = 0;
         uint64_t mem_dmi_accesses = 0; // of which served by DMI
         uint64_t mem_errors = 0;
         uint64_t mem_cas = 0;
         uint64_t msi_writes = 0;
+        uint64_t messages_sent = 0; // PCIe messages through message_socket (ATS invalidations, PRG responses)
         uint64_t irq_pulses[SMMU_IRQ_COUNT] = {};
     };
     const Counters &counters() const { return counters_; }
@@ -122,6 +126,9 @@ class Smmuv3 : public sc_core::sc_module {
 
     void translate_request(smmu_call *call, const TxnAttr &attr, tlm::tlm_generic_payload &gp);
     void answer_ats_request(smmu_call *call, TxnAttr &attr, tlm::tlm_generic_payload &gp);
+    // PCIe messages arriving upstream (from endpoints through the root complex).
+    void receive_message(smmu_call *call, TxnAttr &attr, tlm::tlm_generic_payload &gp);
+    bool send_message(smmu_call *call, const smmu_msg &msg);
     void remember_dmi_hint(const smmu_txn &txn, const smmu_result &res);
     void invalidate_upstream_dmi();
     bool register_write_changes_translation(uint64_t offset) const;
