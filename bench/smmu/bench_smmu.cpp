@@ -6,6 +6,10 @@
 //   smmu.walk_s1.tps      stage 1 with the TLB and walk cache disabled (sets = 0): a full 4-level walk per
 //   access smmu.walk_nested.tps  stage 1 + stage 2, both caches disabled: a full nested walk (4 x 5 + 4
 //   accesses) per access
+//   smmu.ats_tr.tps       ATS Translation Requests (AT = TranslationRequest, NW = 0) to the stage-1 page of
+//   tlb_hit, STE.EATS = 0b01: every request hits the TLB and is answered in the TxnAttr
+//   smmu.priq.pps         PRI Page Requests (PageRequest messages on the upstream socket) written to the PRI
+//   queue per host second; a driver-like consumer empties the queue with one PRIQ_CONS write per 256 entries
 // The STE/CD configuration cache stays on in every case: the figures are about translation, not config
 // fetches.
 #include <chrono>
@@ -36,13 +40,15 @@ constexpr uint64_t kStrtab = kRamBase + 0x10000;
 constexpr uint64_t kCmdq = kRamBase + 0x20000;
 constexpr uint64_t kEvtq = kRamBase + 0x30000;
 constexpr uint64_t kCd = kRamBase + 0x40000;
+constexpr uint64_t kPriq = kRamBase + 0x50000;
+constexpr unsigned kPriqLog2 = 8;
 constexpr uint64_t kTables = kRamBase + 0x100000;
 constexpr uint64_t kDataPa = kRamBase + 0x1000000;
 constexpr uint64_t kVa = 0x0000007654321000;
 constexpr uint32_t kSid = 1;
 constexpr double kSecondsPerFigure = 1.5;
 
-enum class Mode { Bypass, Stage1, Nested };
+enum class Mode { Bypass, Stage1, Nested, Pri, AtsTr };
 
 // One SMMU with its RAM and router, a register initiator and an upstream requester.
 struct System : sc_core::sc_module {
@@ -118,6 +124,9 @@ struct System : sc_core::sc_module {
         put64(slot + 8, dw1);
         cmdq_prod = (cmdq_prod + 1) & 63;
         set(SMMU_CMDQ_PROD, cmdq_prod);
+        // The SMMU may consume commands in its own process: give it simulated time, as a driver polls.
+        for (int i = 0; i < 1000 && get(SMMU_CMDQ_CONS) != cmdq_prod; ++i)
+            sc_core::wait(10, sc_core::SC_NS);
         if (get(SMMU_CMDQ_CONS) != cmdq_prod)
             throw std::runtime_error("the SMMU did not consume a command");
     }
@@ -176,7 +185,8 @@ struct System : sc_core::sc_module {
             put64(ste + 24, s2_root & SMMU_STE3_S2TTB);
             config = SMMU_STE_CONFIG_NESTED;
         }
-        put64(ste + 8, SMMU_FIELD_PREP(SMMU_STE1_SHCFG, SMMU_SHCFG_INCOMING));
+        const uint64_t eats = mode == Mode::AtsTr ? SMMU_FIELD_PREP(SMMU_STE1_EATS, 1) : 0;
+        put64(ste + 8, SMMU_FIELD_PREP(SMMU_STE1_SHCFG, SMMU_SHCFG_INCOMING) | eats);
         put64(ste, SMMU_STE0_V | SMMU_FIELD_PREP(SMMU_STE0_CONFIG, config) | (kCd & SMMU_STE0_S1CTXPTR));
 
         set(SMMU_STRTAB_BASE, kStrtab, 8);
@@ -189,15 +199,70 @@ struct System : sc_core::sc_module {
         command(SMMU_FIELD_PREP(SMMU_CMD0_OPCODE, SMMU_OP_TLBI_NSNH_ALL), 0);
         command(SMMU_FIELD_PREP(SMMU_CMD0_OPCODE, SMMU_OP_SYNC), 0);
         set(SMMU_CR0, SMMU_CR0_CMDQEN | SMMU_CR0_EVENTQEN | SMMU_CR0_SMMUEN);
+        if (mode == Mode::Pri) {
+            set(SMMU_PRIQ_BASE, kPriq | kPriqLog2, 8);
+            set(SMMU_PRIQ_PROD, 0);
+            set(SMMU_PRIQ_CONS, 0);
+            set(SMMU_CR0, SMMU_CR0_CMDQEN | SMMU_CR0_EVENTQEN | SMMU_CR0_PRIQEN | SMMU_CR0_SMMUEN);
+        }
+    }
+
+    // Sends Page Requests for about kSecondsPerFigure of host time; returns requests queued per second.
+    double measure_priq() {
+        uint64_t body = 0;
+        tlm::tlm_generic_payload gp;
+        vp::TxnAttr *attr = new vp::TxnAttr;
+        attr->stream_id = kSid;
+        attr->kind = vp::TxnKind::PageRequest;
+        attr->ssv = true;
+        attr->substream_id = 1;
+        attr->read = true;
+        gp.set_extension(attr); // owned by gp from here on
+        gp.set_command(tlm::TLM_WRITE_COMMAND);
+        gp.set_data_ptr(reinterpret_cast<unsigned char *>(&body));
+        gp.set_data_length(sizeof body);
+        gp.set_streaming_width(sizeof body);
+        using Clock = std::chrono::steady_clock;
+        const auto start = Clock::now();
+        uint64_t count = 0;
+        double elapsed = 0;
+        sc_core::sc_time delay;
+        constexpr unsigned kBatch = 1u << kPriqLog2;
+        do {
+            const uint32_t prod_before = get(SMMU_PRIQ_PROD);
+            for (unsigned i = 0; i < kBatch; ++i) {
+                attr->prg_index = static_cast<uint16_t>(i & 0x1FF);
+                attr->last = (i & 7) == 7;
+                gp.set_address(kVa + (uint64_t{i} << 12));
+                gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+                dev->b_transport(gp, delay);
+                if (!gp.is_response_ok())
+                    throw std::runtime_error(std::string(name()) + ": page request refused");
+            }
+            // A whole queue's worth was written: the wrap bit toggled and nothing overflowed.
+            const uint32_t prod = get(SMMU_PRIQ_PROD);
+            if (prod != (prod_before ^ kBatch))
+                throw std::runtime_error(std::string(name()) + ": page requests not all queued");
+            set(SMMU_PRIQ_CONS, prod);
+            count += kBatch;
+            sc_core::wait(delay);
+            delay = sc_core::SC_ZERO_TIME;
+            elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+        } while (elapsed < kSecondsPerFigure);
+        return static_cast<double>(count) / elapsed;
     }
 
     // Runs 8-byte reads for about kSecondsPerFigure of host time; returns translations per second.
     double measure() {
+        if (mode == Mode::Pri)
+            return measure_priq();
         const uint64_t addr = mode == Mode::Bypass ? kDataPa : kVa;
         uint8_t data[8] = {};
         tlm::tlm_generic_payload gp;
         vp::TxnAttr *attr = new vp::TxnAttr;
         attr->stream_id = kSid;
+        if (mode == Mode::AtsTr)
+            attr->at = vp::PcieAt::TranslationRequest;
         gp.set_extension(attr); // owned by gp from here on
         gp.set_command(tlm::TLM_READ_COMMAND);
         gp.set_data_ptr(data);
@@ -216,6 +281,8 @@ struct System : sc_core::sc_module {
                 dev->b_transport(gp, delay);
                 if (!gp.is_response_ok())
                     throw std::runtime_error(std::string(name()) + ": upstream read failed");
+                if (mode == Mode::AtsTr && (!attr->ats_valid || !attr->ats.read || !attr->ats.write))
+                    throw std::runtime_error(std::string(name()) + ": translation request not granted");
             }
             count += 20000;
             // Let simulated time catch up now and then, as a quantum keeper would.
@@ -250,8 +317,9 @@ struct Driver : sc_core::sc_module {
         try {
             for (auto &r : runs) {
                 r.second->program();
-                const double tps = r.second->measure();
-                std::printf("%s %.0f tps\n", r.first.c_str(), tps);
+                const double rate = r.second->measure();
+                const bool pps = r.first.size() > 4 && r.first.compare(r.first.size() - 4, 4, ".pps") == 0;
+                std::printf("%s %.0f %s\n", r.first.c_str(), rate, pps ? "pps" : "tps");
                 std::fflush(stdout);
             }
         } catch (const std::exception &e) {
@@ -272,11 +340,13 @@ int sc_main(int argc, char **argv) {
         System tlb_hit("tlb_hit", Mode::Stage1, vp::Smmuv3::default_params());
         System walk_s1("walk_s1", Mode::Stage1, without_tlb());
         System walk_nested("walk_nested", Mode::Nested, without_tlb());
+        System priq("priq", Mode::Pri, vp::Smmuv3::default_params());
+        System ats_tr("ats_tr", Mode::AtsTr, vp::Smmuv3::default_params());
         Driver driver("driver");
-        const std::pair<std::string, System *> all[] = {{"smmu.bypass.tps", &bypass},
-                                                        {"smmu.tlb_hit.tps", &tlb_hit},
-                                                        {"smmu.walk_s1.tps", &walk_s1},
-                                                        {"smmu.walk_nested.tps", &walk_nested}};
+        const std::pair<std::string, System *> all[] = {
+            {"smmu.bypass.tps", &bypass},   {"smmu.tlb_hit.tps", &tlb_hit},
+            {"smmu.walk_s1.tps", &walk_s1}, {"smmu.walk_nested.tps", &walk_nested},
+            {"smmu.ats_tr.tps", &ats_tr},   {"smmu.priq.pps", &priq}};
         for (const auto &run : all) {
             if (run.first.find(filter) != std::string::npos)
                 driver.runs.push_back(run);

@@ -25,9 +25,11 @@ enum class SecurityState : uint8_t { NonSecure = 0, Secure = 1 };
 // travel through the root complex and use the payload address / data as the message says.
 enum class TxnKind : uint8_t {
     Memory = 0,
-    PageRequest, // PRI Page Request: payload address = page; exec/priv and the command give R/W/X/P
-    StopMarker,  // PASID Stop Marker (substream_id names the PASID)
-    PrgResponse, // PRG Response toward the endpoint: prg_index and prg_response
+    // PRI Page Request: payload address = page; read, write, last, prg_index, and exec/priv with a PASID.
+    // A PASID Stop Marker is one too: last = 1, read = write = 0, ssv = 1 (substream_id names the PASID);
+    // the same bits without a PASID are an ordinary request, as on the wire.
+    PageRequest,
+    PrgResponse,            // PRG Response toward the endpoint: prg_index and prg_response
     AtsInvalidationRequest, // toward the endpoint: payload address = range base, inv_size, itag, inv_global
     AtsInvalidationCompletion, // from the endpoint: itag_vector and completion_count
 };
@@ -78,7 +80,9 @@ class TxnAttr : public tlm::tlm_extension<TxnAttr> {
 
     // PRI page requests and PRG responses.
     uint16_t prg_index = 0; // Page Request Group Index, 9 bits
-    bool last = false;      // last request of its group
+    bool last = false;      // page request: last request of its group (L)
+    bool read = false;      // page request: read access requested (R)
+    bool write = false;     // page request: write access requested (W)
     PrgResponseCode prg_response = PrgResponseCode::Success;
 
     // ATS invalidation requests and completions.

@@ -92,8 +92,8 @@ static bool host_write(void *ctx, smmu_call *, smmu_mem_kind kind, uint64_t pa, 
     return true;
 }
 
-static bool host_cas(void *ctx, smmu_call *, uint64_t pa, uint64_t expected, uint64_t desired, uint64_t *observed,
-                     const smmu_mem_attrs *attrs) {
+static bool host_cas(void *ctx, smmu_call *, uint64_t pa, uint64_t expected, uint64_t desired,
+                     uint64_t *observed, const smmu_mem_attrs *attrs) {
     note_access(ctx, SMMU_MEM_TT, pa, 8, attrs);
     if (H(ctx)->mem.read_aborts(pa, 8) || H(ctx)->mem.write_aborts(pa, 8))
         return false;
@@ -117,6 +117,10 @@ static void host_changed(void *ctx, smmu_call *) {
 static void host_trace(void *ctx, smmu_call *, const char *line) {
     H(ctx)->trace.emplace_back(line);
 }
+static bool host_send_msg(void *ctx, smmu_call *, const smmu_msg *msg) {
+    H(ctx)->sent_msgs.push_back(*msg);
+    return H(ctx)->msgs_deliverable;
+}
 
 // ---- Harness ----
 
@@ -132,6 +136,8 @@ Harness::Harness(const smmu_params *p) {
     ops_.advance = host_advance;
     ops_.translations_changed = host_changed;
     ops_.trace = host_trace;
+    ops_.send_msg = host_send_msg;
+    ops_.now_ps = [](void *ctx, smmu_call *) { return H(ctx)->now_ps; };
     oas_bits = smmu_pa_size_bits((unsigned)SMMU_FIELD_GET(SMMU_IDR5_OAS, params.idr[5]));
     s = smmu_create(&params, &ops_, this);
     if (!s)

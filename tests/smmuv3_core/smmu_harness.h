@@ -126,6 +126,11 @@ class Harness {
     std::vector<std::string> trace;
     std::array<unsigned, SMMU_IRQ_COUNT> irq_pulses{};
     std::vector<MsiWrite> msis;
+    // Messages the core sent through send_msg (PRG responses, ATS invalidations), and what send_msg answers.
+    std::vector<smmu_msg> sent_msgs;
+    bool msgs_deliverable = true;
+    // Simulated time the core sees (host now_ps), in picoseconds: tests move it to reach timeouts.
+    uint64_t now_ps = 0;
     uint64_t time_ps = 0;
     unsigned translations_changed = 0;
     // Attributes of the latest access of each smmu_mem_kind (reads, writes and CAS), and how many there were.

@@ -122,8 +122,9 @@ TEST(SmmuCmdDecode, CmdSyncFields) {
 TEST(SmmuCmdDecode, StallAtsAndPriCommandFields) {
     smmu_params p = defaults();
     smmu_cmd c;
-    // The default SMMU has no ATS, no PRI and the terminate-only stall model: all four are illegal, but their
-    // fields are still decoded.
+    // Without ATS and PRI, and with the terminate-only stall model of the default SMMU, all four are illegal,
+    // but their fields are still decoded.
+    p.idr[0] &= ~(uint32_t)(SMMU_IDR0_ATS | SMMU_IDR0_PRI);
     EXPECT_EQ(decode(p, 0x0000000712345A40ull, 0x0000000080001003ull, &c), SMMU_CERROR_ILL);
     EXPECT_EQ(c.sid, 7u);
     EXPECT_TRUE(c.ssv);

@@ -93,7 +93,11 @@ TEST(SmmuCmdq, IllegalCommandsStopTheQueueUntilAcknowledged) {
         {op(SMMU_OP_SYNC) | SMMU_FIELD_PREP(SMMU_CMD0_SYNC_CS, 3), 0, "reserved CS"},
     };
     for (auto &b : bad) {
-        Harness h;
+        // Without ATS and PRI, so that ATC_INV and PRI_RESP are illegal.
+        smmu_params p;
+        smmu_params_default(&p);
+        p.idr[0] &= ~(uint32_t)(SMMU_IDR0_ATS | SMMU_IDR0_PRI);
+        Harness h(&p);
         h.bring_up();
         h.wr32(SMMU_IRQ_CTRL, SMMU_IRQ_CTRL_GERROR_IRQEN);
         h.push_cmd(op(SMMU_OP_TLBI_NSNH_ALL), 0);

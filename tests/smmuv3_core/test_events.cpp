@@ -314,8 +314,17 @@ TEST(SmmuEvents, TermModelOneForcesAbortAndRequiresA) {
     EXPECT_EQ(h.translate(1, 0x1000).event_id, SMMU_EVT_C_BAD_CD);
 }
 
+// An SMMU without ATS (IDR0.ATS = 0; PRI goes with it): ATS traffic has nowhere to go.
+static smmu_params params_without_ats() {
+    smmu_params p;
+    smmu_params_default(&p);
+    p.idr[0] &= ~(uint32_t)(SMMU_IDR0_ATS | SMMU_IDR0_PRI);
+    return p;
+}
+
 TEST(SmmuEvents, TranslatedTrafficAndTranslationRequestsWithoutAts) {
-    Harness h;
+    const smmu_params p = params_without_ats();
+    Harness h(&p);
     h.bring_up();
     auto bypass = Harness::ste_bypass();
     bypass[1] |= SMMU_FIELD_PREP(SMMU_STE1_EATS, 1); // EATS is RES0 without ATS: no effect
@@ -570,9 +579,12 @@ TEST(SmmuEvents, EveryRecordHasExactlyTheFieldsOfItsType) {
              return Rec(0x13, 15).input(kVa).pnu().s2().cls(kClassTt).ttrnw().ipa(n.s1->desc_addr(kVa, 1));
          }},
     };
+    // Without ATS: F_UUT needs a Translation Request to reach an SMMU without ATS, and F_TRANSL_FORBIDDEN a
+    // Translated transaction that is always checked.
+    const smmu_params p = params_without_ats();
     for (const Case &c : cases) {
         SCOPED_TRACE(c.what);
-        Harness h;
+        Harness h(&p);
         h.setup_queues();
         h.setup_stream_table({});
         h.wr32(SMMU_CR2, SMMU_CR2_RECINVSID);

@@ -22,8 +22,8 @@ TEST(SmmuParams, DefaultEnvelopeIsValid) {
     EXPECT_TRUE(smmu_params_validate(&p, err, sizeof(err))) << err;
     EXPECT_TRUE(p.idr[0] & SMMU_IDR0_S1P);
     EXPECT_TRUE(p.idr[0] & SMMU_IDR0_S2P);
-    EXPECT_FALSE(p.idr[0] & SMMU_IDR0_ATS);
-    EXPECT_FALSE(p.idr[0] & SMMU_IDR0_PRI);
+    EXPECT_TRUE(p.idr[0] & SMMU_IDR0_ATS);
+    EXPECT_TRUE(p.idr[0] & SMMU_IDR0_PRI);
     EXPECT_EQ(SMMU_FIELD_GET(SMMU_IDR1_SSIDSIZE, p.idr[1]), 20u);
     EXPECT_EQ(SMMU_FIELD_GET(SMMU_IDR1_SIDSIZE, p.idr[1]), 16u);
     EXPECT_TRUE(p.idr[3] & SMMU_IDR3_RIL);
@@ -42,9 +42,7 @@ TEST(SmmuParams, RejectsImpossibleCombinationsWithReason) {
         const char *needle;
     } cases[] = {
         {0, SMMU_IDR0_S1P | SMMU_IDR0_S2P, 0, "translation stage"},
-        {0, 0, SMMU_IDR0_ATS, "not supported by this model yet"},
-        {0, 0, SMMU_IDR0_ATS | SMMU_IDR0_PRI, "not supported by this model yet"},
-        {0, 0, SMMU_IDR0_PRI, "requires IDR0.ATS"},
+        {0, SMMU_IDR0_ATS, 0, "requires IDR0.ATS"},
         {0, SMMU_IDR0_STALL_MODEL, SMMU_FIELD_PREP(SMMU_IDR0_STALL_MODEL, 0),
          "not supported by this model yet"},
         {0, SMMU_IDR0_STALL_MODEL, SMMU_FIELD_PREP(SMMU_IDR0_STALL_MODEL, 3), "reserved"},
@@ -273,16 +271,19 @@ TEST(SmmuRegs, SixtyFourBitRegistersAsHalves) {
 TEST(SmmuRegs, Cr0AckFollowsAndReservedBitsMasked) {
     Harness h;
     h.wr32(SMMU_CR0, 0xFFFFFFFF);
-    uint32_t expect = (uint32_t)(SMMU_CR0_SMMUEN | SMMU_CR0_EVENTQEN | SMMU_CR0_CMDQEN);
-    EXPECT_EQ(h.rd32(SMMU_CR0), expect); // PRIQEN, ATSCHK, VMW are RES0 in this envelope
+    // With IDR0.ATS and IDR0.PRI (the default envelope) ATSCHK (0x10) and PRIQEN (0x2) are writable; VMW is
+    // RES0.
+    uint32_t expect = 0x1Fu;
+    EXPECT_EQ(h.rd32(SMMU_CR0), expect);
     EXPECT_EQ(h.rd32(SMMU_CR0ACK), expect);
     h.wr32(SMMU_CR0, 0);
     EXPECT_EQ(h.rd32(SMMU_CR0ACK), 0u);
     h.wr32(SMMU_IRQ_CTRL, 0xFF);
-    EXPECT_EQ(h.rd32(SMMU_IRQ_CTRL), (uint32_t)(SMMU_IRQ_CTRL_GERROR_IRQEN | SMMU_IRQ_CTRL_EVENTQ_IRQEN));
+    EXPECT_EQ(h.rd32(SMMU_IRQ_CTRL), 0x7u); // GERROR_IRQEN, PRIQ_IRQEN (with PRI), EVENTQ_IRQEN
     EXPECT_EQ(h.rd32(SMMU_IRQ_CTRLACK), h.rd32(SMMU_IRQ_CTRL));
     h.wr32(SMMU_CR2, 0xFF);
-    EXPECT_EQ(h.rd32(SMMU_CR2), (uint32_t)(SMMU_CR2_E2H | SMMU_CR2_RECINVSID | SMMU_CR2_PTM));
+    // REC_CFG_ATS (0x8) exists with ATS.
+    EXPECT_EQ(h.rd32(SMMU_CR2), 0xFu);
 }
 
 TEST(SmmuRegs, WritesIgnoredWhileEnabled) {
@@ -328,9 +329,19 @@ TEST(SmmuRegs, IrqCfgIgnoredWhileInterruptEnabled) {
     // ADDR[55:2]: low bits RES0.
     h.wr64(SMMU_GERROR_IRQ_CFG0, 0xFFFF00000000FFFFull);
     EXPECT_EQ(h.rd64(SMMU_GERROR_IRQ_CFG0), 0x00FF00000000FFFCull);
-    // PRIQ MSI registers are RES0 without PRI.
+    // PRIQ MSI registers follow the same rule, and are RES0 without PRI.
     h.wr64(SMMU_PRIQ_IRQ_CFG0, 0x5000);
-    EXPECT_EQ(h.rd64(SMMU_PRIQ_IRQ_CFG0), 0u);
+    h.wr32(SMMU_IRQ_CTRL, SMMU_IRQ_CTRL_EVENTQ_IRQEN | SMMU_IRQ_CTRL_PRIQ_IRQEN);
+    h.wr64(SMMU_PRIQ_IRQ_CFG0, 0x6000);
+    h.wr32(SMMU_PRIQ_IRQ_CFG1, 7);
+    EXPECT_EQ(h.rd64(SMMU_PRIQ_IRQ_CFG0), 0x5000u);
+    EXPECT_EQ(h.rd32(SMMU_PRIQ_IRQ_CFG1), 0u);
+    smmu_params p;
+    smmu_params_default(&p);
+    p.idr[0] &= ~(uint32_t)SMMU_IDR0_PRI;
+    Harness no_pri(&p);
+    no_pri.wr64(SMMU_PRIQ_IRQ_CFG0, 0x5000);
+    EXPECT_EQ(no_pri.rd64(SMMU_PRIQ_IRQ_CFG0), 0u);
 }
 
 TEST(SmmuRegs, MsiRegistersRes0WithoutMsi) {

@@ -2,6 +2,7 @@
 // the SMMU through its registers and builds its tables in memory; a requester sends DMA through the upstream
 // socket.
 #include <cstdio>
+#include <deque>
 #include <fstream>
 #include <iterator>
 #include <regex>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <tlm_utils/simple_target_socket.h>
 
 #include "dma_master.h"
 #include "gicv2.h"
@@ -443,7 +445,7 @@ TEST(Smmuv3Shell, AtsTranslationRequestIsAnsweredInTheExtension) {
         gp.clear_extension(&attr);
         EXPECT_EQ(gp.get_response_status(), tlm::TLM_OK_RESPONSE) << "the answer is in the extension";
         EXPECT_TRUE(attr.ats_valid);
-        // This SMMU has no ATS (IDR0.ATS = 0): the request is unsupported.
+        // ATS is not enabled for the stream (STE.EATS = 0b00): the request is unsupported.
         EXPECT_EQ(attr.ats.status, vp::AtsCompletionStatus::UnsupportedRequest);
         EXPECT_LE(e.ram.reads() - reads_before, 1u) << "nothing but an event record write goes to memory";
     });
@@ -509,12 +511,14 @@ TEST(Smmuv3Shell, DmaMasterCopiesThroughTheSmmu) {
 }
 
 // A driver running ahead publishes three CMD_SYNCs (CS = IRQ) with three CMDQ_PROD writes whose annotated
-// times are 2 ns apart, closer than the 10 ns pulse width: each becomes its own pulse and its own rising edge
-// at the GIC, the first at its annotated time, each next one a period (high 10 ns, low 10 ns) after the
-// previous.
+// times are 2 ns apart; the command queue takes 1 ns per command plus the fetch of each command from memory,
+// so the three completions fall closer together than the 100 ns pulse width: each becomes its own pulse and
+// its own rising edge at the GIC, the first at its annotated time, each next one a period (high 100 ns, low
+// 100 ns) after the previous.
 TEST(Smmuv3Shell, CmdSyncPulsesCloserThanTheWidthEachReachTheGicAsAnEdge) {
     vp::Smmuv3::Params params = vp::Smmuv3::default_params();
-    params.irq_pulse_width = sc_core::sc_time(10, sc_core::SC_NS);
+    params.irq_pulse_width = sc_core::sc_time(100, sc_core::SC_NS);
+    params.core.cmd_ps = 1000;
     constexpr unsigned kSyncs = 3;
     std::ostringstream trace;
     SmmuEnv *env_ptr = nullptr;
@@ -530,8 +534,8 @@ TEST(Smmuv3Shell, CmdSyncPulsesCloserThanTheWidthEachReachTheGicAsAnEdge) {
                 e.cpu.write_ahead(vp_test::kSmmuBase + SMMU_CMDQ_PROD, e.cmdq_prod + i,
                                   sc_core::sc_time(2 * (i - 1), sc_core::SC_NS));
             e.cmdq_prod += kSyncs;
+            sc_core::wait(2, sc_core::SC_US);
             EXPECT_EQ(e.reg32(SMMU_CMDQ_CONS), e.cmdq_prod) << "all consumed";
-            sc_core::wait(1, sc_core::SC_US);
         },
         params);
     GicOnSyncLine gic(env);
@@ -717,4 +721,353 @@ TEST(Smmuv3Shell, WaveformsChangeAtTheTimesOfTheTextTrace) {
     std::remove(vcd_file.c_str());
 }
 
+// Records the PCIe messages the SMMU sends on its message_socket.
+struct MessageRecorder : sc_core::sc_module {
+    tlm_utils::simple_target_socket<MessageRecorder> socket;
+    std::vector<vp::TxnAttr> got;
+    explicit MessageRecorder(sc_core::sc_module_name name) : sc_module(name), socket("socket") {
+        socket.register_b_transport(this, &MessageRecorder::b_transport);
+    }
+    void b_transport(tlm::tlm_generic_payload &gp, sc_core::sc_time &) {
+        if (const vp::TxnAttr *a = vp::TxnAttr::of(gp))
+            got.push_back(*a);
+        gp.set_response_status(tlm::TLM_OK_RESPONSE);
+    }
+};
+
+TEST(Smmuv3Shell, PageRequestLandsInThePriQueueAndPriRespLeavesOnTheMessageSocket) {
+    constexpr uint64_t kPriq = kRamBase + 0x50000;
+    SmmuEnv *env_ptr = nullptr;
+    MessageRecorder *rec_ptr = nullptr;
+    SmmuEnv env([&](Requester &dev) {
+        SmmuEnv &e = *env_ptr;
+        e.enable();
+        e.set64(SMMU_PRIQ_BASE, kPriq | 4);
+        e.set32(SMMU_PRIQ_PROD, 0);
+        e.set32(SMMU_PRIQ_CONS, 0);
+        const uint32_t cr0 = e.reg32(SMMU_CR0) | SMMU_CR0_PRIQEN;
+        e.set32(SMMU_CR0, cr0);
+        e.wait_ack(SMMU_CR0ACK, cr0);
+
+        vp::TxnAttr attr = attr_for(kSid);
+        attr.kind = vp::TxnKind::PageRequest;
+        attr.ssv = true;
+        attr.substream_id = 0x42;
+        attr.read = true;
+        attr.write = true;
+        attr.last = true;
+        attr.prg_index = 0x155;
+        uint64_t body = 0;
+        EXPECT_EQ(dev.access(tlm::TLM_WRITE_COMMAND, 0x0000007654321000, &body, 8, &attr),
+                  tlm::TLM_OK_RESPONSE);
+        // dw0: SID 3, SSID 0x42 at [51:32], R[60], W[61], Last[62], SSV[63]; dw1: page | PRGIndex.
+        EXPECT_EQ(e.get64(kPriq), 0xF000004200000003ull);
+        EXPECT_EQ(e.get64(kPriq + 8), 0x0000007654321155ull);
+        EXPECT_EQ(e.reg32(SMMU_PRIQ_PROD), 1u);
+
+        // A Stop Marker: the same kind with L = 1, R = W = 0 and a PASID; queued, never answered.
+        attr.read = attr.write = false;
+        EXPECT_EQ(dev.access(tlm::TLM_WRITE_COMMAND, 0, &body, 8, &attr), tlm::TLM_OK_RESPONSE);
+        EXPECT_EQ(e.get64(kPriq + 16), 0xC000004200000003ull);
+        EXPECT_TRUE(rec_ptr->got.empty());
+
+        // Software answers the group: CMD_PRI_RESP SID 3, SSV, SSID 0x42, PRGIndex 0x155, Resp Success.
+        e.command(0x0000000300042841ull, 0x0000000000002155ull);
+        e.sync();
+    });
+    MessageRecorder rec("rec");
+    env.smmu.message_socket.bind(rec.socket);
+    env_ptr = &env;
+    rec_ptr = &rec;
+    sc_core::sc_start();
+    ASSERT_TRUE(env.dev.finished());
+    ASSERT_EQ(rec.got.size(), 1u);
+    const vp::TxnAttr &m = rec.got[0];
+    EXPECT_EQ(m.kind, vp::TxnKind::PrgResponse);
+    EXPECT_EQ(m.stream_id, kSid);
+    EXPECT_TRUE(m.ssv);
+    EXPECT_EQ(m.substream_id, 0x42u);
+    EXPECT_EQ(m.prg_index, 0x155u);
+    EXPECT_EQ(m.prg_response, vp::PrgResponseCode::Success);
+}
+
 } // namespace
+
+// The shell copies the core's answer to a Translation Request into TxnAttr::ats and decides nothing itself.
+TEST(Smmuv3Shell, AtsTranslationRequestGetsTheCoresAnswer) {
+    SmmuEnv *env_ptr = nullptr;
+    SmmuEnv env([&](Requester &dev) {
+        SmmuEnv &e = *env_ptr;
+        e.map_page(kVa, kPa);                                          // EL0 read-write, nG = 0
+        e.map_page(kVa + 0x1000, kPa + 0x1000, (1u << 6) | (1u << 7)); // EL0 read-only
+        e.cd_s1(kCdTable, kAsid);
+        e.ste_s1(kSid, kCdTable);
+        const uint64_t ste1 = vp_test::kStrtab + kSid * SMMU_STE_SIZE + 8;
+        e.put64(ste1, e.get64(ste1) | 0x10000000ull); // STE.EATS = 0b01
+        e.enable();
+        auto request = [&](uint64_t va, bool ssv, bool nw) {
+            uint8_t buf[8] = {};
+            vp::TxnAttr attr = attr_for(kSid);
+            attr.at = vp::PcieAt::TranslationRequest;
+            attr.ssv = ssv;
+            attr.no_write = nw;
+            tlm::tlm_generic_payload gp;
+            gp.set_command(tlm::TLM_READ_COMMAND);
+            gp.set_address(va);
+            gp.set_data_ptr(buf);
+            gp.set_data_length(8);
+            gp.set_streaming_width(8);
+            gp.set_extension(&attr);
+            sc_core::sc_time delay;
+            dev.socket->b_transport(gp, delay);
+            gp.clear_extension(&attr);
+            EXPECT_EQ(gp.get_response_status(), tlm::TLM_OK_RESPONSE);
+            EXPECT_TRUE(attr.ats_valid);
+            return attr.ats;
+        };
+        vp::AtsCompletion c = request(kVa + 0x234, false, false);
+        EXPECT_EQ(c.status, vp::AtsCompletionStatus::Success);
+        EXPECT_EQ(c.translated_addr, kPa);
+        EXPECT_EQ(c.size, 0x1000u);
+        EXPECT_TRUE(c.read);
+        EXPECT_TRUE(c.write);
+        EXPECT_FALSE(c.exec);
+        EXPECT_FALSE(c.priv);
+        EXPECT_TRUE(c.global) << "nG = 0 and no PASID";
+        EXPECT_FALSE(c.untranslated_only);
+        c = request(kVa + 0x1000, false, false);
+        EXPECT_EQ(c.status, vp::AtsCompletionStatus::Success);
+        EXPECT_TRUE(c.read);
+        EXPECT_FALSE(c.write) << "F_PERMISSION grants the subset the tables allow";
+        c = request(kVa + 0x5000, false, false);
+        EXPECT_EQ(c.status, vp::AtsCompletionStatus::Success) << "translation fault: Success with R = W = 0";
+        EXPECT_FALSE(c.read);
+        EXPECT_FALSE(c.write);
+        c = request(kVa, true, false);
+        EXPECT_EQ(c.status, vp::AtsCompletionStatus::CompleterAbort)
+            << "PASID on a stream without substreams";
+        EXPECT_EQ(e.reg32(SMMU_EVENTQ_PROD), 0u) << "no event: neither translation faults nor REC_CFG_ATS";
+    });
+    env_ptr = &env;
+    sc_core::sc_start();
+    ASSERT_TRUE(env.dev.finished());
+    EXPECT_EQ(env.smmu.counters().ats_translation_requests, 4u);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// CMD_ATC_INV through the command-queue process, with a scripted endpoint on the other side of the link: it
+// receives the Invalidate Requests from message_socket and answers (or not) with Invalidate Completions on
+// the upstream socket, after a delay the test chooses.
+
+namespace {
+
+struct ScriptedEndpoint : sc_core::sc_module {
+    tlm_utils::simple_target_socket<ScriptedEndpoint> from_smmu{"from_smmu"};
+    tlm_utils::simple_initiator_socket<ScriptedEndpoint> to_smmu{"to_smmu"};
+    struct Received {
+        sc_core::sc_time at;
+        uint32_t sid;
+        uint8_t itag;
+        uint64_t addr, size;
+    };
+    std::vector<Received> received;
+    bool answer = true;
+    sc_core::sc_time answer_after{5, sc_core::SC_US};
+    std::vector<sc_core::sc_time> completions_sent;
+
+    explicit ScriptedEndpoint(sc_core::sc_module_name name) : sc_module(name) {
+        from_smmu.register_b_transport(this, &ScriptedEndpoint::b_transport);
+        SC_HAS_PROCESS(ScriptedEndpoint);
+        SC_THREAD(answer_thread);
+    }
+
+  private:
+    std::deque<std::pair<sc_core::sc_time, Received>> due_;
+    sc_core::sc_event wake_;
+
+    void b_transport(tlm::tlm_generic_payload &gp, sc_core::sc_time &delay) {
+        const vp::TxnAttr *attr = vp::TxnAttr::of(gp);
+        ASSERT_NE(attr, nullptr);
+        ASSERT_EQ(attr->kind, vp::TxnKind::AtsInvalidationRequest);
+        Received r{sc_core::sc_time_stamp() + delay, attr->stream_id, attr->itag, gp.get_address(),
+                   attr->inv_size};
+        received.push_back(r);
+        if (answer) {
+            due_.emplace_back(r.at + answer_after, r);
+            wake_.notify(sc_core::SC_ZERO_TIME);
+        }
+        gp.set_response_status(tlm::TLM_OK_RESPONSE);
+    }
+
+    void answer_thread() {
+        for (;;) {
+            while (due_.empty())
+                sc_core::wait(wake_);
+            auto [when, r] = due_.front();
+            due_.pop_front();
+            if (when > sc_core::sc_time_stamp())
+                sc_core::wait(when - sc_core::sc_time_stamp());
+            vp::TxnAttr *attr = new vp::TxnAttr(r.sid, 0, false);
+            attr->kind = vp::TxnKind::AtsInvalidationCompletion;
+            attr->itag_vector = 1u << r.itag;
+            attr->completion_count = 1;
+            tlm::tlm_generic_payload gp;
+            gp.set_extension(attr);
+            uint64_t body = 0;
+            gp.set_command(tlm::TLM_WRITE_COMMAND);
+            gp.set_data_ptr(reinterpret_cast<unsigned char *>(&body));
+            gp.set_data_length(8);
+            gp.set_streaming_width(8);
+            gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+            sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
+            completions_sent.push_back(sc_core::sc_time_stamp());
+            to_smmu->b_transport(gp, delay);
+        }
+    }
+};
+
+vp::Smmuv3::Params ats_shell_params() {
+    vp::Smmuv3::Params p = vp::Smmuv3::default_params();
+    p.core.idr[0] |= SMMU_IDR0_ATS;
+    return p;
+}
+
+uint64_t atc_inv_cmd(uint32_t sid) {
+    return SMMU_FIELD_PREP(SMMU_CMD0_OPCODE, SMMU_OP_ATC_INV) | SMMU_FIELD_PREP(SMMU_CMD0_SID, sid);
+}
+
+void publish(SmmuEnv &e, uint64_t dw0, uint64_t dw1) {
+    const uint32_t entries = 1u << vp_test::kCmdqLog2;
+    const uint64_t slot = vp_test::kCmdq + (e.cmdq_prod & (entries - 1)) * SMMU_CMD_SIZE;
+    e.put64(slot, dw0);
+    e.put64(slot + 8, dw1);
+    e.cmdq_prod = (e.cmdq_prod + 1) & ((entries << 1) - 1);
+    e.cpu.write32(vp_test::kSmmuBase + SMMU_CMDQ_PROD, e.cmdq_prod);
+}
+
+} // namespace
+
+// The endpoint answers 5 us after each request. CONS parks at the CMD_SYNC meanwhile while the driver side
+// goes on: it reads registers and takes an event-queue interrupt (a C_BAD_STE), then the SYNC completes
+// once the completion has arrived, and only then signals.
+TEST(Smmuv3Shell, SyncWaitsForADelayedInvalidationCompletionWhileTheCpuGoesOn) {
+    SmmuEnv *env_ptr = nullptr;
+    ScriptedEndpoint *ep_ptr = nullptr;
+    SmmuEnv env(
+        [&](Requester &dev) {
+            SmmuEnv &e = *env_ptr;
+            ScriptedEndpoint &ep = *ep_ptr;
+            e.enable();
+            const sc_core::sc_time start = sc_core::sc_time_stamp();
+            publish(e, atc_inv_cmd(5), 0x80000000);
+            publish(e,
+                    SMMU_FIELD_PREP(SMMU_CMD0_OPCODE, SMMU_OP_SYNC) |
+                        SMMU_FIELD_PREP(SMMU_CMD0_SYNC_CS, SMMU_SYNC_CS_IRQ),
+                    0);
+            const uint32_t sync_index = e.cmdq_prod - 1;
+            sc_core::wait(1, sc_core::SC_US);
+            ASSERT_EQ(ep.received.size(), 1u);
+            EXPECT_EQ(ep.received[0].sid, 5u);
+            EXPECT_EQ(ep.received[0].itag, 0u);
+            EXPECT_EQ(ep.received[0].addr, 0x80000000u);
+            EXPECT_EQ(ep.received[0].size, 0x1000u);
+            EXPECT_EQ(e.reg32(SMMU_CMDQ_CONS), sync_index) << "parked at the SYNC";
+            EXPECT_EQ(e.sync_edges.rising, 0u);
+            // Meanwhile: a transaction of a StreamID whose STE is invalid raises C_BAD_STE and its interrupt.
+            uint32_t data = 0;
+            vp::TxnAttr bad(3, 0, false);
+            EXPECT_NE(dev.access(tlm::TLM_READ_COMMAND, 0x1000, &data, 4, &bad), tlm::TLM_OK_RESPONSE);
+            sc_core::wait(100, sc_core::SC_NS);
+            EXPECT_EQ(e.evtq_edges.rising, 1u) << "another interrupt taken while the SYNC waits";
+            EXPECT_EQ(e.reg32(SMMU_CMDQ_CONS), sync_index);
+            for (int i = 0; i < 1000 && e.reg32(SMMU_CMDQ_CONS) != e.cmdq_prod; ++i)
+                sc_core::wait(100, sc_core::SC_NS);
+            EXPECT_EQ(e.reg32(SMMU_CMDQ_CONS), e.cmdq_prod);
+            sc_core::wait(1, sc_core::SC_US); // the pulse is at the SYNC's annotated completion time
+            EXPECT_EQ(e.sync_edges.rising, 1u);
+            ASSERT_EQ(ep.completions_sent.size(), 1u);
+            EXPECT_GE(e.sync_edges.last_rise, ep.completions_sent[0]) << "signalled after the completion";
+            EXPECT_GE(ep.completions_sent[0] - start, sc_core::sc_time(5, sc_core::SC_US));
+            EXPECT_EQ((e.reg32(SMMU_GERROR) ^ e.reg32(SMMU_GERRORN)) & SMMU_GERROR_CMDQ_ERR, 0u);
+        },
+        ats_shell_params());
+    ScriptedEndpoint ep("ep");
+    env.smmu.message_socket.bind(ep.from_smmu);
+    ep.to_smmu.bind(env.smmu.upstream_socket);
+    env_ptr = &env;
+    ep_ptr = &ep;
+    sc_core::sc_start();
+    ASSERT_TRUE(env.dev.finished());
+}
+
+// An endpoint that never answers: after smmu.atc_inv_timeout the SYNC fails with CERROR_ATC_INV_SYNC, CONS at
+// the SYNC; acknowledging GERROR retries it, and it completes (the timed-out ITag was released).
+TEST(Smmuv3Shell, AnUnansweredInvalidationTimesOutAndGerrornRecovers) {
+    vp::Smmuv3::Params params = ats_shell_params();
+    params.core.atc_inv_timeout_ps = 20000000; // 20 us
+    SmmuEnv *env_ptr = nullptr;
+    ScriptedEndpoint *ep_ptr = nullptr;
+    SmmuEnv env(
+        [&](Requester &) {
+            SmmuEnv &e = *env_ptr;
+            ScriptedEndpoint &ep = *ep_ptr;
+            ep.answer = false;
+            e.enable();
+            publish(e, atc_inv_cmd(7), 0x0);
+            publish(e, SMMU_FIELD_PREP(SMMU_CMD0_OPCODE, SMMU_OP_SYNC), 0);
+            const uint32_t sync_index = e.cmdq_prod - 1;
+            sc_core::wait(15, sc_core::SC_US);
+            EXPECT_EQ(e.reg32(SMMU_CMDQ_CONS), sync_index);
+            EXPECT_EQ(e.reg32(SMMU_GERROR) & SMMU_GERROR_CMDQ_ERR, 0u) << "not yet";
+            sc_core::wait(10, sc_core::SC_US);
+            const uint32_t cons = e.reg32(SMMU_CMDQ_CONS);
+            EXPECT_EQ(cons & SMMU_Q_PTR_MASK, sync_index);
+            EXPECT_EQ(SMMU_FIELD_GET(SMMU_CMDQ_CONS_ERR, cons), 3u) << "CERROR_ATC_INV_SYNC";
+            EXPECT_EQ(e.gerror_edges.rising, 1u);
+            e.cpu.write32(vp_test::kSmmuBase + SMMU_GERRORN, e.reg32(SMMU_GERROR));
+            sc_core::wait(1, sc_core::SC_US);
+            EXPECT_EQ(e.reg32(SMMU_CMDQ_CONS) & SMMU_Q_PTR_MASK, e.cmdq_prod);
+            EXPECT_EQ(ep.received.size(), 1u) << "the SYNC is retried, not the invalidation";
+        },
+        params);
+    ScriptedEndpoint ep("ep");
+    env.smmu.message_socket.bind(ep.from_smmu);
+    ep.to_smmu.bind(env.smmu.upstream_socket);
+    env_ptr = &env;
+    ep_ptr = &ep;
+    sc_core::sc_start();
+    ASSERT_TRUE(env.dev.finished());
+}
+
+// ITag exhaustion: an endpoint with a queue depth of 2 gets two requests at once; the third waits in the
+// command queue until a completion frees an ITag, and reuses it.
+TEST(Smmuv3Shell, ItagExhaustionHoldsTheQueueUntilACompletion) {
+    vp::Smmuv3::Params params = ats_shell_params();
+    params.core.atc_inv_queue_depth = 2;
+    SmmuEnv *env_ptr = nullptr;
+    ScriptedEndpoint *ep_ptr = nullptr;
+    SmmuEnv env(
+        [&](Requester &) {
+            SmmuEnv &e = *env_ptr;
+            ScriptedEndpoint &ep = *ep_ptr;
+            e.enable();
+            for (int i = 0; i < 3; ++i)
+                publish(e, atc_inv_cmd(9), 0x1000u * static_cast<uint64_t>(i));
+            sc_core::wait(2, sc_core::SC_US);
+            ASSERT_EQ(ep.received.size(), 2u);
+            EXPECT_EQ(e.reg32(SMMU_CMDQ_CONS) & SMMU_Q_PTR_MASK, e.cmdq_prod - 1);
+            sc_core::wait(6, sc_core::SC_US); // past the first completion (5 us)
+            ASSERT_EQ(ep.received.size(), 3u);
+            EXPECT_EQ(ep.received[2].itag, ep.received[0].itag);
+            EXPECT_GE(ep.received[2].at, ep.completions_sent.at(0));
+            EXPECT_EQ(e.reg32(SMMU_CMDQ_CONS) & SMMU_Q_PTR_MASK, e.cmdq_prod);
+        },
+        params);
+    ScriptedEndpoint ep("ep");
+    env.smmu.message_socket.bind(ep.from_smmu);
+    ep.to_smmu.bind(env.smmu.upstream_socket);
+    env_ptr = &env;
+    ep_ptr = &ep;
+    sc_core::sc_start();
+    ASSERT_TRUE(env.dev.finished());
+}

@@ -1,6 +1,7 @@
 /* SMMUv3 core: lifetime, trace and statistics. The register file is in smmu_regfile.c, the transaction path
  * in smmu_txn.c, memory attributes in smmu_attrs.c, configuration decode and its cache in smmu_config.c,
- * commands in smmu_cmd.c and smmu_cmdq.c, events and interrupts in smmu_evtq.c. */
+ * commands in smmu_cmd.c and smmu_cmdq.c, events and interrupts in smmu_evtq.c, the PRI queue in smmu_priq.c.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +78,8 @@ void smmu_destroy(smmu *s) {
 void smmu_reset(smmu *s) {
     smmu_regs_reset(s);
     s->in_cmdq = false;
+    s->cmd_retry = false;
+    smmu_atc_inv_reset(s);
     s->pending_ps = 0;
     smmu_cc_clear(s);
     smmu_engine_inv_all(s->eng);
@@ -114,6 +117,13 @@ void smmu_stats(const smmu *s, void (*cb)(void *arg, const char *name, uint64_t 
     cb(arg, "cmd.UNKNOWN", unknown);
     cb(arg, "cmd.errors.ill", c->cmd_errors_ill);
     cb(arg, "cmd.errors.abt", c->cmd_errors_abt);
+    cb(arg, "cmd.errors.atc_inv_sync", c->cmd_errors_atc_inv_sync);
+    cb(arg, "atc_inv.sent", c->atc_inv_sent);
+    cb(arg, "atc_inv.undeliverable", c->atc_inv_undeliverable);
+    cb(arg, "atc_inv.completions", c->atc_inv_completions);
+    cb(arg, "atc_inv.stray_completions", c->atc_inv_stray_completions);
+    cb(arg, "atc_inv.timeouts", c->atc_inv_timeouts);
+    cb(arg, "atc_inv.itag_waits", c->atc_inv_itag_waits);
     cb(arg, "cmd.sync.sev", c->sync_sev);
     cb(arg, "cmd.sync.msi", c->sync_msi);
     cb(arg, "cmd.sync.irq", c->sync_irq);
@@ -144,6 +154,7 @@ void smmu_stats(const smmu *s, void (*cb)(void *arg, const char *name, uint64_t 
     cb(arg, "msi.writes", c->msi_writes);
     cb(arg, "msi.aborts", c->msi_aborts);
     cb(arg, "gerror.activations", c->gerrors);
+    smmu_priq_stats(s, cb, arg);
     prefixed_cb p = {cb, arg};
     smmu_engine_stats(s->eng, engine_stat, &p);
 }

@@ -28,11 +28,16 @@ typedef struct smmu_params {
     uint64_t event_ps;              /* time to build and write one event record (besides the memory write) */
     uint64_t reg_access_ps;         /* register access latency */
     uint64_t msi_ps;                /* time to issue one MSI write (besides the memory write itself) */
+    /* ATS invalidation (CMD_ATC_INV): a CMD_SYNC waiting longer than this for an endpoint's completions ends
+     * with CERROR_ATC_INV_SYNC; and the invalidations one endpoint (StreamID) may have outstanding, the
+     * SMMU's view of the endpoint's Invalidate Queue Depth (1..32, the number of ITags). */
+    uint64_t atc_inv_timeout_ps;
+    uint32_t atc_inv_queue_depth;
 } smmu_params;
 
 /* A default SMMUv3.2-like envelope (S1P, S2P, nested, 2-level ST and CD, ASID16/VMID16, HTTU A+D, MSI, SEV,
- * RIL, XNX, FWB, BBML level 2, 4K/16K/64K, OAS 48, SSIDSIZE 20, SIDSIZE 16, queues >= 2^7; no ATS, PRI or
- * stall yet). */
+ * RIL, XNX, FWB, BBML level 2, 4K/16K/64K, OAS 48, SSIDSIZE 20, SIDSIZE 16, queues >= 2^7, ATS and PRI
+ * (PRI needs ATS); no stall yet). */
 void smmu_params_default(smmu_params *p);
 
 /* Checks that the ID registers describe a possible SMMU (e.g. nested without S1P/S2P, STALL_MODEL 3, a queue
@@ -96,10 +101,82 @@ typedef struct smmu_result {
     uint8_t event_id;    /* the event raised (recorded or not), 0 if none */
 } smmu_result;
 
+/* One upstream transaction. A Translation Request (at == SMMU_AT_TRANSLATION_REQ) belongs to
+ * smmu_ats_translate: here it aborts (with F_UUT when the SMMU has no ATS, IDR0.ATS == 0). */
 void smmu_translate(smmu *s, smmu_call *call, const smmu_txn *txn, smmu_result *res);
+
+/* Status of an ATS Translation Completion, with the PCIe Completion Status encoding. */
+typedef enum smmu_ats_status {
+    SMMU_ATS_SUCCESS = 0, /* SC: the entry below applies (R = W = 0 denies access) */
+    SMMU_ATS_UR = 1,      /* Unsupported Request: ATS is not enabled for the stream */
+    SMMU_ATS_CA = 4,      /* Completer Abort: configuration error or external abort */
+} smmu_ats_status;
+
+/* The one translation entry of an ATS Translation Completion (IHI0070 3.9.1, 13.7). */
+typedef struct smmu_ats_result {
+    smmu_ats_status status;
+    uint64_t addr;          /* translated address of the range, aligned to 2^size_log2 */
+    uint8_t size_log2;      /* the range covers 2^size_log2 bytes, at least 12 (the completion's S from it) */
+    bool read, write;       /* R, W */
+    bool exec, priv;        /* Exe, Priv: 0 without a PASID */
+    bool global;            /* Global: never with a PASID */
+    bool untranslated_only; /* U */
+    bool non_snooped;       /* N */
+    bool event_recorded;    /* an event record was written for this request */
+    uint8_t event_id;       /* the event raised (recorded or not), 0 if none */
+} smmu_ats_result;
+
+/* Answers an ATS Translation Request: t->addr, t->sid, t->ssv/ssid (PASID), t->acc.priv/exec (the PASID
+ * prefix's Priv/Exe, ignored without a PASID) and t->no_write (NW); t->at and t->acc.write are ignored. Uses
+ * the configuration resolution and the engine of smmu_translate (HTTU updates included) and records only
+ * the events the architecture lists for Translation Requests. */
+void smmu_ats_translate(smmu *s, smmu_call *call, const smmu_txn *t, smmu_ats_result *r);
+
+/* The command queue as a process of the host (see smmu_host_ops.cmdq_kick). One step consumes at most one
+ * command; the host charges cmd_ps for it. */
+typedef enum smmu_cmdq_status {
+    SMMU_CMDQ_IDLE = 0, /* nothing to consume: disabled, empty or CMDQ_ERR active */
+    SMMU_CMDQ_PROGRESS, /* one command consumed (or it raised a command error) */
+    SMMU_CMDQ_BLOCKED,  /* the command at CONS must wait: a CMD_SYNC for ATC invalidation completions, or
+                         * a CMD_ATC_INV for a free ITag of its endpoint. Step again on cmdq_kick or at
+                         * *wake_ps (a timeout), whichever comes first */
+} smmu_cmdq_status;
+smmu_cmdq_status smmu_cmdq_step(smmu *s, smmu_call *call, uint64_t *wake_ps);
+/* Consumes commands until the queue is idle or blocked, charging cmd_ps for each (what the core does by
+ * itself without a cmdq_kick host). */
+smmu_cmdq_status smmu_cmdq_run(smmu *s, smmu_call *call);
+/* An ATS Invalidate Completion from the endpoint of `sid`: bit n of itag_vector completes ITag n;
+ * completion_count is the message's CC (0 means 8), the number of completions the endpoint sends for each. */
+void smmu_ats_inv_completion(smmu *s, smmu_call *call, uint32_t sid, uint32_t itag_vector,
+                             unsigned completion_count);
 
 /* Text trace on/off (host->trace must be set for lines to appear). */
 void smmu_set_trace(smmu *s, bool on);
+
+/* A PRI Page Request (or Stop Marker) from a PCIe endpoint, as the root complex delivers it (IHI0070 chapter
+ * 8). A Stop Marker is last = 1, read = write = 0 with ssv = 1; the same bits without a PASID are an ordinary
+ * request. */
+typedef struct smmu_page_req {
+    uint32_t sid;
+    bool ssv; /* with a PASID prefix */
+    uint32_t ssid;
+    bool exec, priv; /* from the PASID prefix: 0 without one */
+    bool read, write, last;
+    uint16_t prg_index; /* 9 bits */
+    uint64_t addr;      /* page address: bits [11:0] are ignored */
+    bool secure;        /* from a Secure stream: answered with Response Failure */
+} smmu_page_req;
+
+typedef enum smmu_pri_outcome {
+    SMMU_PRI_QUEUED = 0, /* written to the PRI queue */
+    SMMU_PRI_ANSWERED,   /* not queued; the SMMU sent a PRG Response by itself */
+    SMMU_PRI_DISCARDED,  /* not queued and not answered (Last = 0 in overflow, a Stop Marker) */
+} smmu_pri_outcome;
+
+/* Delivers one page request: writes it to the PRI queue, or answers it with an automatic PRG Response through
+ * host->send_msg when the queue cannot take it (disabled, PRIQ_ABT_ERR, overflow, Secure stream, an abort
+ * writing the entry). */
+smmu_pri_outcome smmu_page_request(smmu *s, smmu_call *call, const smmu_page_req *req);
 
 /* Statistics of the whole SMMU (registers, commands by type, events by type, config cache, engine). */
 void smmu_stats(const smmu *s, void (*cb)(void *arg, const char *name, uint64_t value), void *arg);

@@ -156,7 +156,10 @@ unsigned smmu_cmd_decode(const smmu_params *p, uint64_t d0, uint64_t d1, smmu_cm
         c->global = (d0 & SMMU_CMD0_ATC_GLOBAL) != 0;
         c->size = (uint8_t)SMMU_FIELD_GET(SMMU_CMD1_ATC_SIZE, d1);
         c->addr = d1 & SMMU_CMD1_ADDR;
-        legal = has(p, 0, SMMU_IDR0_ATS);
+        /* Size above 52 may be ILLEGAL (IHI0070 4.5.1): this model says so rather than guess a span; a PASID
+         * needs substreams. */
+        legal = has(p, 0, SMMU_IDR0_ATS) && c->size <= 52 &&
+                !(c->ssv && SMMU_FIELD_GET(SMMU_IDR1_SSIDSIZE, p->idr[1]) == 0);
         break;
     case SMMU_OP_PRI_RESP:
         c->prg_index = (uint16_t)SMMU_FIELD_GET(SMMU_CMD1_PRI_PRGIDX, d1);

@@ -31,11 +31,25 @@ static void trace_range(smmu *s, const smmu_cmd *c, bool vmid, bool asid) {
                 (unsigned long long)c->addr, (unsigned long long)c->num_bytes, c->leaf, c->ttl);
 }
 
-static void cmd_sync(smmu *s, const smmu_cmd *c) {
-    SMMU_TRACE(s, "smmu: cmd SYNC cs=%s msiaddr=0x%llx msidata=0x%x",
-               c->cs == SMMU_SYNC_CS_IRQ ? "irq" : (c->cs == SMMU_SYNC_CS_SEV ? "sev" : "none"),
-               (unsigned long long)c->msi_addr, c->msi_data);
-    /* Every earlier command has completed by now: the model executes commands in order and at once. */
+static unsigned cmd_sync(smmu *s, const smmu_cmd *c) {
+    if (!s->cmd_retry)
+        SMMU_TRACE(s, "smmu: cmd SYNC cs=%s msiaddr=0x%llx msidata=0x%x",
+                   c->cs == SMMU_SYNC_CS_IRQ ? "irq" : (c->cs == SMMU_SYNC_CS_SEV ? "sev" : "none"),
+                   (unsigned long long)c->msi_addr, c->msi_data);
+    /* Earlier invalidations, configuration and TLB commands completed when they were consumed; earlier
+     * CMD_ATC_INVs complete only with their endpoints' completions. */
+    uint64_t deadline = UINT64_MAX;
+    bool timed_out = false;
+    if (!smmu_atc_inv_synced(s, &deadline, &timed_out)) {
+        if (!timed_out) {
+            s->cmdq_wake_ps = deadline;
+            if (!s->cmd_retry)
+                SMMU_TRACE(s, "smmu: cmd SYNC waits for atc_inv completions");
+            return SMMU_CMD_BLOCKED;
+        }
+        SMMU_TRACE(s, "smmu: cmd SYNC atc_inv timeout");
+        return SMMU_CERROR_ATC_INV_SYNC; /* CONS stays at the SYNC, which signals nothing */
+    }
     if (c->cs == SMMU_SYNC_CS_IRQ) {
         /* The MSI goes to MSIAddress truncated to the OAS (the zero test is on the whole field); the wired
          * output is pulsed whatever MSIAddress is, so software may use either. */
@@ -52,6 +66,7 @@ static void cmd_sync(smmu *s, const smmu_cmd *c) {
         s->st.sync_sev++;
         SMMU_TRACE(s, "smmu: sev");
     }
+    return SMMU_CERROR_NONE;
 }
 
 unsigned smmu_cmd_execute(smmu *s, const smmu_cmd *c) {
@@ -140,7 +155,11 @@ unsigned smmu_cmd_execute(smmu *s, const smmu_cmd *c) {
         smmu_engine_inv_all(s->eng);
         return SMMU_CERROR_NONE;
     case SMMU_OP_SYNC:
-        cmd_sync(s, c);
+        return cmd_sync(s, c);
+    case SMMU_OP_ATC_INV:
+        return smmu_atc_inv_send(s, c);
+    case SMMU_OP_PRI_RESP:
+        smmu_pri_resp(s, c);
         return SMMU_CERROR_NONE;
     default:
         /* ATC_INV, PRI_RESP, RESUME and STALL_TERM pass decode only with ATS, PRI or a stall model, which
@@ -152,45 +171,102 @@ unsigned smmu_cmd_execute(smmu *s, const smmu_cmd *c) {
 static void cmdq_error(smmu *s, unsigned cerror) {
     smmu_queue *q = &s->cmdq;
     q->cons = (uint32_t)SMMU_FIELD_SET(q->cons, SMMU_CMDQ_CONS_ERR, cerror);
-    if (cerror == SMMU_CERROR_ILL)
+    const char *name = "CERROR_ABT";
+    if (cerror == SMMU_CERROR_ILL) {
         s->st.cmd_errors_ill++;
-    else
+        name = "CERROR_ILL";
+    } else if (cerror == SMMU_CERROR_ATC_INV_SYNC) {
+        s->st.cmd_errors_atc_inv_sync++;
+        name = "CERROR_ATC_INV_SYNC";
+    } else {
         s->st.cmd_errors_abt++;
-    SMMU_TRACE(s, "smmu: cmdq error %s cons=0x%x", cerror == SMMU_CERROR_ILL ? "CERROR_ILL" : "CERROR_ABT",
-               q->cons);
+    }
+    SMMU_TRACE(s, "smmu: cmdq error %s cons=0x%x", name, q->cons);
+    /* ERR is visible before GERROR.CMDQ_ERR toggles. */
     smmu_gerror_raise(s, SMMU_GERROR_CMDQ_ERR);
 }
 
-void smmu_cmdq_process(smmu *s) {
-    if (s->in_cmdq)
-        return; /* an MSI written back into our own registers must not nest command processing */
+static bool cmdq_runnable(const smmu *s) {
+    return (s->cr0ack & SMMU_CR0_CMDQEN) && !((s->gerror ^ s->gerrorn) & SMMU_GERROR_CMDQ_ERR) &&
+           !smmu_q_empty(&s->cmdq);
+}
+
+/* Fetches, decodes and executes the command at CONS. */
+static smmu_cmdq_status cmdq_step(smmu *s, uint64_t *wake_ps) {
+    /* An MSI written back into our own registers must not nest command processing. */
+    if (s->in_cmdq || !cmdq_runnable(s))
+        return SMMU_CMDQ_IDLE;
     s->in_cmdq = true;
     smmu_queue *q = &s->cmdq;
     const smmu_mem_attrs attrs = smmu_cr1_queue_attrs(s);
-    /* At most one pass over the queue per call, whatever software does to PROD meanwhile. */
-    uint64_t budget = UINT64_C(2) << smmu_q_log2(q);
-    while ((s->cr0ack & SMMU_CR0_CMDQEN) && !((s->gerror ^ s->gerrorn) & SMMU_GERROR_CMDQ_ERR) &&
-           !smmu_q_empty(q) && budget--) {
-        uint8_t buf[SMMU_CMD_SIZE];
-        smmu_advance(s, s->p.cmd_ps);
-        if (!smmu_mem_read(s, SMMU_MEM_QUEUE, smmu_q_entry_addr(q, q->cons, SMMU_CMD_SIZE), buf, sizeof(buf),
-                           &attrs)) {
-            cmdq_error(s, SMMU_CERROR_ABT);
-            break;
-        }
-        smmu_cmd cmd;
-        unsigned cerror = smmu_cmd_decode(&s->p, get_le64(buf), get_le64(buf + 8), &cmd);
+    uint8_t buf[SMMU_CMD_SIZE];
+    smmu_cmdq_status status = SMMU_CMDQ_PROGRESS;
+    if (!smmu_mem_read(s, SMMU_MEM_QUEUE, smmu_q_entry_addr(q, q->cons, SMMU_CMD_SIZE), buf, sizeof(buf),
+                       &attrs)) {
+        s->cmd_retry = false;
+        cmdq_error(s, SMMU_CERROR_ABT);
+        s->in_cmdq = false;
+        return status;
+    }
+    smmu_cmd cmd;
+    unsigned cerror = smmu_cmd_decode(&s->p, get_le64(buf), get_le64(buf + 8), &cmd);
+    if (!s->cmd_retry)
         s->st.cmds[cmd.opcode]++;
-        if (cerror == SMMU_CERROR_NONE)
-            cerror = smmu_cmd_execute(s, &cmd);
-        if (cerror != SMMU_CERROR_NONE) {
+    if (cerror == SMMU_CERROR_NONE)
+        cerror = smmu_cmd_execute(s, &cmd);
+    if (cerror == SMMU_CMD_BLOCKED) {
+        s->cmd_retry = true;
+        *wake_ps = s->cmdq_wake_ps;
+        status = SMMU_CMDQ_BLOCKED;
+    } else if (cerror != SMMU_CERROR_NONE) {
+        s->cmd_retry = false;
+        if (cerror != SMMU_CERROR_ATC_INV_SYNC) {
             const char *name = smmu_opcode_name(cmd.opcode);
             SMMU_TRACE(s, "smmu: cmd %s (0x%02x) illegal: 0x%016llx 0x%016llx", name ? name : "UNKNOWN",
                        cmd.opcode, (unsigned long long)cmd.raw[0], (unsigned long long)cmd.raw[1]);
-            cmdq_error(s, cerror);
-            break;
         }
+        cmdq_error(s, cerror);
+    } else {
+        s->cmd_retry = false;
         q->cons = smmu_q_inc(q, q->cons);
     }
     s->in_cmdq = false;
+    return status;
+}
+
+smmu_cmdq_status smmu_cmdq_step(smmu *s, smmu_call *call, uint64_t *wake_ps) {
+    smmu_call *outer = smmu_call_enter(s, call);
+    uint64_t ignored = UINT64_MAX;
+    smmu_cmdq_status status = cmdq_step(s, wake_ps ? wake_ps : &ignored);
+    smmu_call_leave(s, outer);
+    return status;
+}
+
+static smmu_cmdq_status cmdq_run(smmu *s) {
+    /* At most one pass over the queue per call, whatever software does to PROD meanwhile. */
+    uint64_t budget = UINT64_C(2) << smmu_q_log2(&s->cmdq);
+    smmu_cmdq_status status = SMMU_CMDQ_IDLE;
+    uint64_t wake = UINT64_MAX;
+    while (budget-- && cmdq_runnable(s) && !s->in_cmdq) {
+        if (!s->cmd_retry)
+            smmu_advance(s, s->p.cmd_ps);
+        status = cmdq_step(s, &wake);
+        if (status != SMMU_CMDQ_PROGRESS)
+            break;
+    }
+    return status;
+}
+
+smmu_cmdq_status smmu_cmdq_run(smmu *s, smmu_call *call) {
+    smmu_call *outer = smmu_call_enter(s, call);
+    smmu_cmdq_status status = cmdq_run(s);
+    smmu_call_leave(s, outer);
+    return status;
+}
+
+void smmu_cmdq_kick(smmu *s) {
+    if (s->host.cmdq_kick)
+        s->host.cmdq_kick(s->host_ctx, s->call);
+    else
+        cmdq_run(s);
 }

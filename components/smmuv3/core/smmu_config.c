@@ -195,6 +195,8 @@ static bool decode_ste(const smmu *s, const uint64_t d[SMMU_STE_DWORDS], smmu_st
     memset(c, 0, sizeof(*c));
     if (!(d[0] & SMMU_STE0_V))
         return false;
+    /* Read for every valid STE, Config abort included: PRI overflow auto-responses check it (IHI0070 8.1). */
+    c->ppar = (d[1] & SMMU_STE1_PPAR) != 0;
     unsigned config = (unsigned)SMMU_FIELD_GET(SMMU_STE0_CONFIG, d[0]);
     if (!(config & 4)) {
         c->config = SMMU_STE_CONFIG_ABORT; /* 0b0xx: abort with no event, other fields ignored */
@@ -225,6 +227,14 @@ static bool decode_ste(const smmu *s, const uint64_t d[SMMU_STE_DWORDS], smmu_st
     c->mev = (d[1] & SMMU_STE1_MEV) != 0;
     /* Without ATS, EATS is RES0 and its effective value is 0b00. */
     c->eats = smmu_has(s, 0, SMMU_IDR0_ATS) ? (uint8_t)SMMU_FIELD_GET(SMMU_STE1_EATS, d[1]) : 0;
+    /* EATS (IGNORED for bypass) = 0b10 (split-stage) is ILLEGAL unless the STE is nested and IDR0.NS1ATS = 0;
+     * 0b11 (DPT checks) is reserved and behaves as 0b00 without IDR3.DPT, which this model does not implement
+     * (5.2 STE.EATS). */
+    if (c->eats == 2 && (config & 3) &&
+        (config != SMMU_STE_CONFIG_NESTED || smmu_has(s, 0, SMMU_IDR0_NS1ATS)))
+        return false;
+    if (c->eats == 3)
+        c->eats = 0;
     c->regime = SMMU_REGIME_NS_EL1;
 
     unsigned stall_model = smmu_idr_field(s, 0, SMMU_IDR0_STALL_MODEL);

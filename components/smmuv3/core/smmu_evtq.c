@@ -52,11 +52,6 @@ const char *smmu_event_name(unsigned id) {
     return id < SMMU_STATS_EVENTS ? event_types[id].name : NULL;
 }
 
-static void put_le64(uint8_t *b, uint64_t v) {
-    for (int i = 0; i < 8; i++)
-        b[i] = (uint8_t)(v >> (8 * i));
-}
-
 void smmu_irq_pulse(smmu *s, smmu_irq_line line) {
     s->st.irq_pulses++;
     SMMU_TRACE(s, "smmu: irq %s",
@@ -85,9 +80,8 @@ bool smmu_msi_write(smmu *s, uint64_t addr, uint32_t data, uint32_t cfg2_attr) {
     return ok;
 }
 
-/* Interrupt of a queue or of GERROR: an MSI when MSIs are implemented and configured, else the wired line. */
-static void signal_irq(smmu *s, smmu_irq_line line, uint64_t cfg0, uint32_t cfg1, uint32_t cfg2,
-                       uint32_t abt_bit) {
+void smmu_signal_irq(smmu *s, smmu_irq_line line, uint64_t cfg0, uint32_t cfg1, uint32_t cfg2,
+                     uint32_t abt_bit) {
     uint64_t addr = SMMU_ADDR_GET(SMMU_IRQ_CFG0_ADDR, cfg0);
     if (smmu_has(s, 0, SMMU_IDR0_MSI) && addr != 0) {
         if (!smmu_msi_write(s, addr, cfg1, cfg2))
@@ -106,8 +100,8 @@ void smmu_gerror_raise(smmu *s, uint32_t bit) {
     if (bit == SMMU_GERROR_MSI_GERROR_ABT_ERR)
         return; /* never signalled, or an aborting GERROR MSI would loop */
     if (s->irq_ctrlack & SMMU_IRQ_CTRL_GERROR_IRQEN)
-        signal_irq(s, SMMU_IRQ_GERROR, s->gerror_irq_cfg0, s->gerror_irq_cfg1, s->gerror_irq_cfg2,
-                   SMMU_GERROR_MSI_GERROR_ABT_ERR);
+        smmu_signal_irq(s, SMMU_IRQ_GERROR, s->gerror_irq_cfg0, s->gerror_irq_cfg1, s->gerror_irq_cfg2,
+                        SMMU_GERROR_MSI_GERROR_ABT_ERR);
 }
 
 /* Builds the record of ev from the fields its event type has (event_types). */
@@ -168,7 +162,7 @@ bool smmu_event_record(smmu *s, const smmu_event *ev) {
     uint8_t bytes[SMMU_EVT_SIZE];
     encode_event(ev, rec);
     for (int i = 0; i < 4; i++)
-        put_le64(&bytes[8 * i], rec[i]);
+        smmu_put_le64(&bytes[8 * i], rec[i]);
     const bool was_empty = smmu_q_empty(q);
     const smmu_mem_attrs attrs = smmu_cr1_queue_attrs(s);
     if (!smmu_mem_write(s, SMMU_MEM_QUEUE, smmu_q_entry_addr(q, q->prod, SMMU_EVT_SIZE), bytes, sizeof(bytes),
@@ -183,7 +177,7 @@ bool smmu_event_record(smmu *s, const smmu_event *ev) {
     SMMU_TRACE(s, "smmu: event %s sid=0x%x ssid=%s addr=0x%llx prod=0x%x", smmu_event_name(ev->id), ev->sid,
                smmu_ssid_str(ssid_text, ev->ssv, ev->ssid), (unsigned long long)ev->input_addr, q->prod);
     if (was_empty && (s->irq_ctrlack & SMMU_IRQ_CTRL_EVENTQ_IRQEN))
-        signal_irq(s, SMMU_IRQ_EVTQ, s->evtq_irq_cfg0, s->evtq_irq_cfg1, s->evtq_irq_cfg2,
-                   SMMU_GERROR_MSI_EVENTQ_ABT_ERR);
+        smmu_signal_irq(s, SMMU_IRQ_EVTQ, s->evtq_irq_cfg0, s->evtq_irq_cfg1, s->evtq_irq_cfg2,
+                        SMMU_GERROR_MSI_EVENTQ_ABT_ERR);
     return true;
 }

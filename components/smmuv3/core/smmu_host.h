@@ -71,12 +71,12 @@ typedef struct smmu_host_ops {
      * false on an external abort (decode error, slave error). Little-endian byte order in buf. */
     bool (*mem_read)(void *ctx, smmu_call *call, smmu_mem_kind kind, uint64_t pa, void *buf, unsigned len,
                      const smmu_mem_attrs *attrs);
-    bool (*mem_write)(void *ctx, smmu_call *call, smmu_mem_kind kind, uint64_t pa, const void *buf, unsigned len,
-                      const smmu_mem_attrs *attrs);
+    bool (*mem_write)(void *ctx, smmu_call *call, smmu_mem_kind kind, uint64_t pa, const void *buf,
+                      unsigned len, const smmu_mem_attrs *attrs);
     /* Atomic 64-bit compare-and-swap for HTTU descriptor updates: if *pa == expected store desired.
      * *observed receives the old value. Return false on an external abort. */
-    bool (*mem_cas64)(void *ctx, smmu_call *call, uint64_t pa, uint64_t expected, uint64_t desired, uint64_t *observed,
-                      const smmu_mem_attrs *attrs);
+    bool (*mem_cas64)(void *ctx, smmu_call *call, uint64_t pa, uint64_t expected, uint64_t desired,
+                      uint64_t *observed, const smmu_mem_attrs *attrs);
     /* Wired interrupt outputs. Level-style: the core drives a pulse as set(true) then set(false). */
     void (*irq_set)(void *ctx, smmu_call *call, smmu_irq_line line, bool level);
     /* Time the core spends (cache lookups, command processing), in picoseconds, added to the current
@@ -95,6 +95,11 @@ typedef struct smmu_host_ops {
     /* Simulated time of the call in progress, in picoseconds (the host's time plus what the call has spent so
      * far): for timeouts. May be NULL (time stands still). */
     uint64_t (*now_ps)(void *ctx, smmu_call *call);
+    /* The command queue may have work (CMDQ_PROD written, CMDQEN set, CMDQ_ERR acknowledged, an ATC
+     * invalidation completed): the host consumes it from a process of its own with smmu_cmdq_step, taking
+     * the core's cmd_ps per command. May be NULL: the core then consumes the queue at once, inside the call
+     * that made it runnable (unit tests). */
+    void (*cmdq_kick)(void *ctx, smmu_call *call);
 } smmu_host_ops;
 
 #ifdef __cplusplus

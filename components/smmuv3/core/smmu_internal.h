@@ -1,5 +1,5 @@
 /* State of one SMMU shared by the control-plane files (smmu.c, smmu_regfile.c, smmu_txn.c, smmu_config.c,
- * smmu_cmdq.c, smmu_evtq.c).
+ * smmu_cmdq.c, smmu_evtq.c, smmu_priq.c).
  * Not a public interface: the shell and the tests use smmu.h only. */
 #ifndef SMMU_INTERNAL_H
 #define SMMU_INTERNAL_H
@@ -63,6 +63,7 @@ typedef struct smmu_ste_cfg {
     bool s1_vmid_valid; /* stage 1 alone in NS-EL1 with IDR0.S2P: S2VMID still tags the TLB entries */
     uint16_t s1_vmid;
     uint8_t eats;
+    bool ppar; /* PRI overflow auto-responses carry the request's PASID */
     smmu_regime regime;
     /* incoming attribute overrides */
     uint8_t memattr, alloccfg, shcfg, nscfg, privcfg, instcfg;
@@ -80,12 +81,7 @@ typedef struct smmu_cd_cfg {
     uint64_t amair;
 } smmu_cd_cfg;
 
-typedef enum smmu_cc_kind {
-    SMMU_CC_STE = 1,
-    SMMU_CC_L1STD,
-    SMMU_CC_CD,
-    SMMU_CC_L1CD
-} smmu_cc_kind;
+typedef enum smmu_cc_kind { SMMU_CC_STE = 1, SMMU_CC_L1STD, SMMU_CC_CD, SMMU_CC_L1CD } smmu_cc_kind;
 
 /* A configuration cache entry. Keys: STE (sid), L1STD (L1 index), CD (sid, CD index), L1CD (sid, L1 index) */
 typedef struct smmu_cc_entry {
@@ -101,10 +97,22 @@ typedef struct smmu_cc_entry {
 
 enum { SMMU_STATS_OPCODES = 256, SMMU_STATS_EVENTS = 256 };
 
+/* One ATS Invalidate Request in flight. */
+enum { SMMU_ATC_INV_MAX = 256 }; /* outstanding invalidations over all endpoints */
+typedef struct smmu_atc_inv {
+    uint32_t sid;
+    uint8_t itag;
+    uint8_t expected; /* completions the endpoint announced (its CC); 0 until the first one arrives */
+    uint8_t received;
+    uint64_t issued_ps;
+} smmu_atc_inv;
+
 typedef struct smmu_counters {
     uint64_t reg_reads, reg_writes;
     uint64_t cmds[SMMU_STATS_OPCODES];
-    uint64_t cmd_errors_ill, cmd_errors_abt;
+    uint64_t cmd_errors_ill, cmd_errors_abt, cmd_errors_atc_inv_sync;
+    uint64_t atc_inv_sent, atc_inv_undeliverable, atc_inv_completions, atc_inv_stray_completions,
+        atc_inv_timeouts, atc_inv_itag_waits;
     uint64_t events_raised[SMMU_STATS_EVENTS];
     uint64_t events_recorded, events_dropped, evtq_overflows;
     uint64_t cc_fetches; /* the configuration cache counts the rest itself */
@@ -112,6 +120,9 @@ typedef struct smmu_counters {
     uint64_t sync_sev, sync_msi, sync_irq;
     uint64_t msi_writes, msi_aborts, irq_pulses;
     uint64_t gerrors;
+    /* PRI queue (smmu_priq.c) */
+    uint64_t pri_requests, pri_stop_markers, pri_recorded, pri_auto_responses, pri_discarded, pri_overflows;
+    uint64_t pri_write_aborts, pri_responses;
 } smmu_counters;
 
 struct smmu {
@@ -119,7 +130,8 @@ struct smmu {
     smmu_host_ops host;
     void *host_ctx;
     /* The host's context of the entry point in progress. The core never waits, so calls nest only through
-     * a host callback that re-enters the core, and each entry point saves and restores it (smmu_call_enter). */
+     * a host callback that re-enters the core, and each entry point saves and restores it (smmu_call_enter).
+     */
     smmu_call *call;
     smmu_engine *eng;
     bool trace_on;
@@ -147,7 +159,13 @@ struct smmu {
 
     /* derived from the ID registers */
     uint8_t oas_bits;
-    bool in_cmdq; /* re-entrancy guard: a CMD_SYNC MSI may land in our own registers through the host */
+    bool in_cmdq;   /* re-entrancy guard: a CMD_SYNC MSI may land in our own registers through the host */
+    bool cmd_retry; /* the command at CONS already ran once and blocked: no second trace line or count */
+    uint64_t cmdq_wake_ps; /* a blocked command's timeout */
+
+    /* ATS invalidations sent and not yet completed (smmu_atc_inv.c). */
+    smmu_atc_inv atc_inv[SMMU_ATC_INV_MAX];
+    unsigned atc_inv_count;
 
     smmu_counters st;
 };
@@ -186,11 +204,13 @@ static inline uint64_t smmu_oas_mask(const smmu *s) {
  * before any access beyond it. */
 static inline bool smmu_mem_read(smmu *s, smmu_mem_kind kind, uint64_t pa, void *buf, unsigned len,
                                  const smmu_mem_attrs *attrs) {
-    return s->host.mem_read && s->host.mem_read(s->host_ctx, s->call, kind, pa & smmu_oas_mask(s), buf, len, attrs);
+    return s->host.mem_read &&
+           s->host.mem_read(s->host_ctx, s->call, kind, pa & smmu_oas_mask(s), buf, len, attrs);
 }
 static inline bool smmu_mem_write(smmu *s, smmu_mem_kind kind, uint64_t pa, const void *buf, unsigned len,
                                   const smmu_mem_attrs *attrs) {
-    return s->host.mem_write && s->host.mem_write(s->host_ctx, s->call, kind, pa & smmu_oas_mask(s), buf, len, attrs);
+    return s->host.mem_write &&
+           s->host.mem_write(s->host_ctx, s->call, kind, pa & smmu_oas_mask(s), buf, len, attrs);
 }
 
 /* Trace (no formatting cost when off). */
@@ -251,10 +271,23 @@ void smmu_cc_inv_all(smmu *s);
 uint8_t smmu_fault_event_id(smmu_fault_type t);
 
 /* ---- commands (smmu_cmd.c decodes, smmu_cmdq.c consumes and executes) ---- */
-/* Consumes commands while the queue is enabled, not empty and no CMDQ_ERR is active. */
-void smmu_cmdq_process(smmu *s);
-/* Executes one command that decoded without error; returns its CERROR (0 on success). */
+/* The queue may have work: tell the host, or consume it now without a cmdq_kick host. */
+void smmu_cmdq_kick(smmu *s);
+/* smmu_cmd_execute's answer when the command must wait and be executed again later. */
+#define SMMU_CMD_BLOCKED 0x100u
+/* Executes one command that decoded without error; returns its CERROR (0 on success) or SMMU_CMD_BLOCKED. */
 unsigned smmu_cmd_execute(smmu *s, const smmu_cmd *cmd);
+
+/* ---- ATS invalidation tracking (smmu_atc_inv.c) ---- */
+/* Sends the Invalidate Request of CMD_ATC_INV `c`; SMMU_CMD_BLOCKED while its endpoint has no free ITag. */
+unsigned smmu_atc_inv_send(smmu *s, const smmu_cmd *c);
+/* For CMD_SYNC: true when no invalidation is outstanding. Otherwise false, with *deadline_ps the earliest
+ * timeout, and *timed_out set once it has passed (the outstanding ones are then abandoned). */
+bool smmu_atc_inv_synced(smmu *s, uint64_t *deadline_ps, bool *timed_out);
+void smmu_atc_inv_reset(smmu *s);
+static inline uint64_t smmu_now_ps(smmu *s) {
+    return s->host.now_ps ? s->host.now_ps(s->host_ctx, s->call) : 0;
+}
 
 /* ---- events, GERROR, IRQ/MSI (smmu_evtq.c) ---- */
 typedef struct smmu_event {
@@ -272,6 +305,11 @@ typedef struct smmu_event {
     uint16_t uut_reason;
 } smmu_event;
 
+static inline void smmu_put_le64(uint8_t *b, uint64_t v) {
+    for (int i = 0; i < 8; i++)
+        b[i] = (uint8_t)(v >> (8 * i));
+}
+
 /* Builds and writes an event record with the fields its event type has (any other member of *ev is ignored).
  * Returns true if it reached the queue. */
 bool smmu_event_record(smmu *s, const smmu_event *ev);
@@ -281,6 +319,15 @@ void smmu_gerror_raise(smmu *s, uint32_t bit);
 /* Sends an MSI; returns false on an abort. */
 bool smmu_msi_write(smmu *s, uint64_t addr, uint32_t data, uint32_t cfg2_attr);
 void smmu_irq_pulse(smmu *s, smmu_irq_line line);
+/* Interrupt of a queue or of GERROR: an MSI when IDR0.MSI and cfg0 has an address (an abort activates
+ * msi_abt_bit in GERROR), else a pulse on the wired line. */
+void smmu_signal_irq(smmu *s, smmu_irq_line line, uint64_t cfg0, uint32_t cfg1, uint32_t cfg2,
+                     uint32_t msi_abt_bit);
+
+/* ---- PRI queue (smmu_priq.c) ---- */
+/* CMD_PRI_RESP: sends the PRG Response. */
+void smmu_pri_resp(smmu *s, const smmu_cmd *cmd);
+void smmu_priq_stats(const smmu *s, void (*cb)(void *arg, const char *name, uint64_t value), void *arg);
 
 /* ---- parameters (smmu_params.c) ---- */
 unsigned smmu_granule_supported_mask(const smmu_params *p); /* bit 12, 14, 16 for 4K/16K/64K */

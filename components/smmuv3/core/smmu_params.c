@@ -11,7 +11,8 @@ void smmu_params_default(smmu_params *p) {
     p->idr[0] =
         (uint32_t)(SMMU_IDR0_S2P | SMMU_IDR0_S1P | SMMU_FIELD_PREP(SMMU_IDR0_TTF, SMMU_IDR0_TTF_AARCH64) |
                    SMMU_IDR0_COHACC | SMMU_FIELD_PREP(SMMU_IDR0_HTTU, 2) | SMMU_IDR0_HYP | SMMU_IDR0_ASID16 |
-                   SMMU_IDR0_MSI | SMMU_IDR0_SEV | SMMU_IDR0_VMID16 | SMMU_IDR0_CD2L |
+                   SMMU_IDR0_MSI | SMMU_IDR0_SEV | SMMU_IDR0_ATS | SMMU_IDR0_NS1ATS | SMMU_IDR0_PRI |
+                   SMMU_IDR0_VMID16 | SMMU_IDR0_CD2L |
                    SMMU_FIELD_PREP(SMMU_IDR0_TTENDIAN, SMMU_IDR0_TTENDIAN_MIXED) |
                    SMMU_FIELD_PREP(SMMU_IDR0_STALL_MODEL, 1) | SMMU_FIELD_PREP(SMMU_IDR0_ST_LEVEL, 1));
     p->idr[1] = (uint32_t)(SMMU_FIELD_PREP(SMMU_IDR1_SIDSIZE, 16) | SMMU_FIELD_PREP(SMMU_IDR1_SSIDSIZE, 20) |
@@ -45,6 +46,10 @@ void smmu_params_default(smmu_params *p) {
     p->event_ps = 10000;
     p->reg_access_ps = 5000;
     p->msi_ps = 5000;
+    /* PCIe allows an endpoint a minute to complete an invalidation; a model that waits that long is of no
+     * use, so the default is 1 ms of simulated time (a sweepable parameter). */
+    p->atc_inv_timeout_ps = UINT64_C(1000000000);
+    p->atc_inv_queue_depth = 32;
 }
 
 unsigned smmu_granule_supported_mask(const smmu_params *p) {
@@ -100,6 +105,9 @@ bool smmu_params_validate(const smmu_params *p, char *err, size_t err_len) {
 
     if (!(idr0 & (SMMU_IDR0_S1P | SMMU_IDR0_S2P)))
         return fail(err, err_len, "IDR0: neither S1P nor S2P: an SMMU needs at least one translation stage");
+    if (p->atc_inv_queue_depth < 1 || p->atc_inv_queue_depth > 32)
+        return fail(err, err_len, "atc_inv_queue_depth %u: an endpoint takes 1 to 32 invalidations (ITags)",
+                    p->atc_inv_queue_depth);
     unsigned ttf = (unsigned)SMMU_FIELD_GET(SMMU_IDR0_TTF, idr0);
     if (ttf == 0)
         return fail(err, err_len, "IDR0.TTF=0 is reserved");
@@ -118,10 +126,8 @@ bool smmu_params_validate(const smmu_params *p, char *err, size_t err_len) {
                     (unsigned)SMMU_FIELD_GET(SMMU_IDR0_ST_LEVEL, idr0));
     if ((idr0 & SMMU_IDR0_PRI) && !(idr0 & SMMU_IDR0_ATS))
         return fail(err, err_len, "IDR0.PRI=1 requires IDR0.ATS=1");
-    if (idr0 & SMMU_IDR0_ATS)
-        return fail(err, err_len, "IDR0.ATS=1: ATS is %s", unsupported);
-    if (idr0 & SMMU_IDR0_PRI)
-        return fail(err, err_len, "IDR0.PRI=1: PRI is %s", unsupported);
+    if ((idr0 & SMMU_IDR0_ATS) && !(idr0 & SMMU_IDR0_NS1ATS))
+        return fail(err, err_len, "IDR0.NS1ATS=0: split-stage ATS (STE.EATS=0b10) is %s", unsupported);
     if (SMMU_FIELD_GET(SMMU_IDR0_HTTU, idr0) == 3)
         return fail(err, err_len, "IDR0.HTTU=3: hardware table-descriptor access flags are %s", unsupported);
     if ((idr0 & SMMU_IDR0_CD2L) && !(idr0 & SMMU_IDR0_S1P))
@@ -156,10 +162,10 @@ bool smmu_params_validate(const smmu_params *p, char *err, size_t err_len) {
 
     if (p->idr[2] != 0)
         return fail(err, err_len, "IDR2 must be 0 without VATOS");
-    if (idr3 & ~(uint64_t)(SMMU_IDR3_RIL | SMMU_IDR3_HAD | SMMU_IDR3_STT | SMMU_IDR3_XNX | SMMU_IDR3_FWB |
-                           SMMU_IDR3_BBML))
-        return fail(err, err_len, "IDR3=0x%x: only RIL, HAD, STT, XNX, FWB and BBML are %s", (unsigned)idr3,
-                    "supported by this model yet");
+    if (idr3 & ~(uint64_t)(SMMU_IDR3_RIL | SMMU_IDR3_HAD | SMMU_IDR3_STT | SMMU_IDR3_XNX | SMMU_IDR3_PPS |
+                           SMMU_IDR3_FWB | SMMU_IDR3_BBML))
+        return fail(err, err_len, "IDR3=0x%x: only RIL, HAD, STT, XNX, PPS, FWB and BBML are %s",
+                    (unsigned)idr3, "supported by this model yet");
     unsigned bbml = (unsigned)SMMU_FIELD_GET(SMMU_IDR3_BBML, idr3);
     if (bbml == 3)
         return fail(err, err_len, "IDR3.BBML=3 is reserved");

@@ -299,7 +299,7 @@ static void write_cr0(smmu *s, uint32_t v) {
     if ((old ^ s->cr0ack) & SMMU_CR0_SMMUEN && s->host.translations_changed)
         s->host.translations_changed(s->host_ctx, s->call);
     if ((s->cr0ack & SMMU_CR0_CMDQEN) && !(old & SMMU_CR0_CMDQEN))
-        smmu_cmdq_process(s);
+        smmu_cmdq_kick(s);
 }
 
 static void write32(smmu *s, uint64_t off, uint32_t v) {
@@ -355,7 +355,7 @@ static void write32(smmu *s, uint64_t off, uint32_t v) {
         uint32_t was_active = s->gerror ^ s->gerrorn;
         s->gerrorn = v & (uint32_t)SMMU_GERROR_ACKABLE;
         if ((was_active & SMMU_GERROR_CMDQ_ERR) && !((s->gerror ^ s->gerrorn) & SMMU_GERROR_CMDQ_ERR))
-            smmu_cmdq_process(s);
+            smmu_cmdq_kick(s);
         break;
     }
     case SMMU_GERROR_IRQ_CFG1:
@@ -393,7 +393,7 @@ static void write32(smmu *s, uint64_t off, uint32_t v) {
         break;
     case SMMU_CMDQ_PROD:
         s->cmdq.prod = v & (uint32_t)SMMU_Q_PTR_MASK;
-        smmu_cmdq_process(s);
+        smmu_cmdq_kick(s);
         break;
     case SMMU_CMDQ_CONS:
         if (!(s->cr0ack & SMMU_CR0_CMDQEN))

@@ -8,17 +8,9 @@
 #include <string.h>
 
 #include "smmu_attrs.h"
-#include "smmu_internal.h"
+#include "smmu_txn_path.h"
 
-/* A request whose configuration is resolved. */
-typedef struct txn_ctx {
-    const smmu_txn *t;
-    smmu_access acc;         /* as checked: InD = 0 for writes, STE/GBPA PRIVCFG/INSTCFG applied */
-    const smmu_ste_cfg *ste; /* may point at ste_copy */
-    smmu_ste_cfg ste_copy;   /* where a CD fetch moves the STE, since it may evict it from the cache */
-    const smmu_cd_cfg *cd;   /* NULL: stage 1 bypassed */
-    const smmu_s2_cfg *s2;   /* NULL: stage 2 bypassed */
-} txn_ctx;
+typedef smmu_txn_ctx txn_ctx;
 
 /* ---- Step 3: per-request policy ---- */
 
@@ -63,19 +55,22 @@ static void terminate(smmu *s, smmu_result *res, smmu_result_status status, uint
         s->st.aborts++;
 }
 
-static bool is_translation_related(smmu_fault_type t) {
+bool smmu_txn_is_translation_related(smmu_fault_type t) {
     return t == SMMU_FAULT_TRANSLATION || t == SMMU_FAULT_ADDR_SIZE || t == SMMU_FAULT_ACCESS ||
            t == SMMU_FAULT_PERMISSION;
 }
 
 /* A fault from the engine: stage-1 translation-related faults follow CD.{R,A}, stage-2 ones STE.S2R; external
- * aborts always abort and record. */
-static void walk_fault(smmu *s, const smmu_txn *t, smmu_access acc, const smmu_ste_cfg *ste,
-                       const smmu_cd_cfg *cd, const smmu_fault *flt, smmu_result *res) {
+ * aborts always abort and record. A Translation Request records no translation-related fault (its answer
+ * denies access instead) and an external abort only with CR2.REC_CFG_ATS (3.9.1.2). */
+static void walk_fault(smmu *s, txn_ctx *c, const smmu_fault *flt, smmu_result *res) {
+    const smmu_txn *t = c->t;
+    const smmu_ste_cfg *ste = c->ste;
+    const smmu_cd_cfg *cd = c->cd;
     smmu_event ev;
     char ssid_text[16];
     uint8_t id = smmu_fault_event_id(flt->type);
-    base_event(&ev, id, t, acc);
+    base_event(&ev, id, t, c->acc);
     ev.s2 = flt->stage == 2;
     ev.fclass = (uint8_t)flt->fclass;
     ev.ttrnw = flt->ttrnw;
@@ -83,7 +78,11 @@ static void walk_fault(smmu *s, const smmu_txn *t, smmu_access acc, const smmu_s
     ev.fetch_addr = flt->fetch_addr;
     bool record = true;
     smmu_result_status status = SMMU_XLATE_ABORT;
-    if (is_translation_related(flt->type)) {
+    const bool related = smmu_txn_is_translation_related(flt->type);
+    if (t->at == SMMU_AT_TRANSLATION_REQ) {
+        c->ats_end = related ? SMMU_ATS_END_DENY : SMMU_ATS_END_CA;
+        record = !related && (s->cr2 & SMMU_CR2_REC_CFG_ATS);
+    } else if (related) {
         if (ev.s2) {
             record = ste->s2r;
         } else if (cd) {
@@ -100,19 +99,33 @@ static void walk_fault(smmu *s, const smmu_txn *t, smmu_access acc, const smmu_s
     terminate(s, res, status, id, recorded);
 }
 
+void smmu_txn_walk_fault(smmu *s, smmu_txn_ctx *c, const smmu_fault *flt, smmu_result *res) {
+    walk_fault(s, c, flt, res);
+}
+
 /* A configuration error or fetch abort: always aborts and always tries to record (C_BAD_STREAMID only with
- * CR2.RECINVSID). A nested CD fetch that faulted at stage 2 reports that stage-2 fault with CLASS CD. */
-static void config_fault(smmu *s, const smmu_txn *t, smmu_access acc, const smmu_ste_cfg *ste,
-                         const smmu_cfg_fault *f, smmu_result *res) {
+ * CR2.RECINVSID). ATS traffic records it only with CR2.REC_CFG_ATS; a Translation Request's C_BAD_STREAMID
+ * also needs RECINVSID, a Translated transaction's does not (3.9.1.2, 3.9.1.3). A nested CD fetch that
+ * faulted at stage 2 reports that stage-2 fault with CLASS CD. */
+static void config_fault(smmu *s, txn_ctx *c, const smmu_cfg_fault *f, smmu_result *res) {
     if (f->has_s2_fault) {
-        walk_fault(s, t, acc, ste, NULL, &f->s2_fault, res);
+        const smmu_cd_cfg *cd = c->cd;
+        c->cd = NULL;
+        walk_fault(s, c, &f->s2_fault, res);
+        c->cd = cd;
         return;
     }
+    const smmu_txn *t = c->t;
     smmu_event ev;
     char ssid_text[16];
-    base_event(&ev, f->event_id, t, acc);
+    base_event(&ev, f->event_id, t, c->acc);
     ev.fetch_addr = f->fetch_addr;
     bool record = f->event_id != SMMU_EVT_C_BAD_STREAMID || (s->cr2 & SMMU_CR2_RECINVSID);
+    if (t->at == SMMU_AT_TRANSLATED)
+        record = (s->cr2 & SMMU_CR2_REC_CFG_ATS) != 0;
+    else if (t->at == SMMU_AT_TRANSLATION_REQ)
+        record = record && (s->cr2 & SMMU_CR2_REC_CFG_ATS);
+    c->ats_end = SMMU_ATS_END_CA;
     SMMU_TRACE(s, "smmu: fault %s sid=0x%x ssid=%s addr=0x%llx abort%s", smmu_event_name(f->event_id), t->sid,
                smmu_ssid_str(ssid_text, t->ssv, t->ssid), (unsigned long long)t->addr,
                record ? "" : " unrecorded");
@@ -120,21 +133,26 @@ static void config_fault(smmu *s, const smmu_txn *t, smmu_access acc, const smmu
     terminate(s, res, SMMU_XLATE_ABORT, f->event_id, recorded);
 }
 
-static void raise_and_abort(smmu *s, const smmu_txn *t, smmu_access acc, uint8_t id, uint16_t uut_reason,
-                            smmu_result *res) {
-    if (id == SMMU_EVT_F_UUT) {
-        smmu_event ev;
-        base_event(&ev, id, t, acc);
-        ev.uut_reason = uut_reason;
-        SMMU_TRACE(s, "smmu: fault F_UUT sid=0x%x addr=0x%llx reason=%u abort", t->sid,
-                   (unsigned long long)t->addr, uut_reason);
-        terminate(s, res, SMMU_XLATE_ABORT, id, smmu_event_record(s, &ev));
-        return;
-    }
+/* Events that belong to the request itself rather than to a configuration structure: always recorded. */
+static void forbid(smmu *s, txn_ctx *c, uint8_t id, uint16_t uut_reason, smmu_result *res) {
+    const smmu_txn *t = c->t;
+    smmu_event ev;
+    base_event(&ev, id, t, c->acc);
+    ev.uut_reason = uut_reason;
+    SMMU_TRACE(s, "smmu: fault %s sid=0x%x addr=0x%llx abort", smmu_event_name(id), t->sid,
+               (unsigned long long)t->addr);
+    terminate(s, res, SMMU_XLATE_ABORT, id, smmu_event_record(s, &ev));
+}
+
+void smmu_txn_forbid(smmu *s, smmu_txn_ctx *c, uint8_t id, uint16_t uut_reason, smmu_result *res) {
+    forbid(s, c, id, uut_reason, res);
+}
+
+static void raise_and_abort(smmu *s, txn_ctx *c, uint8_t id, smmu_result *res) {
     smmu_cfg_fault f;
     memset(&f, 0, sizeof(f));
     f.event_id = id;
-    config_fault(s, t, acc, NULL, &f, res);
+    config_fault(s, c, &f, res);
 }
 
 /* An untranslated output: the identity mapping holds across the whole output range, so the host may cache it
@@ -174,10 +192,6 @@ static void translated_result(const txn_ctx *c, const smmu_xlate_out *out, smmu_
 
 /* SMMUEN = 0: GBPA decides. Returns with the request ended. */
 static void global_bypass(smmu *s, const smmu_txn *t, smmu_access acc, smmu_result *res) {
-    if (t->at == SMMU_AT_TRANSLATED) {
-        raise_and_abort(s, t, acc, SMMU_EVT_F_TRANSL_FORBIDDEN, 0, res);
-        return;
-    }
     /* An address beyond the OAS cannot be output and aborts (no event queue to report to). */
     if ((s->gbpa & SMMU_GBPA_ABORT) || (t->addr >> s->oas_bits)) {
         terminate(s, res, SMMU_XLATE_ABORT, 0, false);
@@ -199,28 +213,28 @@ static void global_bypass(smmu *s, const smmu_txn *t, smmu_access acc, smmu_resu
 
 /* The CD index a request uses, from its SubstreamID and STE.S1CDMax/S1DSS. Returns false with the request
  * ended; *stage1 becomes false when S1DSS bypasses stage 1 for traffic without a SubstreamID. */
-static bool select_cd(smmu *s, const txn_ctx *c, bool *stage1, uint32_t *index, smmu_result *res) {
+static bool select_cd(smmu *s, txn_ctx *c, bool *stage1, uint32_t *index, smmu_result *res) {
     const smmu_txn *t = c->t;
     const smmu_ste_cfg *ste = c->ste;
     *index = 0;
     if (ste->s1cdmax == 0) {
         if (t->ssv) {
-            raise_and_abort(s, t, c->acc, SMMU_EVT_C_BAD_SUBSTREAMID, 0, res);
+            raise_and_abort(s, c, SMMU_EVT_C_BAD_SUBSTREAMID, res);
             return false;
         }
     } else if (!t->ssv) {
         if (ste->s1dss == SMMU_STE_S1DSS_TERMINATE) {
-            raise_and_abort(s, t, c->acc, SMMU_EVT_F_STREAM_DISABLED, 0, res);
+            raise_and_abort(s, c, SMMU_EVT_F_STREAM_DISABLED, res);
             return false;
         }
         *stage1 = ste->s1dss == SMMU_STE_S1DSS_SSID0;
     } else {
         if (((uint64_t)t->ssid >> ste->s1cdmax) != 0) {
-            raise_and_abort(s, t, c->acc, SMMU_EVT_C_BAD_SUBSTREAMID, 0, res);
+            raise_and_abort(s, c, SMMU_EVT_C_BAD_SUBSTREAMID, res);
             return false;
         }
         if (ste->s1dss == SMMU_STE_S1DSS_SSID0 && t->ssid == 0) {
-            raise_and_abort(s, t, c->acc, SMMU_EVT_F_STREAM_DISABLED, 0, res);
+            raise_and_abort(s, c, SMMU_EVT_F_STREAM_DISABLED, res);
             return false;
         }
         *index = t->ssid;
@@ -228,25 +242,39 @@ static bool select_cd(smmu *s, const txn_ctx *c, bool *stage1, uint32_t *index, 
     return true;
 }
 
+/* The effective STE.EATS (3.9.1.2): 0b00 for a bypass STE and, since split-stage and DPT ATS need
+ * CR0.ATSCHK, for EATS = 0b1x with ATSCHK = 0. */
+static unsigned effective_eats(const smmu *s, const smmu_ste_cfg *ste) {
+    if (ste->config == SMMU_STE_CONFIG_BYPASS)
+        return 0;
+    if ((ste->eats & 2) && !(s->cr0ack & SMMU_CR0_ATSCHK))
+        return 0;
+    return ste->eats;
+}
+
 /* Resolves the STE and CD of a request with SMMUEN = 1. Returns false with the request ended. */
-static bool resolve(smmu *s, txn_ctx *c, smmu_result *res) {
+bool smmu_txn_resolve(smmu *s, txn_ctx *c, smmu_result *res) {
     const smmu_txn *t = c->t;
     smmu_cfg_fault f;
     c->ste = smmu_get_ste(s, t->sid, &f);
     if (!c->ste) {
-        config_fault(s, t, c->acc, NULL, &f, res);
+        config_fault(s, c, &f, res);
         return false;
     }
     if (c->ste->config == SMMU_STE_CONFIG_ABORT) {
+        c->ats_end = SMMU_ATS_END_UR;
         terminate(s, res, SMMU_XLATE_ABORT, 0, false); /* abort with no event */
         return false;
     }
-    /* Without ATS, EATS is effectively 0b00: Translated traffic is never allowed to skip translation. */
-    if (t->at == SMMU_AT_TRANSLATED) {
-        raise_and_abort(s, t, c->acc, SMMU_EVT_F_TRANSL_FORBIDDEN, 0, res);
+    if (t->at != SMMU_AT_UNTRANSLATED && effective_eats(s, c->ste) == 0) {
+        c->ats_end = SMMU_ATS_END_UR;
+        forbid(s, c, t->at == SMMU_AT_TRANSLATED ? SMMU_EVT_F_TRANSL_FORBIDDEN : SMMU_EVT_F_BAD_ATS_TREQ, 0,
+               res);
         return false;
     }
     c->acc = apply_overrides(c->acc, c->ste->privcfg, c->ste->instcfg);
+    if (t->at == SMMU_AT_TRANSLATED)
+        return true; /* allowed: a Translated transaction does not use the CD */
 
     bool stage1 = c->ste->s1_enabled;
     if (stage1) {
@@ -256,12 +284,12 @@ static bool resolve(smmu *s, txn_ctx *c, smmu_result *res) {
         if (stage1) {
             c->cd = smmu_get_cd(s, t->sid, &c->ste, &c->ste_copy, index, &f);
             if (!c->cd) {
-                config_fault(s, t, c->acc, c->ste, &f, res);
+                config_fault(s, c, &f, res);
                 return false;
             }
         }
     } else if (t->ssv) {
-        raise_and_abort(s, t, c->acc, SMMU_EVT_C_BAD_SUBSTREAMID, 0, res); /* a SubstreamID needs stage 1 */
+        raise_and_abort(s, c, SMMU_EVT_C_BAD_SUBSTREAMID, res); /* a SubstreamID needs stage 1 */
         return false;
     }
     c->s2 = c->ste->s2_enabled ? &c->ste->s2 : NULL;
@@ -271,7 +299,7 @@ static bool resolve(smmu *s, txn_ctx *c, smmu_result *res) {
 /* ---- Step 2: translate ---- */
 
 /* Both stages bypassed: an input beyond the IAS (= OAS) is a stage-1 Address Size fault (3.4). */
-static void ste_bypass(smmu *s, const txn_ctx *c, smmu_result *res) {
+static void ste_bypass(smmu *s, txn_ctx *c, smmu_result *res) {
     const smmu_txn *t = c->t;
     if (t->addr >> s->oas_bits) {
         smmu_fault flt;
@@ -280,7 +308,7 @@ static void ste_bypass(smmu *s, const txn_ctx *c, smmu_result *res) {
         flt.stage = 1;
         flt.level = -1;
         flt.fclass = SMMU_CLASS_IN;
-        walk_fault(s, t, c->acc, c->ste, NULL, &flt, res);
+        walk_fault(s, c, &flt, res);
         return;
     }
     const smmu_ste_cfg *ste = c->ste;
@@ -288,28 +316,66 @@ static void ste_bypass(smmu *s, const txn_ctx *c, smmu_result *res) {
     s->st.bypassed++;
 }
 
-static void translate(smmu *s, const smmu_txn *t, smmu_result *res) {
+/* A Translated transaction (3.9.1.3): with SMMUEN = 1 it passes at its own address once allowed; CR0.ATSCHK
+ * = 0 checks nothing but the address size. The model takes the IMPLEMENTATION DEFINED choice of aborting an
+ * address beyond the OAS, with no event. */
+static void translated_traffic(smmu *s, txn_ctx *c, smmu_result *res) {
+    const smmu_txn *t = c->t;
+    if (!smmu_enabled(s) || t->secure) {
+        forbid(s, c, SMMU_EVT_F_TRANSL_FORBIDDEN, 0, res);
+        return;
+    }
+    smmu_attr a = smmu_attr_incoming(false, 0, 0, SMMU_SHCFG_INCOMING);
+    /* Without ATS nothing may have handed out the address: the STE (EATS effectively 0b00) decides. */
+    if ((s->cr0ack & SMMU_CR0_ATSCHK) || !smmu_has(s, 0, SMMU_IDR0_ATS)) {
+        if (!smmu_txn_resolve(s, c, res))
+            return;
+        const smmu_ste_cfg *ste = c->ste;
+        a = smmu_attr_incoming(ste->mtcfg, ste->memattr, ste->alloccfg, ste->shcfg);
+    }
+    if (t->addr >> s->oas_bits) {
+        terminate(s, res, SMMU_XLATE_ABORT, 0, false);
+        return;
+    }
+    bypass_result(s, t, c->acc, a, res);
+    s->st.bypassed++;
+}
+
+void smmu_txn_ctx_init(smmu *s, txn_ctx *c, const smmu_txn *t, smmu_result *res) {
     memset(res, 0, sizeof(*res));
     s->st.translations++;
-    txn_ctx c;
-    c.t = t;
-    c.acc = t->acc;
-    c.ste = NULL;
-    c.cd = NULL;
-    c.s2 = NULL;
-    if (c.acc.write)
-        c.acc.exec = false;
+    c->t = t;
+    c->acc = t->acc;
+    c->ste = NULL;
+    c->cd = NULL;
+    c->s2 = NULL;
+    c->ats_end = SMMU_ATS_END_CA;
+    if (c->acc.write)
+        c->acc.exec = false;
+}
 
-    /* Without an ATS interface (IDR0.ATS == 0) a Translation Request is an unsupported transaction. */
+static void translate(smmu *s, const smmu_txn *t, smmu_result *res) {
+    txn_ctx c;
+    smmu_txn_ctx_init(s, &c, t, res);
+
+    /* Without an ATS interface (IDR0.ATS == 0) a Translation Request is an unsupported transaction; with
+     * one, Translation Requests are answered by smmu_ats_translate, never here. */
     if (t->at == SMMU_AT_TRANSLATION_REQ) {
-        raise_and_abort(s, t, c.acc, SMMU_EVT_F_UUT, SMMU_UUT_ATS_NOT_IMPLEMENTED, res);
+        if (smmu_has(s, 0, SMMU_IDR0_ATS))
+            terminate(s, res, SMMU_XLATE_ABORT, 0, false);
+        else
+            forbid(s, &c, SMMU_EVT_F_UUT, SMMU_UUT_ATS_NOT_IMPLEMENTED, res);
+        return;
+    }
+    if (t->at == SMMU_AT_TRANSLATED) {
+        translated_traffic(s, &c, res);
         return;
     }
     if (!smmu_enabled(s)) {
         global_bypass(s, t, c.acc, res);
         return;
     }
-    if (!resolve(s, &c, res))
+    if (!smmu_txn_resolve(s, &c, res))
         return;
     if (!c.cd && !c.s2) {
         ste_bypass(s, &c, res);
@@ -319,19 +385,23 @@ static void translate(smmu *s, const smmu_txn *t, smmu_result *res) {
     smmu_fault flt;
     memset(&flt, 0, sizeof(flt));
     if (!smmu_engine_translate(s->eng, t->sid, c.cd ? &c.cd->s1 : NULL, c.s2, t->addr, c.acc, &out, &flt)) {
-        walk_fault(s, t, c.acc, c.ste, c.cd, &flt, res);
+        walk_fault(s, &c, &flt, res);
         return;
     }
     translated_result(&c, &out, res);
     s->st.translations_ok++;
 }
 
-void smmu_translate(smmu *s, smmu_call *call, const smmu_txn *t, smmu_result *res) {
-    smmu_call *outer = smmu_call_enter(s, call);
-    translate(s, t, res);
+void smmu_txn_charge(smmu *s) {
     if (s->pending_ps) {
         smmu_advance(s, s->pending_ps);
         s->pending_ps = 0;
     }
+}
+
+void smmu_translate(smmu *s, smmu_call *call, const smmu_txn *t, smmu_result *res) {
+    smmu_call *outer = smmu_call_enter(s, call);
+    translate(s, t, res);
+    smmu_txn_charge(s);
     smmu_call_leave(s, outer);
 }

@@ -31,8 +31,6 @@ constexpr uint64_t kRegPriqCons = 0x100CC;
 constexpr unsigned kMinPageShift = 12; // the smallest translation granule: no translation is smaller
 
 // Event numbers that decide how an abort is answered (SMMUv3 event record types).
-constexpr uint8_t kEventStreamFetch = 0x03; // F_STE_FETCH
-constexpr uint8_t kEventCdFetch = 0x09;     // F_CD_FETCH
 constexpr uint8_t kEventWalkEabt = 0x0B;    // F_WALK_EABT
 constexpr uint8_t kEventTranslation = 0x10; // F_TRANSLATION
 constexpr uint8_t kEventPermission = 0x13;  // F_PERMISSION (0x10..0x13: translation-related faults)
@@ -108,6 +106,7 @@ const smmu_host_ops Smmuv3::host_ops_ = {
         return static_cast<Smmuv3 *>(ctx)->send_message(call, *msg);
     },
     [](void *, smmu_call *call) { return ps_of(Smmuv3::now_with_delay(call)); },
+    [](void *ctx, smmu_call *call) { static_cast<Smmuv3 *>(ctx)->cmdq_kick(call); },
 };
 
 Smmuv3::Params Smmuv3::default_params() {
@@ -155,6 +154,9 @@ Smmuv3::Smmuv3(sc_core::sc_module_name name, const Params &params)
     irq_writers_[SMMU_IRQ_PRIQ] = std::make_unique<TimedWriter<bool>>(priq_irq, "priq_irq");
     irq_writers_[SMMU_IRQ_CMD_SYNC] = std::make_unique<TimedWriter<bool>>(cmd_sync_irq, "cmd_sync_irq");
     irq_writers_[SMMU_IRQ_GERROR] = std::make_unique<TimedWriter<bool>>(gerror_irq, "gerror_irq");
+
+    cmd_time_ = sc_time(static_cast<double>(params_.core.cmd_ps), sc_core::SC_PS);
+    SC_THREAD(cmdq_thread);
 }
 
 Smmuv3::~Smmuv3() {
@@ -316,7 +318,9 @@ void Smmuv3::translate_request(smmu_call *call, const TxnAttr &attr, tlm::tlm_ge
             dmi_hint = false;
             break;
         }
-        if (!gp.is_dmi_allowed() || piece != span_len)
+        // A Translated transaction passes at its own address: that says nothing about how the stream's
+        // untranslated accesses translate, so it must not become a DMI grant (hints are not keyed by AT).
+        if (!gp.is_dmi_allowed() || piece != span_len || txn.at == SMMU_AT_TRANSLATED)
             dmi_hint = false;
         else if (dmi_requested_)
             remember_dmi_hint(txn, res);
@@ -330,43 +334,46 @@ void Smmuv3::translate_request(smmu_call *call, const TxnAttr &attr, tlm::tlm_ge
 
 void Smmuv3::answer_ats_request(smmu_call *call, TxnAttr &attr, tlm::tlm_generic_payload &gp) {
     ++counters_.ats_translation_requests;
-    smmu_txn txn;
+    smmu_txn txn{};
     txn.sid = attr.stream_id;
     txn.ssid = attr.substream_id;
     txn.ssv = attr.ssv;
     txn.secure = attr.security == SecurityState::Secure;
     txn.addr = gp.get_address();
     txn.len = std::max(1u, gp.get_data_length());
-    txn.acc.write = !attr.no_write;
     txn.acc.exec = attr.exec;
     txn.acc.priv = attr.priv;
     txn.at = SMMU_AT_TRANSLATION_REQ;
     txn.no_write = attr.no_write;
-    smmu_result res;
+    smmu_ats_result res;
     {
         CoreCall busy(*this);
-        smmu_translate(core_, call, &txn, &res);
+        smmu_ats_translate(core_, call, &txn, &res);
     }
-
+    // The core decided everything; the completion is a copy of its answer.
     AtsCompletion &c = attr.ats;
     c = AtsCompletion();
-    if (res.status == SMMU_XLATE_OK) {
-        const uint64_t mask = span_mask_of(res.size_shift);
-        c.translated_addr = res.pa & ~mask;
-        c.size = mask + 1; // 0 only for a whole-64-bit bypass span, which no real ATS completion can carry
-        c.read = res.read;
-        c.write = res.write && !attr.no_write;
-        c.exec = res.exec;
-        c.priv = attr.priv;
-    } else if (res.status == SMMU_XLATE_RAZ_WI || is_translation_fault(res.event_id)) {
-        // A translation fault answers a Translation Request with R=W=0, not with an error completion.
-        c.translated_addr = gp.get_address() & ~uint64_t{0xFFF};
-        c.size = 0x1000;
-    } else if (res.event_id == kEventWalkEabt || res.event_id == kEventStreamFetch ||
-               res.event_id == kEventCdFetch) {
-        c.status = AtsCompletionStatus::CompleterAbort;
-    } else {
+    switch (res.status) {
+    case SMMU_ATS_SUCCESS:
+        c.status = AtsCompletionStatus::Success;
+        break;
+    case SMMU_ATS_UR:
         c.status = AtsCompletionStatus::UnsupportedRequest;
+        break;
+    case SMMU_ATS_CA:
+        c.status = AtsCompletionStatus::CompleterAbort;
+        break;
+    }
+    if (res.status == SMMU_ATS_SUCCESS) {
+        c.translated_addr = res.addr;
+        c.size = res.size_log2 >= 64 ? 0 : uint64_t{1} << res.size_log2;
+        c.read = res.read;
+        c.write = res.write;
+        c.exec = res.exec;
+        c.priv = res.priv;
+        c.global = res.global;
+        c.untranslated_only = res.untranslated_only;
+        c.non_snooped = res.non_snooped;
     }
     attr.ats_valid = true;
     gp.set_response_status(tlm::TLM_OK_RESPONSE);
@@ -549,14 +556,81 @@ unsigned Smmuv3::reg_transport_dbg(tlm::tlm_generic_payload &gp) {
 
 // A message that is not a memory request: only the kinds an endpoint sends upstream are accepted.
 void Smmuv3::receive_message(smmu_call *call, TxnAttr &attr, tlm::tlm_generic_payload &gp) {
-    (void)call;
+    if (attr.kind == TxnKind::PageRequest) {
+        // Taken whatever becomes of it: the core queues it or answers it itself through message_socket.
+        smmu_page_req req{};
+        req.sid = attr.stream_id;
+        req.ssv = attr.ssv;
+        req.ssid = attr.substream_id;
+        req.exec = attr.exec;
+        req.priv = attr.priv;
+        req.read = attr.read;
+        req.write = attr.write;
+        req.last = attr.last;
+        req.prg_index = attr.prg_index;
+        req.addr = gp.get_address();
+        req.secure = attr.security == SecurityState::Secure;
+        {
+            CoreCall busy(*this);
+            smmu_page_request(core_, call, &req);
+        }
+        gp.set_response_status(tlm::TLM_OK_RESPONSE);
+        return;
+    }
+    if (attr.kind == TxnKind::AtsInvalidationCompletion) {
+        {
+            CoreCall busy(*this);
+            smmu_ats_inv_completion(core_, call, attr.stream_id, attr.itag_vector, attr.completion_count);
+        }
+        gp.set_response_status(tlm::TLM_OK_RESPONSE);
+        return;
+    }
     ++counters_.upstream_unsupported;
     if (!unsupported_reported_) {
         unsupported_reported_ = true;
         SC_REPORT_WARNING(name(), "PCIe message of a kind the SMMU does not take on its upstream socket");
     }
-    (void)attr;
     gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
+}
+
+// The command queue runs here, not inside the register write that made it runnable: each command takes cmd_ps
+// before it completes (CONS passes it then), a CMD_SYNC can wait for ATS invalidation completions while the
+// CPU goes on, and nothing waits inside a register access.
+void Smmuv3::cmdq_kick(smmu_call *call) {
+    cmdq_kicked_ = true;
+    cmdq_kick_event_.notify(call ? *call->delay : sc_core::SC_ZERO_TIME);
+}
+
+void Smmuv3::cmdq_thread() {
+    bool retry = false; // the command at CONS blocked: it already took its cmd_ps
+    for (;;) {
+        if (!cmdq_kicked_)
+            sc_core::wait(cmdq_kick_event_);
+        cmdq_kicked_ = false;
+        if (!retry)
+            sc_core::wait(cmd_time_);
+        sc_time delay = sc_core::SC_ZERO_TIME;
+        smmu_call call{&delay};
+        uint64_t wake_ps = UINT64_MAX;
+        smmu_cmdq_status status;
+        {
+            CoreCall busy(*this);
+            status = smmu_cmdq_step(core_, &call, &wake_ps);
+        }
+        if (trace_signals_on_)
+            sample_queue_pointers(now_with_delay(&call));
+        if (delay != sc_core::SC_ZERO_TIME)
+            sc_core::wait(delay);
+        retry = status == SMMU_CMDQ_BLOCKED;
+        if (status == SMMU_CMDQ_PROGRESS) {
+            cmdq_kicked_ = true; // take the next one
+        } else if (status == SMMU_CMDQ_BLOCKED && wake_ps != UINT64_MAX && !cmdq_kicked_) {
+            const uint64_t now = ps_of(sc_core::sc_time_stamp());
+            if (wake_ps > now)
+                sc_core::wait(sc_time(static_cast<double>(wake_ps - now), sc_core::SC_PS), cmdq_kick_event_);
+            cmdq_kicked_ = true; // step again: a completion arrived or the timeout passed
+        }
+    }
 }
 
 // One message toward the root complex, at the annotated time of the step that sends it.

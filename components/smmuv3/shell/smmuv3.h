@@ -129,6 +129,8 @@ class Smmuv3 : public sc_core::sc_module {
     // PCIe messages arriving upstream (from endpoints through the root complex).
     void receive_message(smmu_call *call, TxnAttr &attr, tlm::tlm_generic_payload &gp);
     bool send_message(smmu_call *call, const smmu_msg &msg);
+    void cmdq_kick(smmu_call *call);
+    void cmdq_thread();
     void remember_dmi_hint(const smmu_txn &txn, const smmu_result &res);
     void invalidate_upstream_dmi();
     bool register_write_changes_translation(uint64_t offset) const;
@@ -155,6 +157,10 @@ class Smmuv3 : public sc_core::sc_module {
     // progress (a core call never waits, so this is nonzero only while the core's own traffic loops back).
     sc_core::sc_time scratch_delay_;
     unsigned core_depth_ = 0;
+    // The command queue process.
+    sc_core::sc_event cmdq_kick_event_;
+    bool cmdq_kicked_ = false;
+    sc_core::sc_time cmd_time_;
     bool ps_is_time_unit_ = true;
     uint64_t cached_ps_ = 0;
     sc_core::sc_time cached_time_;
