@@ -10,6 +10,8 @@
 //   tlb_hit, STE.EATS = 0b01: every request hits the TLB and is answered in the TxnAttr
 //   smmu.priq.pps         PRI Page Requests (PageRequest messages on the upstream socket) written to the PRI
 //   queue per host second; a driver-like consumer empties the queue with one PRIQ_CONS write per 256 entries
+//   smmu.cmdq.cps         commands consumed per host second by the command-queue process: batches of 31
+//   TLBI_NH_VA and a CMD_SYNC, the driver polling CMDQ_CONS
 // The STE/CD configuration cache stays on in every case: the figures are about translation, not config
 // fetches.
 #include <chrono>
@@ -48,7 +50,7 @@ constexpr uint64_t kVa = 0x0000007654321000;
 constexpr uint32_t kSid = 1;
 constexpr double kSecondsPerFigure = 1.5;
 
-enum class Mode { Bypass, Stage1, Nested, Pri, AtsTr };
+enum class Mode { Bypass, Stage1, Nested, Pri, AtsTr, Cmdq };
 
 // One SMMU with its RAM and router, a register initiator and an upstream requester.
 struct System : sc_core::sc_module {
@@ -253,9 +255,40 @@ struct System : sc_core::sc_module {
     }
 
     // Runs 8-byte reads for about kSecondsPerFigure of host time; returns translations per second.
+    // Commands through the command-queue process: batches of 31 TLBI_NH_VA and one CMD_SYNC, published with
+    // one CMDQ_PROD write each, the driver polling CMDQ_CONS as Linux does.
+    double measure_cmdq() {
+        using Clock = std::chrono::steady_clock;
+        const auto start = Clock::now();
+        uint64_t count = 0;
+        double elapsed = 0;
+        do {
+            for (unsigned i = 0; i < 31; ++i) {
+                const uint64_t slot = kCmdq + ((cmdq_prod + i) & 31) * SMMU_CMD_SIZE;
+                put64(slot, SMMU_FIELD_PREP(SMMU_CMD0_OPCODE, SMMU_OP_TLBI_NH_VA) |
+                                SMMU_FIELD_PREP(SMMU_CMD0_ASID, i));
+                put64(slot + 8, (kVa + 0x1000 * i) & SMMU_CMD1_VA);
+            }
+            const uint64_t sync = kCmdq + ((cmdq_prod + 31) & 31) * SMMU_CMD_SIZE;
+            put64(sync, SMMU_FIELD_PREP(SMMU_CMD0_OPCODE, SMMU_OP_SYNC));
+            put64(sync + 8, 0);
+            cmdq_prod = (cmdq_prod + 32) & 63;
+            set(SMMU_CMDQ_PROD, cmdq_prod);
+            while ((get(SMMU_CMDQ_CONS) & 63) != cmdq_prod)
+                sc_core::wait(100, sc_core::SC_NS);
+            count += 32;
+            elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+        } while (elapsed < kSecondsPerFigure);
+        if (smmu.counters().reg_errors != 0)
+            throw std::runtime_error(std::string(name()) + ": register access errors");
+        return static_cast<double>(count) / elapsed;
+    }
+
     double measure() {
         if (mode == Mode::Pri)
             return measure_priq();
+        if (mode == Mode::Cmdq)
+            return measure_cmdq();
         const uint64_t addr = mode == Mode::Bypass ? kDataPa : kVa;
         uint8_t data[8] = {};
         tlm::tlm_generic_payload gp;
@@ -318,8 +351,8 @@ struct Driver : sc_core::sc_module {
             for (auto &r : runs) {
                 r.second->program();
                 const double rate = r.second->measure();
-                const bool pps = r.first.size() > 4 && r.first.compare(r.first.size() - 4, 4, ".pps") == 0;
-                std::printf("%s %.0f %s\n", r.first.c_str(), rate, pps ? "pps" : "tps");
+                const std::string unit = r.first.substr(r.first.rfind('.') + 1);
+                std::printf("%s %.0f %s\n", r.first.c_str(), rate, unit.c_str());
                 std::fflush(stdout);
             }
         } catch (const std::exception &e) {
@@ -342,11 +375,13 @@ int sc_main(int argc, char **argv) {
         System walk_nested("walk_nested", Mode::Nested, without_tlb());
         System priq("priq", Mode::Pri, vp::Smmuv3::default_params());
         System ats_tr("ats_tr", Mode::AtsTr, vp::Smmuv3::default_params());
+        System cmdq("cmdq", Mode::Cmdq, vp::Smmuv3::default_params());
         Driver driver("driver");
         const std::pair<std::string, System *> all[] = {
             {"smmu.bypass.tps", &bypass},   {"smmu.tlb_hit.tps", &tlb_hit},
             {"smmu.walk_s1.tps", &walk_s1}, {"smmu.walk_nested.tps", &walk_nested},
-            {"smmu.ats_tr.tps", &ats_tr},   {"smmu.priq.pps", &priq}};
+            {"smmu.ats_tr.tps", &ats_tr},   {"smmu.priq.pps", &priq},
+            {"smmu.cmdq.cps", &cmdq}};
         for (const auto &run : all) {
             if (run.first.find(filter) != std::string::npos)
                 driver.runs.push_back(run);

@@ -142,6 +142,12 @@ void register_virt_params(ParamRegistry &registry, VirtConfig &config) {
                  config.smmu.reg_access_ps, 0, UINT64_C(1) << 40);
     add_unsigned(registry, "smmu.msi_ps", "SMMU time to issue one MSI write (besides the memory write), ps",
                  config.smmu.msi_ps, 0, UINT64_C(1) << 40);
+    add_unsigned(registry, "smmu.atc_inv_timeout_ps",
+                 "a CMD_SYNC waiting longer than this for ATS invalidation completions fails, ps",
+                 config.smmu.atc_inv_timeout_ps, 1, UINT64_C(1) << 50);
+    add_unsigned(registry, "smmu.atc_inv_queue_depth",
+                 "ATS invalidations one endpoint may have outstanding (its Invalidate Queue Depth)",
+                 config.smmu.atc_inv_queue_depth, 1, 32);
     add_unsigned(registry, "smmu.irq_pulse_ps", "width of the SMMU's wired IRQ pulses, ps",
                  config.smmu_irq_pulse_ps, 1, UINT64_C(1) << 40);
 
