@@ -100,6 +100,9 @@ void VirtPlatform::add_smmu_and_dma(const VirtConfig &config) {
     smmu_params.core = config.smmu;
     smmu_params.irq_pulse_width =
         sc_core::sc_time(static_cast<double>(config.smmu_irq_pulse_ps), sc_core::SC_PS);
+    // The DMA master, bound below as upstream port 0 (the only one), is a platform device that can hold a
+    // transaction while it stalls.
+    smmu_params.stall_capable_ports = 1u << 0;
     try {
         smmu_ = std::make_unique<Smmuv3>("smmu", smmu_params);
     } catch (const std::invalid_argument &error) {

@@ -138,6 +138,9 @@ Harness::Harness(const smmu_params *p) {
     ops_.trace = host_trace;
     ops_.send_msg = host_send_msg;
     ops_.now_ps = [](void *ctx, smmu_call *) { return H(ctx)->now_ps; };
+    ops_.stall_resolved = [](void *ctx, smmu_call *, uint32_t sid, uint16_t stag, smmu_stall_action action) {
+        H(ctx)->stall_resolutions.push_back({sid, stag, action});
+    };
     oas_bits = smmu_pa_size_bits((unsigned)SMMU_FIELD_GET(SMMU_IDR5_OAS, params.idr[5]));
     s = smmu_create(&params, &ops_, this);
     if (!s)

@@ -46,6 +46,13 @@ class SparseMemory {
     std::vector<Range> read_aborts_, write_aborts_;
 };
 
+// One stall_resolved call of the core.
+struct StallResolution {
+    uint32_t sid;
+    uint16_t stag;
+    smmu_stall_action action;
+};
+
 struct MsiWrite {
     uint64_t addr;
     uint32_t data;
@@ -126,6 +133,7 @@ class Harness {
     std::vector<std::string> trace;
     std::array<unsigned, SMMU_IRQ_COUNT> irq_pulses{};
     std::vector<MsiWrite> msis;
+    std::vector<StallResolution> stall_resolutions;
     // Messages the core sent through send_msg (PRG responses, ATS invalidations), and what send_msg answers.
     std::vector<smmu_msg> sent_msgs;
     bool msgs_deliverable = true;

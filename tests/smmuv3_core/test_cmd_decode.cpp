@@ -122,9 +122,10 @@ TEST(SmmuCmdDecode, CmdSyncFields) {
 TEST(SmmuCmdDecode, StallAtsAndPriCommandFields) {
     smmu_params p = defaults();
     smmu_cmd c;
-    // Without ATS and PRI, and with the terminate-only stall model of the default SMMU, all four are illegal,
-    // but their fields are still decoded.
+    // Without ATS and PRI, and with the terminate-only stall model, all four are illegal, but their fields
+    // are still decoded.
     p.idr[0] &= ~(uint32_t)(SMMU_IDR0_ATS | SMMU_IDR0_PRI);
+    p.idr[0] = (uint32_t)SMMU_FIELD_SET(p.idr[0], SMMU_IDR0_STALL_MODEL, 1);
     EXPECT_EQ(decode(p, 0x0000000712345A40ull, 0x0000000080001003ull, &c), SMMU_CERROR_ILL);
     EXPECT_EQ(c.sid, 7u);
     EXPECT_TRUE(c.ssv);
@@ -136,7 +137,7 @@ TEST(SmmuCmdDecode, StallAtsAndPriCommandFields) {
     EXPECT_EQ(decode(p, 0x0000000900001044ull, 0x000000000000BEEFull, &c), SMMU_CERROR_ILL);
     EXPECT_EQ(decode(p, 0x0000000900000045ull, 0, &c), SMMU_CERROR_ILL);
 
-    // With the features advertised (decode only: the model does not implement them yet).
+    // With the features advertised.
     p.idr[0] |= (uint32_t)(SMMU_IDR0_ATS | SMMU_IDR0_PRI);
     p.idr[0] &= ~(uint32_t)SMMU_IDR0_STALL_MODEL; // 0: stall and terminate
     EXPECT_EQ(decode(p, 0x0000000712345A40ull, 0x0000000080001003ull, &c), SMMU_CERROR_NONE);

@@ -97,6 +97,7 @@ TEST(SmmuCmdq, IllegalCommandsStopTheQueueUntilAcknowledged) {
         smmu_params p;
         smmu_params_default(&p);
         p.idr[0] &= ~(uint32_t)(SMMU_IDR0_ATS | SMMU_IDR0_PRI);
+        p.idr[0] = (uint32_t)SMMU_FIELD_SET(p.idr[0], SMMU_IDR0_STALL_MODEL, 1); // RESUME/STALL_TERM illegal
         Harness h(&p);
         h.bring_up();
         h.wr32(SMMU_IRQ_CTRL, SMMU_IRQ_CTRL_GERROR_IRQEN);

@@ -10,6 +10,15 @@ namespace {
 constexpr uint64_t kVa = 0x12345000;
 constexpr uint64_t kPa = 0x40ABC000;
 
+// The terminate-only stall model (IDR0.STALL_MODEL = 1), under which CD.S, STE.S2S and STE.S1STALLD are
+// ILLEGAL.
+smmu_params terminate_model() {
+    smmu_params p;
+    smmu_params_default(&p);
+    p.idr[0] = (uint32_t)SMMU_FIELD_SET(p.idr[0], SMMU_IDR0_STALL_MODEL, 1);
+    return p;
+}
+
 void expect_single_event(Harness &h, unsigned id, uint32_t sid) {
     auto ev = h.events();
     ASSERT_EQ(ev.size(), 1u) << "expected one event";
@@ -92,7 +101,8 @@ TEST(SmmuSte, BypassAttributeOverrides) {
 }
 
 TEST(SmmuSte, InvalidAndIllegalStesGiveBadSte) {
-    Harness h;
+    const smmu_params p = terminate_model();
+    Harness h(&p);
     h.bring_up();
     std::vector<std::array<uint64_t, 8>> bad;
     bad.push_back({0}); // V=0
@@ -490,7 +500,8 @@ TEST(SmmuCd, TwoLevelCdTables) {
 }
 
 TEST(SmmuCd, CdFetchAbortAndIllegalCds) {
-    Harness h;
+    const smmu_params p = terminate_model();
+    Harness h(&p);
     h.bring_up();
     S1Stream st = make_s1_stream(h, 1, 1);
     h.mem.add_read_abort(st.cd_addr, st.cd_addr + 64);

@@ -43,8 +43,7 @@ TEST(SmmuParams, RejectsImpossibleCombinationsWithReason) {
     } cases[] = {
         {0, SMMU_IDR0_S1P | SMMU_IDR0_S2P, 0, "translation stage"},
         {0, SMMU_IDR0_ATS, 0, "requires IDR0.ATS"},
-        {0, SMMU_IDR0_STALL_MODEL, SMMU_FIELD_PREP(SMMU_IDR0_STALL_MODEL, 0),
-         "not supported by this model yet"},
+        {5, SMMU_IDR5_STALL_MAX, 0, "STALL_MAX=0"},
         {0, SMMU_IDR0_STALL_MODEL, SMMU_FIELD_PREP(SMMU_IDR0_STALL_MODEL, 3), "reserved"},
         {0, SMMU_IDR0_TTF, SMMU_FIELD_PREP(SMMU_IDR0_TTF, 3), "AArch32"},
         {0, SMMU_IDR0_TTF, 0, "TTF=0"},

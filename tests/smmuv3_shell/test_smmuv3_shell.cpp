@@ -3,6 +3,7 @@
 // socket.
 #include <cstdio>
 #include <deque>
+#include <functional>
 #include <fstream>
 #include <iterator>
 #include <regex>
@@ -945,52 +946,13 @@ void publish(SmmuEnv &e, uint64_t dw0, uint64_t dw1) {
     e.cpu.write32(vp_test::kSmmuBase + SMMU_CMDQ_PROD, e.cmdq_prod);
 }
 
-} // namespace
-
-// The endpoint answers 5 us after each request. CONS parks at the CMD_SYNC meanwhile while the driver side
-// goes on: it reads registers and takes an event-queue interrupt (a C_BAD_STE), then the SYNC completes
-// once the completion has arrived, and only then signals.
-TEST(Smmuv3Shell, SyncWaitsForADelayedInvalidationCompletionWhileTheCpuGoesOn) {
+// An SMMU environment with a scripted endpoint on its message socket and its upstream port; runs `body` as
+// the driver and requester.
+void run_with_endpoint(const vp::Smmuv3::Params &params,
+                       const std::function<void(SmmuEnv &, ScriptedEndpoint &, Requester &)> &body) {
     SmmuEnv *env_ptr = nullptr;
     ScriptedEndpoint *ep_ptr = nullptr;
-    SmmuEnv env(
-        [&](Requester &dev) {
-            SmmuEnv &e = *env_ptr;
-            ScriptedEndpoint &ep = *ep_ptr;
-            e.enable();
-            const sc_core::sc_time start = sc_core::sc_time_stamp();
-            publish(e, atc_inv_cmd(5), 0x80000000);
-            publish(e,
-                    SMMU_FIELD_PREP(SMMU_CMD0_OPCODE, SMMU_OP_SYNC) |
-                        SMMU_FIELD_PREP(SMMU_CMD0_SYNC_CS, SMMU_SYNC_CS_IRQ),
-                    0);
-            const uint32_t sync_index = e.cmdq_prod - 1;
-            sc_core::wait(1, sc_core::SC_US);
-            ASSERT_EQ(ep.received.size(), 1u);
-            EXPECT_EQ(ep.received[0].sid, 5u);
-            EXPECT_EQ(ep.received[0].itag, 0u);
-            EXPECT_EQ(ep.received[0].addr, 0x80000000u);
-            EXPECT_EQ(ep.received[0].size, 0x1000u);
-            EXPECT_EQ(e.reg32(SMMU_CMDQ_CONS), sync_index) << "parked at the SYNC";
-            EXPECT_EQ(e.sync_edges.rising, 0u);
-            // Meanwhile: a transaction of a StreamID whose STE is invalid raises C_BAD_STE and its interrupt.
-            uint32_t data = 0;
-            vp::TxnAttr bad(3, 0, false);
-            EXPECT_NE(dev.access(tlm::TLM_READ_COMMAND, 0x1000, &data, 4, &bad), tlm::TLM_OK_RESPONSE);
-            sc_core::wait(100, sc_core::SC_NS);
-            EXPECT_EQ(e.evtq_edges.rising, 1u) << "another interrupt taken while the SYNC waits";
-            EXPECT_EQ(e.reg32(SMMU_CMDQ_CONS), sync_index);
-            for (int i = 0; i < 1000 && e.reg32(SMMU_CMDQ_CONS) != e.cmdq_prod; ++i)
-                sc_core::wait(100, sc_core::SC_NS);
-            EXPECT_EQ(e.reg32(SMMU_CMDQ_CONS), e.cmdq_prod);
-            sc_core::wait(1, sc_core::SC_US); // the pulse is at the SYNC's annotated completion time
-            EXPECT_EQ(e.sync_edges.rising, 1u);
-            ASSERT_EQ(ep.completions_sent.size(), 1u);
-            EXPECT_GE(e.sync_edges.last_rise, ep.completions_sent[0]) << "signalled after the completion";
-            EXPECT_GE(ep.completions_sent[0] - start, sc_core::sc_time(5, sc_core::SC_US));
-            EXPECT_EQ((e.reg32(SMMU_GERROR) ^ e.reg32(SMMU_GERRORN)) & SMMU_GERROR_CMDQ_ERR, 0u);
-        },
-        ats_shell_params());
+    SmmuEnv env([&](Requester &dev) { body(*env_ptr, *ep_ptr, dev); }, params);
     ScriptedEndpoint ep("ep");
     env.smmu.message_socket.bind(ep.from_smmu);
     ep.to_smmu.bind(env.smmu.upstream_socket);
@@ -998,6 +960,48 @@ TEST(Smmuv3Shell, SyncWaitsForADelayedInvalidationCompletionWhileTheCpuGoesOn) {
     ep_ptr = &ep;
     sc_core::sc_start();
     ASSERT_TRUE(env.dev.finished());
+}
+
+} // namespace
+
+// The endpoint answers 5 us after each request. CONS parks at the CMD_SYNC meanwhile while the driver side
+// goes on: it reads registers and takes an event-queue interrupt (a C_BAD_STE), then the SYNC completes
+// once the completion has arrived, and only then signals.
+TEST(Smmuv3Shell, SyncWaitsForADelayedInvalidationCompletionWhileTheCpuGoesOn) {
+    run_with_endpoint(ats_shell_params(), [&](SmmuEnv &e, ScriptedEndpoint &ep, Requester &dev) {
+        e.enable();
+        const sc_core::sc_time start = sc_core::sc_time_stamp();
+        publish(e, atc_inv_cmd(5), 0x80000000);
+        publish(e,
+                SMMU_FIELD_PREP(SMMU_CMD0_OPCODE, SMMU_OP_SYNC) |
+                    SMMU_FIELD_PREP(SMMU_CMD0_SYNC_CS, SMMU_SYNC_CS_IRQ),
+                0);
+        const uint32_t sync_index = e.cmdq_prod - 1;
+        sc_core::wait(1, sc_core::SC_US);
+        ASSERT_EQ(ep.received.size(), 1u);
+        EXPECT_EQ(ep.received[0].sid, 5u);
+        EXPECT_EQ(ep.received[0].itag, 0u);
+        EXPECT_EQ(ep.received[0].addr, 0x80000000u);
+        EXPECT_EQ(ep.received[0].size, 0x1000u);
+        EXPECT_EQ(e.reg32(SMMU_CMDQ_CONS), sync_index) << "parked at the SYNC";
+        EXPECT_EQ(e.sync_edges.rising, 0u);
+        // Meanwhile: a transaction of a StreamID whose STE is invalid raises C_BAD_STE and its interrupt.
+        uint32_t data = 0;
+        vp::TxnAttr bad(3, 0, false);
+        EXPECT_NE(dev.access(tlm::TLM_READ_COMMAND, 0x1000, &data, 4, &bad), tlm::TLM_OK_RESPONSE);
+        sc_core::wait(100, sc_core::SC_NS);
+        EXPECT_EQ(e.evtq_edges.rising, 1u) << "another interrupt taken while the SYNC waits";
+        EXPECT_EQ(e.reg32(SMMU_CMDQ_CONS), sync_index);
+        for (int i = 0; i < 1000 && e.reg32(SMMU_CMDQ_CONS) != e.cmdq_prod; ++i)
+            sc_core::wait(100, sc_core::SC_NS);
+        EXPECT_EQ(e.reg32(SMMU_CMDQ_CONS), e.cmdq_prod);
+        sc_core::wait(1, sc_core::SC_US); // the pulse is at the SYNC's annotated completion time
+        EXPECT_EQ(e.sync_edges.rising, 1u);
+        ASSERT_EQ(ep.completions_sent.size(), 1u);
+        EXPECT_GE(e.sync_edges.last_rise, ep.completions_sent[0]) << "signalled after the completion";
+        EXPECT_GE(ep.completions_sent[0] - start, sc_core::sc_time(5, sc_core::SC_US));
+        EXPECT_EQ((e.reg32(SMMU_GERROR) ^ e.reg32(SMMU_GERRORN)) & SMMU_GERROR_CMDQ_ERR, 0u);
+    });
 }
 
 // An endpoint that never answers: after smmu.atc_inv_timeout the SYNC fails with CERROR_ATC_INV_SYNC, CONS at
@@ -1005,38 +1009,25 @@ TEST(Smmuv3Shell, SyncWaitsForADelayedInvalidationCompletionWhileTheCpuGoesOn) {
 TEST(Smmuv3Shell, AnUnansweredInvalidationTimesOutAndGerrornRecovers) {
     vp::Smmuv3::Params params = ats_shell_params();
     params.core.atc_inv_timeout_ps = 20000000; // 20 us
-    SmmuEnv *env_ptr = nullptr;
-    ScriptedEndpoint *ep_ptr = nullptr;
-    SmmuEnv env(
-        [&](Requester &) {
-            SmmuEnv &e = *env_ptr;
-            ScriptedEndpoint &ep = *ep_ptr;
-            ep.answer = false;
-            e.enable();
-            publish(e, atc_inv_cmd(7), 0x0);
-            publish(e, SMMU_FIELD_PREP(SMMU_CMD0_OPCODE, SMMU_OP_SYNC), 0);
-            const uint32_t sync_index = e.cmdq_prod - 1;
-            sc_core::wait(15, sc_core::SC_US);
-            EXPECT_EQ(e.reg32(SMMU_CMDQ_CONS), sync_index);
-            EXPECT_EQ(e.reg32(SMMU_GERROR) & SMMU_GERROR_CMDQ_ERR, 0u) << "not yet";
-            sc_core::wait(10, sc_core::SC_US);
-            const uint32_t cons = e.reg32(SMMU_CMDQ_CONS);
-            EXPECT_EQ(cons & SMMU_Q_PTR_MASK, sync_index);
-            EXPECT_EQ(SMMU_FIELD_GET(SMMU_CMDQ_CONS_ERR, cons), 3u) << "CERROR_ATC_INV_SYNC";
-            EXPECT_EQ(e.gerror_edges.rising, 1u);
-            e.cpu.write32(vp_test::kSmmuBase + SMMU_GERRORN, e.reg32(SMMU_GERROR));
-            sc_core::wait(1, sc_core::SC_US);
-            EXPECT_EQ(e.reg32(SMMU_CMDQ_CONS) & SMMU_Q_PTR_MASK, e.cmdq_prod);
-            EXPECT_EQ(ep.received.size(), 1u) << "the SYNC is retried, not the invalidation";
-        },
-        params);
-    ScriptedEndpoint ep("ep");
-    env.smmu.message_socket.bind(ep.from_smmu);
-    ep.to_smmu.bind(env.smmu.upstream_socket);
-    env_ptr = &env;
-    ep_ptr = &ep;
-    sc_core::sc_start();
-    ASSERT_TRUE(env.dev.finished());
+    run_with_endpoint(params, [&](SmmuEnv &e, ScriptedEndpoint &ep, Requester &) {
+        ep.answer = false;
+        e.enable();
+        publish(e, atc_inv_cmd(7), 0x0);
+        publish(e, SMMU_FIELD_PREP(SMMU_CMD0_OPCODE, SMMU_OP_SYNC), 0);
+        const uint32_t sync_index = e.cmdq_prod - 1;
+        sc_core::wait(15, sc_core::SC_US);
+        EXPECT_EQ(e.reg32(SMMU_CMDQ_CONS), sync_index);
+        EXPECT_EQ(e.reg32(SMMU_GERROR) & SMMU_GERROR_CMDQ_ERR, 0u) << "not yet";
+        sc_core::wait(10, sc_core::SC_US);
+        const uint32_t cons = e.reg32(SMMU_CMDQ_CONS);
+        EXPECT_EQ(cons & SMMU_Q_PTR_MASK, sync_index);
+        EXPECT_EQ(SMMU_FIELD_GET(SMMU_CMDQ_CONS_ERR, cons), 3u) << "CERROR_ATC_INV_SYNC";
+        EXPECT_EQ(e.gerror_edges.rising, 1u);
+        e.cpu.write32(vp_test::kSmmuBase + SMMU_GERRORN, e.reg32(SMMU_GERROR));
+        sc_core::wait(1, sc_core::SC_US);
+        EXPECT_EQ(e.reg32(SMMU_CMDQ_CONS) & SMMU_Q_PTR_MASK, e.cmdq_prod);
+        EXPECT_EQ(ep.received.size(), 1u) << "the SYNC is retried, not the invalidation";
+    });
 }
 
 // ITag exhaustion: an endpoint with a queue depth of 2 gets two requests at once; the third waits in the
@@ -1044,30 +1035,109 @@ TEST(Smmuv3Shell, AnUnansweredInvalidationTimesOutAndGerrornRecovers) {
 TEST(Smmuv3Shell, ItagExhaustionHoldsTheQueueUntilACompletion) {
     vp::Smmuv3::Params params = ats_shell_params();
     params.core.atc_inv_queue_depth = 2;
-    SmmuEnv *env_ptr = nullptr;
-    ScriptedEndpoint *ep_ptr = nullptr;
-    SmmuEnv env(
-        [&](Requester &) {
-            SmmuEnv &e = *env_ptr;
-            ScriptedEndpoint &ep = *ep_ptr;
-            e.enable();
-            for (int i = 0; i < 3; ++i)
-                publish(e, atc_inv_cmd(9), 0x1000u * static_cast<uint64_t>(i));
-            sc_core::wait(2, sc_core::SC_US);
-            ASSERT_EQ(ep.received.size(), 2u);
-            EXPECT_EQ(e.reg32(SMMU_CMDQ_CONS) & SMMU_Q_PTR_MASK, e.cmdq_prod - 1);
-            sc_core::wait(6, sc_core::SC_US); // past the first completion (5 us)
-            ASSERT_EQ(ep.received.size(), 3u);
-            EXPECT_EQ(ep.received[2].itag, ep.received[0].itag);
-            EXPECT_GE(ep.received[2].at, ep.completions_sent.at(0));
-            EXPECT_EQ(e.reg32(SMMU_CMDQ_CONS) & SMMU_Q_PTR_MASK, e.cmdq_prod);
-        },
-        params);
-    ScriptedEndpoint ep("ep");
-    env.smmu.message_socket.bind(ep.from_smmu);
-    ep.to_smmu.bind(env.smmu.upstream_socket);
+    run_with_endpoint(params, [&](SmmuEnv &e, ScriptedEndpoint &ep, Requester &) {
+        e.enable();
+        for (int i = 0; i < 3; ++i)
+            publish(e, atc_inv_cmd(9), 0x1000u * static_cast<uint64_t>(i));
+        sc_core::wait(2, sc_core::SC_US);
+        ASSERT_EQ(ep.received.size(), 2u);
+        EXPECT_EQ(e.reg32(SMMU_CMDQ_CONS) & SMMU_Q_PTR_MASK, e.cmdq_prod - 1);
+        sc_core::wait(6, sc_core::SC_US); // past the first completion (5 us)
+        ASSERT_EQ(ep.received.size(), 3u);
+        EXPECT_EQ(ep.received[2].itag, ep.received[0].itag);
+        EXPECT_GE(ep.received[2].at, ep.completions_sent.at(0));
+        EXPECT_EQ(e.reg32(SMMU_CMDQ_CONS) & SMMU_Q_PTR_MASK, e.cmdq_prod);
+    });
+}
+
+// The stall model through the shell: the DMA master (upstream port 1, stall-capable) with two lanes in flight
+// next to the test requester (port 0, which cannot stall). Both lanes' reads fault on an unmapped source page
+// whose CD has S = 1: each transaction is held in its lane's process with its own STAG while the requester's
+// unrelated traffic, register accesses and commands go on; a CMD_RESUME (Retry) for one lets only that one
+// continue, translated afresh after the page was mapped; then the other is resumed and the job completes.
+TEST(Smmuv3Shell, TwoStalledDmaTransactionsResumeOneByOneWhileOtherTrafficGoesOn) {
+    constexpr uint64_t kSrcVa = kVa + 0x2000, kDstVa = kVa + 0x1000;
+    constexpr uint64_t kSrcPa = kRamBase + 0xB00000, kDstPa = kRamBase + 0xA00000;
+    constexpr uint64_t kDmaBase = 0x0c000000;
+    struct StallDmaEnv : SmmuEnv {
+        static vp::Smmuv3::Params stall_params() {
+            vp::Smmuv3::Params p = vp::Smmuv3::default_params();
+            p.stall_capable_ports = 1u << 1; // the DMA master binds after the requester
+            return p;
+        }
+        vp::DmaMaster dma{"dma", kSid, 64, sc_core::sc_time(1, sc_core::SC_NS), /*in_flight=*/2};
+        sc_core::sc_signal<bool> dma_irq{"dma_irq"};
+        explicit StallDmaEnv(Requester::Body body) : SmmuEnv(std::move(body), stall_params()) {
+            router.add_target(dma.reg_socket, kDmaBase, vp::DmaMaster::kRegSpaceSize, "dma");
+            dma.socket.bind(smmu.upstream_socket);
+            dma.irq.bind(dma_irq);
+        }
+        uint32_t dma_status() { return cpu.read32(kDmaBase + vp::DmaMaster::kRegStatus); }
+        void wait_events(uint32_t prod) {
+            for (int i = 0; i < 1000 && (reg32(SMMU_EVENTQ_PROD) & SMMU_Q_PTR_MASK) != prod; ++i)
+                sc_core::wait(100, sc_core::SC_NS);
+            ASSERT_EQ(reg32(SMMU_EVENTQ_PROD) & SMMU_Q_PTR_MASK, prod);
+        }
+        void resume(uint16_t stag) {
+            // CMD_RESUME (IHI0070 4.7.1): opcode 0x44, Ac (bit 12) = 1: retry; StreamID [63:32]; STAG [15:0].
+            command((uint64_t{kSid} << 32) | 0x1000u | 0x44u, stag);
+            sync();
+        }
+    };
+    StallDmaEnv *env_ptr = nullptr;
+    StallDmaEnv env([&](Requester &dev) {
+        StallDmaEnv &e = *env_ptr;
+        e.map_page(kDstVa, kDstPa);
+        setup_stage1(e);
+        e.put64(kCdTable, e.get64(kCdTable) | SMMU_CD0_S); // stall on translation faults
+        const auto data = pattern(0x80, 29);
+        std::memcpy(e.at(kSrcPa), data.data(), data.size());
+        e.cpu.write32(kDmaBase + vp::DmaMaster::kRegSrcLo, static_cast<uint32_t>(kSrcVa));
+        e.cpu.write32(kDmaBase + vp::DmaMaster::kRegSrcHi, static_cast<uint32_t>(kSrcVa >> 32));
+        e.cpu.write32(kDmaBase + vp::DmaMaster::kRegDstLo, static_cast<uint32_t>(kDstVa));
+        e.cpu.write32(kDmaBase + vp::DmaMaster::kRegDstHi, static_cast<uint32_t>(kDstVa >> 32));
+        e.cpu.write32(kDmaBase + vp::DmaMaster::kRegLen, 0x80); // two chunks, one per lane
+        e.cpu.write32(kDmaBase + vp::DmaMaster::kRegCtrl, vp::DmaMaster::kCtrlStart);
+
+        // Both reads stall: two stall records (Stall = dword 1 bit 31) with different STAGs (bits 15:0).
+        e.wait_events(2);
+        uint16_t stags[2];
+        for (unsigned i = 0; i < 2; ++i) {
+            const uint64_t dw1 = e.event_dword(i, 1);
+            EXPECT_EQ(SMMU_FIELD_GET(SMMU_EVT0_ID, e.event_dword(i, 0)), uint64_t{SMMU_EVT_F_TRANSLATION});
+            EXPECT_TRUE(dw1 & (uint64_t{1} << 31)) << "Stall";
+            EXPECT_TRUE(dw1 & SMMU_EVT1_RNW) << "a read";
+            stags[i] = static_cast<uint16_t>(dw1 & 0xFFFF);
+        }
+        EXPECT_NE(stags[0], stags[1]);
+        EXPECT_EQ(e.event_dword(0, 2) & ~uint64_t{0x7F}, kSrcVa);
+        e.set32(SMMU_EVENTQ_CONS, 2);
+
+        // Unrelated traffic goes through while both are held: the requester's port cannot stall, and its page
+        // is mapped.
+        std::vector<uint8_t> word(8);
+        EXPECT_EQ(dev.read(kVa, word, attr_for(kSid)), tlm::TLM_OK_RESPONSE);
+        EXPECT_EQ(e.dma_status(), uint32_t{vp::DmaMaster::kBusy});
+
+        // Software fixes the tables and resumes the first: only that lane goes on.
+        e.map_page(kSrcVa, kSrcPa);
+        e.resume(stags[0]);
+        sc_core::wait(1, sc_core::SC_US);
+        EXPECT_EQ(dev.read(kVa, word, attr_for(kSid)), tlm::TLM_OK_RESPONSE) << "unrelated DMA completes";
+        EXPECT_EQ(e.dma_status(), uint32_t{vp::DmaMaster::kBusy}) << "the other transaction is still held";
+        EXPECT_EQ(e.cpu.read32(kDmaBase + vp::DmaMaster::kRegBytesDone), 0x40u);
+
+        e.resume(stags[1]);
+        for (int i = 0; i < 1000 && e.dma_status() == vp::DmaMaster::kBusy; ++i)
+            sc_core::wait(100, sc_core::SC_NS);
+        EXPECT_EQ(e.dma_status(), uint32_t{vp::DmaMaster::kDone});
+        EXPECT_EQ(std::memcmp(e.at(kDstPa), data.data(), data.size()), 0) << "copied after the retries";
+        EXPECT_EQ(e.reg32(SMMU_EVENTQ_PROD) & SMMU_Q_PTR_MASK, 2u) << "the retries fault no more";
+    });
     env_ptr = &env;
-    ep_ptr = &ep;
     sc_core::sc_start();
     ASSERT_TRUE(env.dev.finished());
+    EXPECT_EQ(env.smmu.counters().upstream_stalls, 2u);
+    EXPECT_EQ(env.smmu.counters().upstream_stall_retries, 2u);
+    EXPECT_EQ(env.dma.counters().faults, 0u);
 }

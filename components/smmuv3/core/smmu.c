@@ -63,6 +63,12 @@ smmu *smmu_create(const smmu_params *p, const smmu_host_ops *host, void *host_ct
         free(s);
         return NULL;
     }
+    if (!smmu_stall_init(s)) {
+        smmu_cc_free(s);
+        smmu_engine_destroy(s->eng);
+        free(s);
+        return NULL;
+    }
     smmu_reset(s);
     return s;
 }
@@ -72,6 +78,7 @@ void smmu_destroy(smmu *s) {
         return;
     smmu_engine_destroy(s->eng);
     smmu_cc_free(s);
+    smmu_stall_free(s);
     free(s);
 }
 
@@ -80,6 +87,7 @@ void smmu_reset(smmu *s) {
     s->in_cmdq = false;
     s->cmd_retry = false;
     smmu_atc_inv_reset(s);
+    smmu_stall_reset(s);
     s->pending_ps = 0;
     smmu_cc_clear(s);
     smmu_engine_inv_all(s->eng);
@@ -155,6 +163,7 @@ void smmu_stats(const smmu *s, void (*cb)(void *arg, const char *name, uint64_t 
     cb(arg, "msi.aborts", c->msi_aborts);
     cb(arg, "gerror.activations", c->gerrors);
     smmu_priq_stats(s, cb, arg);
+    smmu_stall_stats(s, cb, arg);
     prefixed_cb p = {cb, arg};
     smmu_engine_stats(s->eng, engine_stat, &p);
 }

@@ -37,7 +37,7 @@ typedef struct smmu_params {
 
 /* A default SMMUv3.2-like envelope (S1P, S2P, nested, 2-level ST and CD, ASID16/VMID16, HTTU A+D, MSI, SEV,
  * RIL, XNX, FWB, BBML level 2, 4K/16K/64K, OAS 48, SSIDSIZE 20, SIDSIZE 16, queues >= 2^7, ATS and PRI
- * (PRI needs ATS); no stall yet). */
+ * (PRI needs ATS), STALL_MODEL 0 (stall and terminate) with STALL_MAX 8. */
 void smmu_params_default(smmu_params *p);
 
 /* Checks that the ID registers describe a possible SMMU (e.g. nested without S1P/S2P, STALL_MODEL 3, a queue
@@ -82,12 +82,16 @@ typedef struct smmu_txn {
     smmu_access acc;
     smmu_pcie_at at;
     bool no_write; /* ATS translation request: NW */
+    /* The master can hold this transaction while it stalls (a platform device's port). PCIe traffic never
+     * can: there a fault that would stall terminates like any other (IHI0070 3.12). */
+    bool stall_capable;
 } smmu_txn;
 
 typedef enum smmu_result_status {
-    SMMU_XLATE_OK = 0, /* pass downstream to `pa` */
-    SMMU_XLATE_ABORT,  /* terminate with an abort (TLM error response, PCIe UR/CA for ATS) */
-    SMMU_XLATE_RAZ_WI, /* terminate: reads return zero, writes are ignored, success response */
+    SMMU_XLATE_OK = 0,  /* pass downstream to `pa` */
+    SMMU_XLATE_ABORT,   /* terminate with an abort (TLM error response, PCIe UR/CA for ATS) */
+    SMMU_XLATE_RAZ_WI,  /* terminate: reads return zero, writes are ignored, success response */
+    SMMU_XLATE_STALLED, /* held by the master until smmu_stall_outcome(sid, stag) answers */
 } smmu_result_status;
 
 typedef struct smmu_result {
@@ -99,11 +103,17 @@ typedef struct smmu_result {
     uint8_t mem_attr, share;
     bool event_recorded; /* an event record was written for this transaction */
     uint8_t event_id;    /* the event raised (recorded or not), 0 if none */
+    uint16_t stag;       /* SMMU_XLATE_STALLED: the STAG of the stall record */
 } smmu_result;
 
 /* One upstream transaction. A Translation Request (at == SMMU_AT_TRANSLATION_REQ) belongs to
  * smmu_ats_translate: here it aborts (with F_UUT when the SMMU has no ATS, IDR0.ATS == 0). */
 void smmu_translate(smmu *s, smmu_call *call, const smmu_txn *txn, smmu_result *res);
+
+/* For a transaction held after SMMU_XLATE_STALLED: still stalled (SMMU_STALL_WAITING), or what CMD_RESUME /
+ * CMD_STALL_TERM made of it. Any other answer ends the stall (its STAG is free again); a (sid, stag) the SMMU
+ * does not hold answers SMMU_STALL_ABORT. Makes no host call. */
+smmu_stall_action smmu_stall_outcome(smmu *s, uint32_t sid, uint16_t stag);
 
 /* Status of an ATS Translation Completion, with the PCIe Completion Status encoding. */
 typedef enum smmu_ats_status {

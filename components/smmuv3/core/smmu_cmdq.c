@@ -161,9 +161,15 @@ unsigned smmu_cmd_execute(smmu *s, const smmu_cmd *c) {
     case SMMU_OP_PRI_RESP:
         smmu_pri_resp(s, c);
         return SMMU_CERROR_NONE;
+    case SMMU_OP_RESUME:
+        /* Acted on when consumed, so a later CMD_SYNC has nothing to wait for. */
+        smmu_stall_resume(s, c);
+        return SMMU_CERROR_NONE;
+    case SMMU_OP_STALL_TERM:
+        smmu_stall_term(s, c->sid);
+        return SMMU_CERROR_NONE;
     default:
-        /* ATC_INV, PRI_RESP, RESUME and STALL_TERM pass decode only with ATS, PRI or a stall model, which
-         * smmu_params_validate does not accept yet. */
+        /* Decode lets nothing else through. */
         return SMMU_CERROR_ILL;
     }
 }

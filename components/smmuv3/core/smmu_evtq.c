@@ -6,10 +6,10 @@
 
 /* The fields each event record has (IHI0070 7.3.2-7.3.16). EventID and StreamID are in every record; every
  * bit not listed is RES0 and written as 0. UNKNOWN fields (IPA when S2 = 0, TTRnW when CLASS != TT) are
- * written as 0 too. Fields that a record defines but this model always leaves 0: Stall and STAG (no stall
- * model), NSIPA (Non-secure streams only), GPCF (no granule protection checks), the IMPLEMENTATION DEFINED
- * Reason of F_STE_FETCH, F_CD_FETCH and F_WALK_EABT, and the Overlay, AssuredOnly and DirtyBit flags of
- * F_PERMISSION (no S2PO, S2PI or S1PI). */
+ * written as 0 too. Stall and STAG are set in stall records only (smmu_stall.c). Fields that a record defines
+ * but this model always leaves 0: NSIPA (Non-secure streams only), GPCF (no granule protection checks), the
+ * IMPLEMENTATION DEFINED Reason of F_STE_FETCH, F_CD_FETCH and F_WALK_EABT, and the Overlay, AssuredOnly and
+ * DirtyBit flags of F_PERMISSION (no S2PO, S2PI or S1PI). */
 enum {
     EVF_SSV = 1u << 0,     /* SSV, and SubstreamID when SSV = 1 */
     EVF_SSID = 1u << 1,    /* SubstreamID with no SSV qualifier: always valid (C_BAD_SUBSTREAMID) */
@@ -21,9 +21,10 @@ enum {
     EVF_TTRNW = 1u << 7,   /* TTRnW, when CLASS = TT */
     EVF_FETCH = 1u << 8,   /* FetchAddr[55:3] */
     EVF_REASON = 1u << 9,  /* Reason[79:64] (F_UUT) */
+    EVF_STALL = 1u << 10,  /* Stall, and STAG when Stall = 1 */
 };
 
-#define EVF_XLATE_FAULT (EVF_SSV | EVF_ADDR | EVF_RNW | EVF_IND_PNU | EVF_STAGE | EVF_IPA)
+#define EVF_XLATE_FAULT (EVF_SSV | EVF_ADDR | EVF_RNW | EVF_IND_PNU | EVF_STAGE | EVF_IPA | EVF_STALL)
 
 static const struct {
     const char *name;
@@ -105,7 +106,7 @@ void smmu_gerror_raise(smmu *s, uint32_t bit) {
 }
 
 /* Builds the record of ev from the fields its event type has (event_types). */
-static void encode_event(const smmu_event *ev, uint64_t rec[4]) {
+void smmu_event_encode(const smmu_event *ev, uint64_t rec[4]) {
     const unsigned f = event_types[ev->id].fields;
     rec[0] = SMMU_FIELD_PREP(SMMU_EVT0_ID, ev->id) | SMMU_FIELD_PREP(SMMU_EVT0_SID, ev->sid);
     rec[1] = 0;
@@ -117,6 +118,8 @@ static void encode_event(const smmu_event *ev, uint64_t rec[4]) {
         rec[0] |= SMMU_FIELD_PREP(SMMU_EVT0_SSID, ev->ssid);
     if (f & EVF_REASON)
         rec[1] |= SMMU_FIELD_PREP(SMMU_EVT1_REASON, ev->uut_reason);
+    if ((f & EVF_STALL) && ev->stall)
+        rec[1] |= SMMU_EVT1_STALL | SMMU_FIELD_PREP(SMMU_EVT1_STAG, ev->stag);
     if ((f & EVF_RNW) && ev->rnw)
         rec[1] |= SMMU_EVT1_RNW;
     if (f & EVF_IND_PNU)
@@ -133,8 +136,55 @@ static void encode_event(const smmu_event *ev, uint64_t rec[4]) {
         rec[3] = SMMU_ADDR_GET(SMMU_EVT3_FETCH_ADDR, ev->fetch_addr);
 }
 
+/* Writes one encoded record at PROD; *was_empty for signal_record. False on an abort (the caller activates
+ * EVENTQ_ABT_ERR after its trace line). */
+static bool write_record(smmu *s, const uint64_t rec[4], bool *was_empty) {
+    smmu_queue *q = &s->evtq;
+    uint8_t bytes[SMMU_EVT_SIZE];
+    for (int i = 0; i < 4; i++)
+        smmu_put_le64(&bytes[8 * i], rec[i]);
+    *was_empty = smmu_q_empty(q);
+    const smmu_mem_attrs attrs = smmu_cr1_queue_attrs(s);
+    if (!smmu_mem_write(s, SMMU_MEM_QUEUE, smmu_q_entry_addr(q, q->prod, SMMU_EVT_SIZE), bytes, sizeof(bytes),
+                        &attrs))
+        return false;
+    q->prod = smmu_q_inc(q, q->prod);
+    s->st.events_recorded++;
+    return true;
+}
+
+/* The queue's interrupt, after the record's trace line, when the record made the queue non-empty. */
+static void signal_record(smmu *s, bool was_empty) {
+    if (was_empty && (s->irq_ctrlack & SMMU_IRQ_CTRL_EVENTQ_IRQEN))
+        smmu_signal_irq(s, SMMU_IRQ_EVTQ, s->evtq_irq_cfg0, s->evtq_irq_cfg1, s->evtq_irq_cfg2,
+                        SMMU_GERROR_MSI_EVENTQ_ABT_ERR);
+}
+
+static bool queue_writable(const smmu *s) {
+    return (s->cr0ack & SMMU_CR0_EVENTQEN) && !((s->gerror ^ s->gerrorn) & SMMU_GERROR_EVENTQ_ABT_ERR) &&
+           !smmu_q_full(&s->evtq);
+}
+
+bool smmu_event_write_stall(smmu *s, const uint64_t rec[4], uint32_t sid) {
+    if (!queue_writable(s))
+        return false;
+    bool was_empty = false;
+    const bool ok = write_record(s, rec, &was_empty);
+    SMMU_TRACE(s, "smmu: event %s sid=0x%x stag=0x%x prod=0x%x%s",
+               smmu_event_name((unsigned)SMMU_FIELD_GET(SMMU_EVT0_ID, rec[0])), sid,
+               (unsigned)SMMU_FIELD_GET(SMMU_EVT1_STAG, rec[1]), s->evtq.prod,
+               ok ? " stall" : " kept=write-abort");
+    if (ok)
+        signal_record(s, was_empty);
+    else
+        smmu_gerror_raise(s, SMMU_GERROR_EVENTQ_ABT_ERR);
+    return ok;
+}
+
 bool smmu_event_record(smmu *s, const smmu_event *ev) {
     smmu_advance(s, s->p.event_ps);
+    /* Stall records waiting for room go first: records reach the queue in the order they were raised. */
+    smmu_stall_flush_pending(s);
     smmu_queue *q = &s->evtq;
     const char *why = NULL;
     char ssid_text[16];
@@ -159,25 +209,16 @@ bool smmu_event_record(smmu *s, const smmu_event *ev) {
     }
 
     uint64_t rec[4];
-    uint8_t bytes[SMMU_EVT_SIZE];
-    encode_event(ev, rec);
-    for (int i = 0; i < 4; i++)
-        smmu_put_le64(&bytes[8 * i], rec[i]);
-    const bool was_empty = smmu_q_empty(q);
-    const smmu_mem_attrs attrs = smmu_cr1_queue_attrs(s);
-    if (!smmu_mem_write(s, SMMU_MEM_QUEUE, smmu_q_entry_addr(q, q->prod, SMMU_EVT_SIZE), bytes, sizeof(bytes),
-                        &attrs)) {
+    smmu_event_encode(ev, rec);
+    bool was_empty = false;
+    if (!write_record(s, rec, &was_empty)) {
         s->st.events_dropped++;
         SMMU_TRACE(s, "smmu: event %s sid=0x%x dropped=write-abort", smmu_event_name(ev->id), ev->sid);
         smmu_gerror_raise(s, SMMU_GERROR_EVENTQ_ABT_ERR);
         return false;
     }
-    q->prod = smmu_q_inc(q, q->prod);
-    s->st.events_recorded++;
     SMMU_TRACE(s, "smmu: event %s sid=0x%x ssid=%s addr=0x%llx prod=0x%x", smmu_event_name(ev->id), ev->sid,
                smmu_ssid_str(ssid_text, ev->ssv, ev->ssid), (unsigned long long)ev->input_addr, q->prod);
-    if (was_empty && (s->irq_ctrlack & SMMU_IRQ_CTRL_EVENTQ_IRQEN))
-        smmu_signal_irq(s, SMMU_IRQ_EVTQ, s->evtq_irq_cfg0, s->evtq_irq_cfg1, s->evtq_irq_cfg2,
-                        SMMU_GERROR_MSI_EVENTQ_ABT_ERR);
+    signal_record(s, was_empty);
     return true;
 }

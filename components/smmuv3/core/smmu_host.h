@@ -66,6 +66,15 @@ typedef enum smmu_irq_line {
     SMMU_IRQ_COUNT
 } smmu_irq_line;
 
+/* What became of a stalled transaction (IHI0070 3.12.2, 4.7): smmu_stall_outcome's answer and the action
+ * stall_resolved reports. */
+typedef enum smmu_stall_action {
+    SMMU_STALL_WAITING = 0, /* still stalled, or its stall record is not written yet: keep holding it */
+    SMMU_STALL_RETRY,       /* CMD_RESUME with Ac = 1: translate it again, as a new transaction */
+    SMMU_STALL_ABORT,  /* terminated with an abort (CMD_RESUME Ab = 1 or TERM_MODEL = 1, CMD_STALL_TERM) */
+    SMMU_STALL_RAZ_WI, /* terminated: reads return zero, writes are ignored (CMD_RESUME Ab = 0) */
+} smmu_stall_action;
+
 typedef struct smmu_host_ops {
     /* Read/write len bytes (1..64, naturally aligned for 4/8) at physical address pa. Return true on success,
      * false on an external abort (decode error, slave error). Little-endian byte order in buf. */
@@ -100,6 +109,10 @@ typedef struct smmu_host_ops {
      * the core's cmd_ps per command. May be NULL: the core then consumes the queue at once, inside the call
      * that made it runnable (unit tests). */
     void (*cmdq_kick)(void *ctx, smmu_call *call);
+    /* A command resolved the stalled transaction (sid, stag): the host wakes the process holding it, which
+     * asks smmu_stall_outcome. Called at most once per stall, from the call that consumed the command. May be
+     * NULL (the host polls smmu_stall_outcome). */
+    void (*stall_resolved)(void *ctx, smmu_call *call, uint32_t sid, uint16_t stag, smmu_stall_action action);
 } smmu_host_ops;
 
 #ifdef __cplusplus

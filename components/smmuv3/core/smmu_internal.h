@@ -123,7 +123,27 @@ typedef struct smmu_counters {
     /* PRI queue (smmu_priq.c) */
     uint64_t pri_requests, pri_stop_markers, pri_recorded, pri_auto_responses, pri_discarded, pri_overflows;
     uint64_t pri_write_aborts, pri_responses;
+    /* stall model (smmu_stall.c) */
+    uint64_t stalls, stall_records_delayed, stall_max_reached, stall_retries, stall_aborts, stall_raz_wi,
+        stall_resume_unmatched;
 } smmu_counters;
+
+/* One stalled transaction (IHI0070 3.12.2): from its fault until the host collects the outcome. */
+typedef enum smmu_stall_state {
+    SMMU_STALL_FREE = 0,
+    SMMU_STALL_PENDING,  /* its stall record waits for room in the event queue (never dropped) */
+    SMMU_STALL_HELD,     /* recorded: software may resume or terminate it */
+    SMMU_STALL_RESOLVED, /* `action` decided, the host has not collected it yet */
+} smmu_stall_state;
+
+typedef struct smmu_stall_entry {
+    uint8_t state;  /* smmu_stall_state */
+    uint8_t action; /* smmu_stall_action once resolved */
+    uint16_t stag;
+    uint32_t sid;
+    uint64_t seq;    /* stall order: pending records are written in it */
+    uint64_t rec[4]; /* the encoded stall record while it is pending */
+} smmu_stall_entry;
 
 struct smmu {
     smmu_params p;
@@ -166,6 +186,12 @@ struct smmu {
     /* ATS invalidations sent and not yet completed (smmu_atc_inv.c). */
     smmu_atc_inv atc_inv[SMMU_ATC_INV_MAX];
     unsigned atc_inv_count;
+
+    /* Stalled transactions (smmu_stall.c): IDR5.STALL_MAX entries (none with STALL_MODEL = 1). */
+    smmu_stall_entry *stalls;
+    unsigned stall_max, stall_used, stall_pending;
+    uint16_t next_stag;
+    uint64_t stall_seq;
 
     smmu_counters st;
 };
@@ -303,6 +329,8 @@ typedef struct smmu_event {
     uint64_t ipa;        /* dword 3 as IPA[55:12] */
     uint64_t fetch_addr; /* dword 3 as FetchAddr[55:3] */
     uint16_t uut_reason;
+    bool stall; /* a stall record: Stall = 1 and STAG (translation-related faults only) */
+    uint16_t stag;
 } smmu_event;
 
 static inline void smmu_put_le64(uint8_t *b, uint64_t v) {
@@ -314,6 +342,12 @@ static inline void smmu_put_le64(uint8_t *b, uint64_t v) {
  * Returns true if it reached the queue. */
 bool smmu_event_record(smmu *s, const smmu_event *ev);
 const char *smmu_event_name(unsigned id);
+/* Encodes ev as the 4 doublewords of its record. */
+void smmu_event_encode(const smmu_event *ev, uint64_t rec[4]);
+/* Writes an already encoded stall record if the queue can take it now. A stall record is never dropped and
+ * never overflows the queue: false means "not yet" (disabled, full, EVENTQ_ABT_ERR active, or the write
+ * aborted, which activates EVENTQ_ABT_ERR), and the caller keeps it. */
+bool smmu_event_write_stall(smmu *s, const uint64_t rec[4], uint32_t sid);
 /* Activates GERROR bit(s) (no effect if already active) and signals the GERROR interrupt. */
 void smmu_gerror_raise(smmu *s, uint32_t bit);
 /* Sends an MSI; returns false on an abort. */
@@ -328,6 +362,25 @@ void smmu_signal_irq(smmu *s, smmu_irq_line line, uint64_t cfg0, uint32_t cfg1, 
 /* CMD_PRI_RESP: sends the PRG Response. */
 void smmu_pri_resp(smmu *s, const smmu_cmd *cmd);
 void smmu_priq_stats(const smmu *s, void (*cb)(void *arg, const char *name, uint64_t value), void *arg);
+
+/* ---- stall model (smmu_stall.c) ---- */
+bool smmu_stall_init(smmu *s);
+void smmu_stall_free(smmu *s);
+/* Forgets every stall: a held transaction then finds no entry and aborts. */
+void smmu_stall_reset(smmu *s);
+/* Stalls the faulting transaction of *ev (Stall and STAG filled in here): its record is written now or kept
+ * until the queue takes it. Returns false, doing nothing, when STALL_MAX transactions are stalled already;
+ * else the STAG, with *written telling whether the record reached the queue. */
+bool smmu_stall_begin(smmu *s, smmu_event *ev, uint16_t *stag, bool *written);
+/* Writes the pending stall records, oldest first, while the queue takes them. */
+void smmu_stall_flush(smmu *s);
+static inline void smmu_stall_flush_pending(smmu *s) {
+    if (s->stall_pending)
+        smmu_stall_flush(s);
+}
+void smmu_stall_resume(smmu *s, const smmu_cmd *cmd);
+void smmu_stall_term(smmu *s, uint32_t sid);
+void smmu_stall_stats(const smmu *s, void (*cb)(void *arg, const char *name, uint64_t value), void *arg);
 
 /* ---- parameters (smmu_params.c) ---- */
 unsigned smmu_granule_supported_mask(const smmu_params *p); /* bit 12, 14, 16 for 4K/16K/64K */

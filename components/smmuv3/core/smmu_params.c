@@ -14,7 +14,7 @@ void smmu_params_default(smmu_params *p) {
                    SMMU_IDR0_MSI | SMMU_IDR0_SEV | SMMU_IDR0_ATS | SMMU_IDR0_NS1ATS | SMMU_IDR0_PRI |
                    SMMU_IDR0_VMID16 | SMMU_IDR0_CD2L |
                    SMMU_FIELD_PREP(SMMU_IDR0_TTENDIAN, SMMU_IDR0_TTENDIAN_MIXED) |
-                   SMMU_FIELD_PREP(SMMU_IDR0_STALL_MODEL, 1) | SMMU_FIELD_PREP(SMMU_IDR0_ST_LEVEL, 1));
+                   SMMU_FIELD_PREP(SMMU_IDR0_STALL_MODEL, 0) | SMMU_FIELD_PREP(SMMU_IDR0_ST_LEVEL, 1));
     p->idr[1] = (uint32_t)(SMMU_FIELD_PREP(SMMU_IDR1_SIDSIZE, 16) | SMMU_FIELD_PREP(SMMU_IDR1_SSIDSIZE, 20) |
                            SMMU_FIELD_PREP(SMMU_IDR1_PRIQS, 19) | SMMU_FIELD_PREP(SMMU_IDR1_EVENTQS, 19) |
                            SMMU_FIELD_PREP(SMMU_IDR1_CMDQS, 19) | SMMU_IDR1_ATTR_TYPES_OVR |
@@ -25,8 +25,8 @@ void smmu_params_default(smmu_params *p) {
     p->idr[3] = (uint32_t)(SMMU_IDR3_RIL | SMMU_IDR3_HAD | SMMU_IDR3_XNX | SMMU_IDR3_FWB |
                            SMMU_FIELD_PREP(SMMU_IDR3_BBML, 2));
     p->idr[4] = 0;
-    p->idr[5] = (uint32_t)(SMMU_FIELD_PREP(SMMU_IDR5_OAS, 5) | SMMU_IDR5_GRAN4K | SMMU_IDR5_GRAN16K |
-                           SMMU_IDR5_GRAN64K);
+    p->idr[5] = (uint32_t)(SMMU_FIELD_PREP(SMMU_IDR5_STALL_MAX, 8) | SMMU_FIELD_PREP(SMMU_IDR5_OAS, 5) |
+                           SMMU_IDR5_GRAN4K | SMMU_IDR5_GRAN16K | SMMU_IDR5_GRAN64K);
     /* No JEP106 identity is claimed: implementer 0, product 0. */
     p->iidr = 0;
     p->aidr = (uint32_t)SMMU_FIELD_PREP(SMMU_AIDR_MINOR, 2); /* SMMUv3.2 */
@@ -118,9 +118,11 @@ bool smmu_params_validate(const smmu_params *p, char *err, size_t err_len) {
     unsigned stall_model = (unsigned)SMMU_FIELD_GET(SMMU_IDR0_STALL_MODEL, idr0);
     if (stall_model == 3)
         return fail(err, err_len, "IDR0.STALL_MODEL=3 is reserved");
-    if (stall_model != 1)
-        return fail(err, err_len, "IDR0.STALL_MODEL=%u: the stall fault model is %s", stall_model,
-                    unsupported);
+    if (stall_model != 1 && SMMU_FIELD_GET(SMMU_IDR5_STALL_MAX, idr5) == 0)
+        return fail(err, err_len,
+                    "IDR5.STALL_MAX=0 with IDR0.STALL_MODEL=%u: a model that stalls must be able to "
+                    "hold at least one stalled transaction",
+                    stall_model);
     if (SMMU_FIELD_GET(SMMU_IDR0_ST_LEVEL, idr0) > 1)
         return fail(err, err_len, "IDR0.ST_LEVEL=%u is reserved",
                     (unsigned)SMMU_FIELD_GET(SMMU_IDR0_ST_LEVEL, idr0));

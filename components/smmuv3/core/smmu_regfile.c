@@ -471,6 +471,9 @@ bool smmu_reg_write(smmu *s, smmu_call *call, uint64_t offset, unsigned size, ui
     } else {
         write32(s, offset, (uint32_t)value);
     }
+    /* EVENTQ_CONS, CR0.EVENTQEN or a GERRORN acknowledging EVENTQ_ABT_ERR may have made room for the stall
+     * records that wait: they are never dropped, so they go in as soon as the queue takes them. */
+    smmu_stall_flush_pending(s);
     smmu_call_leave(s, outer);
     return true;
 }

@@ -60,9 +60,39 @@ bool smmu_txn_is_translation_related(smmu_fault_type t) {
            t == SMMU_FAULT_PERMISSION;
 }
 
-/* A fault from the engine: stage-1 translation-related faults follow CD.{R,A}, stage-2 ones STE.S2R; external
- * aborts always abort and record. A Translation Request records no translation-related fault (its answer
- * denies access instead) and an external abort only with CR2.REC_CFG_ATS (3.9.1.2). */
+/* Whether a fault stalls its transaction (3.12.2): a translation-related fault of an untranslated transaction
+ * on a port that can hold it, with CD.S (stage 1; config rejects it with STE.S1STALLD) or STE.S2S (stage 2).
+ * STALL_MODEL 1 rejects both bits and 2 requires them (smmu_config.c), so they decide for every model. */
+static bool stalls(const smmu *s, const txn_ctx *c, const smmu_event *ev, bool related) {
+    if (!related || c->t->at != SMMU_AT_UNTRANSLATED || !c->t->stall_capable ||
+        smmu_idr_field(s, 0, SMMU_IDR0_STALL_MODEL) == 1)
+        return false;
+    return ev->s2 ? c->ste->s2s : (c->cd && c->cd->stall);
+}
+
+/* The fault stalls: the event is recorded with Stall = 1 and a STAG (or waits for room in the queue) and the
+ * master holds the transaction. False when STALL_MAX transactions are stalled already. */
+static bool stall(smmu *s, txn_ctx *c, smmu_event *ev, smmu_result *res) {
+    const smmu_txn *t = c->t;
+    char ssid_text[16];
+    uint16_t stag;
+    bool written;
+    if (!smmu_stall_begin(s, ev, &stag, &written))
+        return false;
+    SMMU_TRACE(s, "smmu: fault %s sid=0x%x ssid=%s addr=0x%llx stage=%u class=%u stall stag=0x%x",
+               smmu_event_name(ev->id), t->sid, smmu_ssid_str(ssid_text, t->ssv, t->ssid),
+               (unsigned long long)t->addr, ev->s2 ? 2u : 1u, ev->fclass, stag);
+    res->status = SMMU_XLATE_STALLED;
+    res->stag = stag;
+    res->event_id = ev->id;
+    res->event_recorded = written;
+    s->st.events_raised[ev->id]++;
+    return true;
+}
+
+/* A fault from the engine: stage-1 translation-related faults follow CD.{R,A,S}, stage-2 ones STE.{S2R,S2S};
+ * external aborts always abort and record. A Translation Request records no translation-related fault (its
+ * answer denies access instead) and an external abort only with CR2.REC_CFG_ATS (3.9.1.2). */
 static void walk_fault(smmu *s, txn_ctx *c, const smmu_fault *flt, smmu_result *res) {
     const smmu_txn *t = c->t;
     const smmu_ste_cfg *ste = c->ste;
@@ -83,6 +113,9 @@ static void walk_fault(smmu *s, txn_ctx *c, const smmu_fault *flt, smmu_result *
         c->ats_end = related ? SMMU_ATS_END_DENY : SMMU_ATS_END_CA;
         record = !related && (s->cr2 & SMMU_CR2_REC_CFG_ATS);
     } else if (related) {
+        const bool stall_configured = stalls(s, c, &ev, related);
+        if (stall_configured && stall(s, c, &ev, res))
+            return;
         if (ev.s2) {
             record = ste->s2r;
         } else if (cd) {
@@ -90,6 +123,10 @@ static void walk_fault(smmu *s, txn_ctx *c, const smmu_fault *flt, smmu_result *
             if (!cd->abort_on_fault && !smmu_has(s, 0, SMMU_IDR0_TERM_MODEL))
                 status = SMMU_XLATE_RAZ_WI;
         }
+        /* STALL_MAX reached: the fault terminates as if stalling were off for it (CD.A decides abort or
+         * RAZ/WI, stage 2 aborts), and is recorded with Stall = 0 because software asked to see every
+         * stalling fault (CD.S and STE.S2S imply recording). */
+        record = record || stall_configured;
     }
     SMMU_TRACE(s, "smmu: fault %s sid=0x%x ssid=%s addr=0x%llx stage=%u level=%d class=%u %s%s",
                smmu_event_name(id), t->sid, smmu_ssid_str(ssid_text, t->ssv, t->ssid),

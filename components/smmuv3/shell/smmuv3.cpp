@@ -107,6 +107,9 @@ const smmu_host_ops Smmuv3::host_ops_ = {
     },
     [](void *, smmu_call *call) { return ps_of(Smmuv3::now_with_delay(call)); },
     [](void *ctx, smmu_call *call) { static_cast<Smmuv3 *>(ctx)->cmdq_kick(call); },
+    [](void *ctx, smmu_call *call, uint32_t sid, uint16_t stag, smmu_stall_action) {
+        static_cast<Smmuv3 *>(ctx)->stall_resolved(call, sid, stag);
+    },
 };
 
 Smmuv3::Params Smmuv3::default_params() {
@@ -166,13 +169,14 @@ Smmuv3::~Smmuv3() {
 // ---------------------------------------------------------------------------------------------------------------
 // Upstream: DMA masters.
 
-void Smmuv3::upstream_b_transport(int, tlm::tlm_generic_payload &gp, sc_time &delay) {
-    upstream_transport(gp, delay);
+void Smmuv3::upstream_b_transport(int port, tlm::tlm_generic_payload &gp, sc_time &delay) {
+    const bool stall_capable = port >= 0 && port < 32 && ((params_.stall_capable_ports >> port) & 1u) != 0;
+    upstream_transport(gp, delay, stall_capable);
     if (trace_signals_on_)
         sample_upstream(sc_core::sc_time_stamp() + delay);
 }
 
-void Smmuv3::upstream_transport(tlm::tlm_generic_payload &gp, sc_time &delay) {
+void Smmuv3::upstream_transport(tlm::tlm_generic_payload &gp, sc_time &delay, bool stall_capable) {
     ++counters_.upstream_transactions;
     TxnAttr *attr = TxnAttr::of(gp);
     if (!attr) {
@@ -203,10 +207,11 @@ void Smmuv3::upstream_transport(tlm::tlm_generic_payload &gp, sc_time &delay) {
         answer_ats_request(&call, *attr, gp);
         return;
     }
-    translate_request(&call, *attr, gp);
+    translate_request(&call, *attr, gp, stall_capable);
 }
 
-void Smmuv3::translate_request(smmu_call *call, const TxnAttr &attr, tlm::tlm_generic_payload &gp) {
+void Smmuv3::translate_request(smmu_call *call, const TxnAttr &attr, tlm::tlm_generic_payload &gp,
+                               bool stall_capable) {
     const uint64_t addr = gp.get_address();
     unsigned char *const data = gp.get_data_ptr();
     const unsigned len = gp.get_data_length();
@@ -228,6 +233,7 @@ void Smmuv3::translate_request(smmu_call *call, const TxnAttr &attr, tlm::tlm_ge
     txn.acc.priv = attr.priv;
     txn.at = attr.at == PcieAt::Translated ? SMMU_AT_TRANSLATED : SMMU_AT_UNTRANSLATED;
     txn.no_write = attr.no_write;
+    txn.stall_capable = stall_capable;
 
     last_sid_value_ = attr.stream_id;
     last_ssid_value_ = attr.ssv ? attr.substream_id : 0;
@@ -238,6 +244,7 @@ void Smmuv3::translate_request(smmu_call *call, const TxnAttr &attr, tlm::tlm_ge
     bool dmi_hint = true;
     unsigned done = 0;
     uint32_t result_kind = kResultOk;
+    bool retried = false;
     do {
         const uint64_t cur = addr + done;
         const unsigned remaining = span_len - done;
@@ -249,8 +256,26 @@ void Smmuv3::translate_request(smmu_call *call, const TxnAttr &attr, tlm::tlm_ge
             CoreCall busy(*this);
             smmu_translate(core_, call, &txn, &res);
         }
-        if (done != 0)
+        if (done != 0 && !retried)
             ++counters_.upstream_splits;
+        retried = false;
+        if (res.status == SMMU_XLATE_STALLED) {
+            ++counters_.upstream_stalls;
+            switch (wait_for_stall(call, txn.sid, res.stag)) {
+            case SMMU_STALL_RETRY:
+                // A new transaction as far as the SMMU is concerned: new configuration and translations
+                // apply.
+                ++counters_.upstream_stall_retries;
+                retried = true;
+                continue;
+            case SMMU_STALL_RAZ_WI:
+                res.status = SMMU_XLATE_RAZ_WI;
+                break;
+            default:
+                res.status = SMMU_XLATE_ABORT;
+                break;
+            }
+        }
 
         const uint64_t mask = span_mask_of(res.size_shift);
         const uint64_t to_span_end = mask - (cur & mask) + 1; // 0 when the span is the whole 64-bit space
@@ -330,6 +355,37 @@ void Smmuv3::translate_request(smmu_call *call, const TxnAttr &attr, tlm::tlm_ge
     gp.set_response_status(status);
     gp.set_dmi_allowed(dmi_hint && status == tlm::TLM_OK_RESPONSE && result_kind == kResultOk);
     last_result_value_ = result_kind;
+}
+
+smmu_stall_action Smmuv3::wait_for_stall(smmu_call *call, uint32_t sid, uint16_t stag) {
+    // The transaction leaves the core and waits in the master's own process, at its own time: the command
+    // queue, register accesses and other transactions go on meanwhile (nothing waits inside the core, and
+    // the CoreCall guard covers core calls only).
+    sc_core::wait(*call->delay);
+    *call->delay = sc_core::SC_ZERO_TIME;
+    sc_core::sc_event resolved;
+    stall_waiters_.push_back({sid, stag, &resolved});
+    smmu_stall_action action;
+    for (;;) {
+        {
+            CoreCall busy(*this);
+            action = smmu_stall_outcome(core_, sid, stag);
+        }
+        if (action != SMMU_STALL_WAITING)
+            break;
+        sc_core::wait(resolved);
+    }
+    stall_waiters_.erase(std::find_if(stall_waiters_.begin(), stall_waiters_.end(),
+                                      [&resolved](const StallWaiter &w) { return w.resolved == &resolved; }));
+    return action;
+}
+
+// At the annotated time of the command that resolved the stall.
+void Smmuv3::stall_resolved(smmu_call *call, uint32_t sid, uint16_t stag) {
+    for (const StallWaiter &w : stall_waiters_) {
+        if (w.sid == sid && w.stag == stag)
+            w.resolved->notify(call ? *call->delay : sc_core::SC_ZERO_TIME);
+    }
 }
 
 void Smmuv3::answer_ats_request(smmu_call *call, TxnAttr &attr, tlm::tlm_generic_payload &gp) {
@@ -909,6 +965,8 @@ void Smmuv3::stats(const std::function<void(const std::string &, uint64_t)> &cb)
     cb("upstream.splits", c.upstream_splits);
     cb("upstream.aborts", c.upstream_aborts);
     cb("upstream.raz_wi", c.upstream_raz_wi);
+    cb("upstream.stalls", c.upstream_stalls);
+    cb("upstream.stall_retries", c.upstream_stall_retries);
     cb("upstream.missing_attr", c.upstream_missing_attr);
     cb("upstream.unsupported", c.upstream_unsupported);
     cb("upstream.downstream_errors", c.upstream_downstream_errors);

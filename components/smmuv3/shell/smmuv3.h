@@ -11,6 +11,7 @@
 #include <iosfwd>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <systemc>
 #include <tlm>
@@ -37,6 +38,10 @@ class Smmuv3 : public sc_core::sc_module {
         sc_core::sc_time irq_pulse_width; // how long a wired IRQ pulse stays high, and the least low time
                                           // between two pulses of one line (must be > 0)
         bool walk_dmi = true;             // use DMI for walk / queue memory when the target grants it
+        // Bit n: the master bound n-th to upstream_socket can hold a transaction while it stalls (a platform
+        // device). Clear for a PCIe root port: PCIe never stalls, so there a fault that would stall
+        // terminates like any other.
+        uint32_t stall_capable_ports = 0;
     };
     static Params default_params();
 
@@ -88,7 +93,9 @@ class Smmuv3 : public sc_core::sc_module {
         uint64_t upstream_splits = 0; // extra translations because a transaction crossed a translation span
         uint64_t upstream_aborts = 0; // transactions answered with an error because the SMMU aborted them
         uint64_t upstream_raz_wi = 0; // transactions (pieces) terminated as RAZ/WI
-        uint64_t upstream_missing_attr = 0; // transactions without vp::TxnAttr: platform configuration error
+        uint64_t upstream_stalls = 0; // translations held for software (SMMU_XLATE_STALLED)
+        uint64_t upstream_stall_retries = 0; // of which resumed with Retry and translated again
+        uint64_t upstream_missing_attr = 0;  // transactions without vp::TxnAttr: platform configuration error
         uint64_t upstream_unsupported = 0; // PCIe messages or byte-enable patterns this shell does not handle
         uint64_t upstream_downstream_errors = 0; // the downstream target answered an error
         uint64_t ats_translation_requests = 0;
@@ -116,7 +123,7 @@ class Smmuv3 : public sc_core::sc_module {
     class CoreCall;
 
     void upstream_b_transport(int port, tlm::tlm_generic_payload &gp, sc_core::sc_time &delay);
-    void upstream_transport(tlm::tlm_generic_payload &gp, sc_core::sc_time &delay);
+    void upstream_transport(tlm::tlm_generic_payload &gp, sc_core::sc_time &delay, bool stall_capable);
     bool upstream_get_dmi(int port, tlm::tlm_generic_payload &gp, tlm::tlm_dmi &dmi);
     unsigned upstream_transport_dbg(int port, tlm::tlm_generic_payload &gp);
     void reg_b_transport(tlm::tlm_generic_payload &gp, sc_core::sc_time &delay);
@@ -124,7 +131,11 @@ class Smmuv3 : public sc_core::sc_module {
     void downstream_invalidate(sc_dt::uint64 start, sc_dt::uint64 end);
     void walk_invalidate(sc_dt::uint64 start, sc_dt::uint64 end);
 
-    void translate_request(smmu_call *call, const TxnAttr &attr, tlm::tlm_generic_payload &gp);
+    void translate_request(smmu_call *call, const TxnAttr &attr, tlm::tlm_generic_payload &gp,
+                           bool stall_capable);
+    // Holds a stalled transaction in its own process until software resumes or terminates it.
+    smmu_stall_action wait_for_stall(smmu_call *call, uint32_t sid, uint16_t stag);
+    void stall_resolved(smmu_call *call, uint32_t sid, uint16_t stag);
     void answer_ats_request(smmu_call *call, TxnAttr &attr, tlm::tlm_generic_payload &gp);
     // PCIe messages arriving upstream (from endpoints through the root complex).
     void receive_message(smmu_call *call, TxnAttr &attr, tlm::tlm_generic_payload &gp);
@@ -157,6 +168,13 @@ class Smmuv3 : public sc_core::sc_module {
     // progress (a core call never waits, so this is nonzero only while the core's own traffic loops back).
     sc_core::sc_time scratch_delay_;
     unsigned core_depth_ = 0;
+    // Transactions held in wait_for_stall, each waiting on its own event.
+    struct StallWaiter {
+        uint32_t sid;
+        uint16_t stag;
+        sc_core::sc_event *resolved;
+    };
+    std::vector<StallWaiter> stall_waiters_;
     // The command queue process.
     sc_core::sc_event cmdq_kick_event_;
     bool cmdq_kicked_ = false;
