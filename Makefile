@@ -6,7 +6,7 @@ CMAKE_FLAGS ?=
 # stage 2 and nested translation, faults and events (sw/programs/smmu_dma). `make demo DEMO_FW=hello` runs another.
 DEMO_FW ?= smmu_dma
 
-.PHONY: all deps configure build demo test bench format clean
+.PHONY: all deps configure build demo test bench format clean fuzz fuzz-coverage fuzz-seeds
 
 all: build
 
@@ -34,6 +34,33 @@ bench: deps
 	@cmake -S . -B $(BUILD)/release -DCMAKE_BUILD_TYPE=Release -DCMAKE_INTERPROCEDURAL_OPTIMIZATION=ON >/dev/null
 	@cmake --build $(BUILD)/release -j $(JOBS)
 	@sh bench/run.sh $(BUILD)/release $(BUILD)/bench/results.json
+
+# Coverage-guided fuzzing of the SMMU core (tests/fuzz/README.md): a clang build of its own in $(BUILD)/fuzz, new
+# inputs in $(FUZZ_WORK) (outside the source tree: the committed corpus changes only on purpose), crashes in
+# $(BUILD)/fuzz/artifacts.
+FUZZ_SECONDS ?= 180
+FUZZ_WORK ?= $(BUILD)/fuzz/corpus
+FUZZ_CC ?= clang
+# Extra libFuzzer options, e.g. FUZZ_FLAGS="-fork=1 -ignore_crashes=1" to keep going past a known crash.
+FUZZ_FLAGS ?=
+fuzz: deps
+	@cmake -S tests/fuzz -B $(BUILD)/fuzz -DCMAKE_C_COMPILER=$(FUZZ_CC) -DCMAKE_BUILD_TYPE=Fuzz >/dev/null
+	@cmake --build $(BUILD)/fuzz -j $(JOBS)
+	@mkdir -p $(FUZZ_WORK) $(BUILD)/fuzz/artifacts
+	$(BUILD)/fuzz/fuzz_smmu -max_total_time=$(FUZZ_SECONDS) -max_len=32768 -print_final_stats=1 \
+	    -artifact_prefix=$(BUILD)/fuzz/artifacts/ $(FUZZ_FLAGS) $(FUZZ_WORK) tests/fuzz/corpus
+
+# Line coverage of components/smmuv3/core/*.c reached by the committed corpus (FUZZ_CORPUS to measure another).
+FUZZ_CORPUS ?= tests/fuzz/corpus
+fuzz-coverage: deps
+	@JOBS=$(JOBS) sh tests/fuzz/coverage.sh $(BUILD)/fuzz-coverage $(FUZZ_CORPUS)
+
+# Regenerates the committed seeds (tests/fuzz/corpus/seed-*) from tests/fuzz/gen_corpus.c.
+fuzz-seeds: deps
+	@cmake -S tests/fuzz -B $(BUILD)/fuzz -DCMAKE_C_COMPILER=$(FUZZ_CC) -DCMAKE_BUILD_TYPE=Fuzz >/dev/null
+	@cmake --build $(BUILD)/fuzz -j $(JOBS) --target gen_corpus
+	rm -f tests/fuzz/corpus/seed-*
+	$(BUILD)/fuzz/gen_corpus tests/fuzz/corpus
 
 format:
 	@git ls-files '*.c' '*.h' '*.cpp' '*.hpp' | xargs clang-format -i

@@ -2,7 +2,8 @@
 # Installs every Debian package the project needs. This is the one list; add new dependencies here.
 set -e
 PACKAGES="make cmake pkg-config gcc g++ libsystemc-dev libgtest-dev googletest libunicorn-dev
-gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-system-arm python3"
+gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-system-arm python3
+clang libclang-rt-dev llvm"
 
 missing=""
 for p in $PACKAGES; do

@@ -240,6 +240,11 @@ TEST(AtsRequest, S1dssBypassOfStage1OnlySteIsIdentityReadWrite) {
     EXPECT_TRUE(r.read);
     EXPECT_TRUE(r.write);
     EXPECT_FALSE(r.untranslated_only);
+    // NW = 1 asks for a read-only translation: the identity map grants R only (found by tests/fuzz).
+    r = ats(h, 1, 0x7654321, /*nw=*/true);
+    EXPECT_EQ(r.status, SMMU_ATS_SUCCESS);
+    EXPECT_TRUE(r.read);
+    EXPECT_FALSE(r.write);
 }
 
 TEST(AtsRequest, HttuSetsAccessFlagAndDirtyWithNwZero) {

@@ -93,7 +93,10 @@ static void ats_translate(smmu *s, const smmu_txn *in, smmu_ats_result *r) {
         r->status = SMMU_ATS_SUCCESS;
         r->size_log2 = (uint8_t)stu_log2(s);
         r->addr = t.addr & ~span_mask(r->size_log2);
-        r->read = r->write = true;
+        /* The identity map allows everything, but a request with NW = 1 asked for a read-only translation
+         * and, as on every other path, is never granted W. */
+        r->read = true;
+        r->write = !t.no_write;
         r->exec = req_exe;
         s->st.translations_ok++;
         return;
