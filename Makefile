@@ -17,11 +17,15 @@ configure: deps
 	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
 
 build: configure
-	@cmake --build $(BUILD) -j $(JOBS)
+	@cmake --build $(BUILD) -j $(JOBS) -- --no-print-directory
 
 # The default platform with the default firmware scenario.
+# DEMO_ARGS go to the platform (e.g. DEMO_ARGS="--vcd demo.vcd"); a typo in DEMO_FW lists the programs.
+DEMO_ARGS ?=
 demo: build
-	$(BUILD)/bin/smmuv3-vp --firmware $(BUILD)/sw/$(DEMO_FW).elf
+	@test -f $(BUILD)/sw/$(DEMO_FW).elf || { echo "make demo: no program '$(DEMO_FW)'; DEMO_FW is one of:" \
+	    $$(ls $(BUILD)/sw/*.elf | sed 's|.*/||; s|\.elf$$||'); exit 2; }
+	@$(BUILD)/bin/smmuv3-vp --firmware $(BUILD)/sw/$(DEMO_FW).elf $(DEMO_ARGS)
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

@@ -67,15 +67,17 @@ struct Options {
     std::optional<sc_core::sc_time> max_sim_time;
     std::vector<std::pair<std::string, std::string>> overrides; // registry keys set on the command line
     bool help = false;
+    bool version = false;
 };
 
 const char *const kUsage =
-    "usage: smmuv3-vp --firmware ELF [--config FILE] [--quantum INSNS] [--max-sim-time TIME]\n"
+    "usage: smmuv3-vp [--firmware] ELF [--config FILE] [--quantum INSNS] [--max-sim-time TIME]\n"
     "                 [--log-level L] [--vcd FILE] [--stats FILE] [--trace FILE] [--set KEY=VALUE]...\n"
-    "                 [--help]\n"
+    "                 [--help] [--version]\n"
     "Runs an AArch64 ELF on the SMMUv3 virtual platform (QEMU virt memory map, highmem=off).\n"
-    "  --firmware ELF      AArch64 ELF64 executable; PT_LOAD segments go to RAM, execution starts at "
-    "e_entry\n"
+    "  --firmware ELF      AArch64 ELF64 executable (also accepted as a bare argument); PT_LOAD segments go "
+    "to\n"
+    "                      RAM, execution starts at e_entry\n"
     "  --config FILE       text file of `key = value` lines (# comments); keys below\n"
     "  --quantum INSNS     instructions per quantum (same as cpu.quantum; overrides the file)\n"
     "  --max-sim-time TIME stop after TIME of simulated time (10ms, 5us, 2s, 100ns): exit 120\n"
@@ -84,6 +86,7 @@ const char *const kUsage =
     "  --stats FILE        write every component's statistics as one flat JSON object\n"
     "  --trace FILE        write the text trace of the SMMU (same as trace.file)\n"
     "  --set KEY=VALUE     set a configuration key (repeatable; overrides the file)\n"
+    "  --version           print the simulator's version and exit\n"
     "Exit status: the firmware's PSCI SYSTEM_OFF status (x1 & 0xff), or 2 usage/config error, 3 internal\n"
     "error, 4 an output file could not be written, 120 max simulated time reached, 121 no progress (WFI\n"
     "nothing can wake), 122 CPU access to an unmapped address, 123 ISS error, 124 PSCI SYSTEM_RESET "
@@ -99,6 +102,18 @@ Options parse_command_line(int argc, char **argv) {
         std::string arg = argv[i], value;
         if (arg == "--help" || arg == "-h") {
             options.help = true;
+            continue;
+        }
+        if (arg == "--version") {
+            options.version = true;
+            continue;
+        }
+        if (!arg.empty() && arg[0] != '-') {
+            // A bare argument is the firmware ELF, as `qemu -kernel` users expect; a second one is a mistake.
+            if (!options.firmware.empty())
+                throw UsageError{"unexpected argument '" + arg + "' (the firmware is '" + options.firmware +
+                                 "'; see --help)"};
+            options.firmware = arg;
             continue;
         }
         size_t equals = arg.find('=');
@@ -284,6 +299,10 @@ int run(int argc, char **argv) {
     vp::ParamRegistry registry;
     vp::register_virt_params(registry, config);
     options = parse_command_line(argc, argv);
+    if (options.version) {
+        std::cout << "smmuv3-vp " << VP_VERSION << "\n";
+        return 0;
+    }
     if (options.help) {
         std::cout << kUsage;
         registry.describe(std::cout);
