@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 
 namespace vp {
@@ -38,13 +39,21 @@ void ParamRegistry::set(const std::string &key, const std::string &value) {
 }
 
 void ParamRegistry::load_file(const std::string &path) {
+    std::error_code exists_error;
+    if (!std::filesystem::exists(path, exists_error))
+        throw ConfigError("cannot read config file '" + path + "': no such file");
     std::ifstream file(path);
     if (!file)
         throw ConfigError("cannot read config file '" + path + "'");
     std::string line;
     unsigned line_number = 0;
+    std::map<std::string, unsigned>
+        first_line; // of each non-repeatable key, to name both lines of a duplicate
     while (std::getline(file, line)) {
         line_number++;
+        // Editors on some systems start UTF-8 files with a byte-order mark: it is not part of the first key.
+        if (line_number == 1 && line.compare(0, 3, "\xEF\xBB\xBF") == 0)
+            line.erase(0, 3);
         std::string content = trim(line.substr(0, line.find('#')));
         if (content.empty())
             continue;
@@ -55,6 +64,13 @@ void ParamRegistry::load_file(const std::string &path) {
         std::string key = trim(content.substr(0, equals)), value = trim(content.substr(equals + 1));
         if (key.empty() || value.empty())
             throw ConfigError(where + "expected 'key = value'");
+        auto entry = entries_.find(key);
+        if (entry != entries_.end() && !entry->second.repeatable) {
+            auto [seen, first] = first_line.emplace(key, line_number);
+            if (!first)
+                throw ConfigError(where + "key '" + key + "' is already set on line " +
+                                  std::to_string(seen->second) + " (it may appear only once)");
+        }
         try {
             set(key, value);
         } catch (const ConfigError &error) {
