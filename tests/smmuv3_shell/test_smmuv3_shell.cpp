@@ -57,6 +57,14 @@ sc_core::sc_time ps(uint64_t value) {
     return sc_core::sc_time::from_value(value); // the default resolution: 1 ps
 }
 
+// The times at which the core asked for CMD_SYNC pulses (its "irq cmd-sync" trace lines).
+std::vector<sc_core::sc_time> cmd_sync_requests(const std::string &trace) {
+    std::vector<sc_core::sc_time> requested;
+    for (const auto &line : trace_times(trace, "smmu: irq cmd-sync"))
+        requested.push_back(ps(line.first));
+    return requested;
+}
+
 // Puts a CMD_SYNC into command queue slot `index` (not published).
 void put_sync(SmmuEnv &e, uint32_t index, bool irq) {
     const uint64_t slot = vp_test::kCmdq + (index & ((1u << vp_test::kCmdqLog2) - 1)) * SMMU_CMD_SIZE;
@@ -546,9 +554,7 @@ TEST(Smmuv3Shell, CmdSyncPulsesCloserThanTheWidthEachReachTheGicAsAnEdge) {
     sc_core::sc_start();
     ASSERT_TRUE(env.dev.finished());
 
-    std::vector<sc_core::sc_time> requested;
-    for (const auto &line : trace_times(trace.str(), "smmu: irq cmd-sync"))
-        requested.push_back(ps(line.first));
+    const std::vector<sc_core::sc_time> requested = cmd_sync_requests(trace.str());
     ASSERT_EQ(requested.size(), kSyncs);
     EXPECT_LT(requested.back() - requested.front(), params.irq_pulse_width) << "the requests do overlap";
     const std::vector<sc_core::sc_time> edges = queued_edges(requested, params.irq_pulse_width);
@@ -592,9 +598,7 @@ TEST(Smmuv3Shell, SeveralCmdSyncsInOnePublishEachGetAnEdge) {
     sc_core::sc_start();
     ASSERT_TRUE(env.dev.finished());
 
-    std::vector<sc_core::sc_time> requested;
-    for (const auto &line : trace_times(trace.str(), "smmu: irq cmd-sync"))
-        requested.push_back(ps(line.first));
+    const std::vector<sc_core::sc_time> requested = cmd_sync_requests(trace.str());
     ASSERT_EQ(requested.size(), kSyncs);
     EXPECT_GT(requested.front(), published);
     const std::vector<sc_core::sc_time> edges = queued_edges(requested, params.irq_pulse_width);
