@@ -142,9 +142,18 @@ void register_virt_params(ParamRegistry &registry, VirtConfig &config) {
                  config.smmu.reg_access_ps, 0, UINT64_C(1) << 40);
     add_unsigned(registry, "smmu.msi_ps", "SMMU time to issue one MSI write (besides the memory write), ps",
                  config.smmu.msi_ps, 0, UINT64_C(1) << 40);
-    add_unsigned(registry, "smmu.atc_inv_timeout_ps",
-                 "a CMD_SYNC waiting longer than this for ATS invalidation completions fails, ps",
-                 config.smmu.atc_inv_timeout_ps, 1, UINT64_C(1) << 50);
+    registry.add("smmu.atc_inv_timeout", "TIME",
+                 "a CMD_SYNC waiting longer than this for ATS invalidation completions fails (default 1ms)",
+                 [&config](const std::string &value) -> std::string {
+                     sc_core::sc_time time;
+                     if (!parse_time(value, time) || time == sc_core::SC_ZERO_TIME)
+                         return "expected a positive time such as 1ms, 50us or 200ns";
+                     config.smmu.atc_inv_timeout_ps = static_cast<uint64_t>(time.to_seconds() * 1e12 + 0.5);
+                     return "";
+                 });
+    add_unsigned(registry, "smmu.stall_max",
+                 "transactions the SMMU may hold stalled at once (IDR5.STALL_MAX; default 8)",
+                 config.smmu_stall_max, 1, 0xFFFF);
     add_unsigned(registry, "smmu.atc_inv_queue_depth",
                  "ATS invalidations one endpoint may have outstanding (its Invalidate Queue Depth)",
                  config.smmu.atc_inv_queue_depth, 1, 32);

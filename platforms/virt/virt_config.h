@@ -26,6 +26,8 @@ struct VirtConfig {
     // SMMUv3 at 0x0905_0000: raw ID registers, caches and latencies (smmu_params_default()).
     smmu_params smmu = default_smmu_params();
     uint64_t smmu_irq_pulse_ps = 1000;
+    // IDR5.STALL_MAX by its own name; 0: keep what smmu.idr5 (or the default) says.
+    uint32_t smmu_stall_max = 0;
 
     // Platform DMA test master behind the SMMU (absent on QEMU).
     uint64_t dma_base = 0x0c000000;

@@ -1,5 +1,7 @@
 #include "virt_platform.h"
 
+#include "smmu_regs.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -98,6 +100,10 @@ VirtPlatform::VirtPlatform(const VirtConfig &config) : config_(config), ram_("ra
 void VirtPlatform::add_smmu_and_dma(const VirtConfig &config) {
     Smmuv3::Params smmu_params = Smmuv3::default_params();
     smmu_params.core = config.smmu;
+    if (config.smmu_stall_max != 0)
+        smmu_params.core.idr[5] =
+            (smmu_params.core.idr[5] & ~static_cast<uint32_t>(SMMU_IDR5_STALL_MAX)) |
+            static_cast<uint32_t>(SMMU_FIELD_PREP(SMMU_IDR5_STALL_MAX, config.smmu_stall_max));
     smmu_params.irq_pulse_width =
         sc_core::sc_time(static_cast<double>(config.smmu_irq_pulse_ps), sc_core::SC_PS);
     // The DMA master, bound below as upstream port 0 (the only one), is a platform device that can hold a
