@@ -100,9 +100,27 @@ void Cpu::run() {
         return;
     }
     iss_set_pc(iss_, config_.entry_pc);
+    if (gdb_ && gdb_stop_at_entry_) {
+        if (!gdb_stub_accept(gdb_, &kGdbOps, this)) {
+            halt(CpuHalt::Interrupted, "interrupted while waiting for the debugger");
+            return;
+        }
+        if (!debug_stop(5))
+            return;
+    }
     for (;;) {
         if (interrupted())
             return;
+        if (gdb_ && !stepping_) {
+            // A debugger that connects stops the CPU, as on QEMU; one that is attached may interrupt it.
+            const bool was_attached = gdb_stub_attached(gdb_);
+            const bool attached = was_attached || gdb_stub_poll_accept(gdb_);
+            if (attached && (!was_attached || gdb_stub_interrupt_requested(gdb_))) {
+                catch_up();
+                if (!debug_stop(was_attached ? 2 : 5))
+                    return;
+            }
+        }
         bool irq_pending = irq.read();
         if (irq_pending && !deliver_irq())
             return;
@@ -127,7 +145,75 @@ void Cpu::run() {
         account_instructions();
         if (!handle_stop(reason))
             return;
+        if (stepping_ && reason != ISS_STOP_BREAKPOINT && !debug_stop(5))
+            return;
     }
+}
+
+// GDB's view of the CPU. Registers beyond what the ISS reports read as zero; writes to them fail.
+const gdb_target_ops Cpu::kGdbOps = {
+    [](void *target, unsigned n) -> uint64_t {
+        iss_t *iss = static_cast<Cpu *>(target)->iss_;
+        if (n < 31)
+            return iss_get_x(iss, n);
+        if (n == GDB_REG_SP)
+            return iss_get_sp(iss);
+        if (n == GDB_REG_PC)
+            return iss_get_pc(iss);
+        if (n == GDB_REG_CPSR)
+            return iss_get_pstate(iss);
+        return 0;
+    },
+    [](void *target, unsigned n, uint64_t value) -> bool {
+        iss_t *iss = static_cast<Cpu *>(target)->iss_;
+        if (n < 31)
+            iss_set_x(iss, n, value);
+        else if (n == GDB_REG_SP)
+            iss_set_sp(iss, value);
+        else if (n == GDB_REG_PC)
+            iss_set_pc(iss, value);
+        else if (n == GDB_REG_CPSR)
+            iss_set_pstate(iss, static_cast<uint32_t>(value));
+        else
+            return false;
+        return true;
+    },
+    [](void *target, uint64_t addr, void *dst, size_t len) {
+        return iss_read_virtual(static_cast<Cpu *>(target)->iss_, addr, dst, len);
+    },
+    [](void *target, uint64_t addr, const void *src, size_t len) {
+        return iss_write_virtual(static_cast<Cpu *>(target)->iss_, addr, src, len);
+    },
+    [](void *target, uint64_t addr) { return iss_add_breakpoint(static_cast<Cpu *>(target)->iss_, addr); },
+    [](void *target, uint64_t addr) { return iss_remove_breakpoint(static_cast<Cpu *>(target)->iss_, addr); },
+    [](void *target) {
+        Cpu *cpu = static_cast<Cpu *>(target);
+        return cpu->interrupt_check_ && cpu->interrupt_check_();
+    },
+};
+
+void Cpu::attach_gdb(gdb_stub *stub, bool stop_at_entry) {
+    gdb_ = stub;
+    gdb_stop_at_entry_ = stop_at_entry;
+}
+
+bool Cpu::debug_stop(int signal) {
+    switch (gdb_stub_stopped(gdb_, &kGdbOps, this, signal)) {
+    case GDB_RESUME_STEP:
+        stepping_ = true;
+        break;
+    case GDB_RESUME_CONTINUE:
+        stepping_ = false;
+        break;
+    case GDB_RESUME_DETACH:
+        stepping_ = false; // run on; another debugger may connect later
+        break;
+    case GDB_RESUME_KILL:
+        halt(CpuHalt::DebuggerKill, "killed by the debugger");
+        return false;
+    }
+    iss_set_single_step(iss_, stepping_);
+    return true;
 }
 
 // Instructions the next run may execute. It ends at the first block boundary at or past the budget, which is
@@ -231,6 +317,9 @@ bool Cpu::handle_stop(iss_stop_reason reason) {
         }
         return true;
     }
+    case ISS_STOP_BREAKPOINT:
+        catch_up();
+        return gdb_ ? debug_stop(5) : halt_.kind == CpuHalt::None;
     case ISS_STOP_BUS_ERROR: {
         if (halt_.kind != CpuHalt::None)
             return false; // interrupted during the access

@@ -17,6 +17,7 @@
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/tlm_quantumkeeper.h>
 
+#include "gdb_stub.h"
 #include "iss.h"
 
 namespace vp {
@@ -52,7 +53,16 @@ struct HvcResult {
 using HvcHandler = std::function<HvcResult(const std::array<uint64_t, 4> &x)>;
 
 // Why the CPU stopped running (None while it runs or when the simulation ended for another reason).
-enum class CpuHalt { None, HvcRequest, NoProgress, BusError, IssError, InternalError, Interrupted };
+enum class CpuHalt {
+    None,
+    HvcRequest,
+    NoProgress,
+    BusError,
+    IssError,
+    InternalError,
+    Interrupted,
+    DebuggerKill
+};
 
 struct CpuHaltInfo {
     CpuHalt kind = CpuHalt::None;
@@ -85,6 +95,11 @@ class Cpu : public sc_core::sc_module {
     // Polled between runs and at every device access: when it returns true the CPU halts
     // (CpuHalt::Interrupted) at once. For host signals (Ctrl-C): the callback must only read a flag.
     void set_interrupt_check(std::function<bool()> check) { interrupt_check_ = std::move(check); }
+    // Debugging with GDB's remote protocol (--gdb). The stub must be listening; the CPU waits for the
+    // debugger to connect before the first instruction. stop_at_entry (--gdb-wait) stops there as QEMU's -S
+    // does; otherwise it runs until a breakpoint or an interrupt (Ctrl-C in GDB). While the debugger holds
+    // the CPU, the whole simulation waits: simulated time does not move. Call before the simulation starts.
+    void attach_gdb(gdb_stub *stub, bool stop_at_entry);
     // The simulation is stopped (sc_stop) whenever the CPU halts; this tells why.
     const CpuHaltInfo &halt_info() const { return halt_; }
     // Direct access to the ISS, for tests and debuggers (between quanta only).
@@ -113,6 +128,9 @@ class Cpu : public sc_core::sc_module {
     void settle();
     bool interrupted();
     bool handle_stop(iss_stop_reason reason);
+    // Hands the CPU to the debugger after a stop with `signal`; false when the simulation must end.
+    bool debug_stop(int signal);
+    static const gdb_target_ops kGdbOps;
     void wait_for_interrupt();
     void halt(CpuHalt kind, const std::string &message);
     void invalidate_direct_mem_ptr(sc_dt::uint64 start, sc_dt::uint64 end);
@@ -132,6 +150,9 @@ class Cpu : public sc_core::sc_module {
     uint64_t insns_accounted_ = 0; // instructions already added to the quantum keeper's local time
     sc_core::sc_time time_limit_ = sc_core::sc_max_time();
     std::function<bool()> interrupt_check_;
+    gdb_stub *gdb_ = nullptr;
+    bool gdb_stop_at_entry_ = false;
+    bool stepping_ = false;   // the debugger asked for one instruction
     sc_core::sc_event never_; // waited on once the time limit is reached
     uint64_t syncs_ = 0;
     sc_core::sc_signal<bool> wfi_signal_;

@@ -23,6 +23,7 @@ typedef enum iss_stop_reason {
     ISS_STOP_IRQ,         /* iss_set_irq_pending(true) and PSTATE.I is clear: take the IRQ now */
     ISS_STOP_BUS_ERROR,   /* an MMIO callback refused the access, or the address is mapped nowhere */
     ISS_STOP_ISS_ERROR,   /* undefined instruction or an exception this ISS cannot deliver */
+    ISS_STOP_BREAKPOINT,  /* reached a breakpoint (iss_add_breakpoint); PC is its address, not yet executed */
 } iss_stop_reason;
 
 typedef enum iss_access { ISS_ACCESS_READ = 0, ISS_ACCESS_WRITE, ISS_ACCESS_FETCH } iss_access;
@@ -130,6 +131,24 @@ bool iss_write_memory(iss_t *iss, uint64_t address, const void *src, size_t len)
  * PSTATE.I masks IRQs or the CPU is not at EL1: Unicorn 2.0.1 cannot raise the exception level from outside
  * (see unicorn_iss.c), so IRQs from EL0 are not supported. Call only between runs. */
 bool iss_take_irq(iss_t *iss);
+
+/* ---- Debugger support ---- */
+
+/* Software breakpoints at virtual addresses of the current regime (what a debugger's Z0 packet names). A run
+ * stops before the instruction at a breakpoint, except the first instruction of the run: continuing from a
+ * breakpoint executes it. At most ISS_MAX_BREAKPOINTS; adding one twice is harmless. Between runs only. */
+#define ISS_MAX_BREAKPOINTS 64
+bool iss_add_breakpoint(iss_t *iss, uint64_t va);
+bool iss_remove_breakpoint(iss_t *iss, uint64_t va);
+/* While on, every run executes exactly one instruction (iss_run's budget counts whole blocks otherwise) and
+ * stops with ISS_STOP_QUANTUM before the next, unless the instruction stops the run itself (HVC, WFI, an
+ * error). Between runs only. */
+bool iss_set_single_step(iss_t *iss, bool on);
+/* Guest RAM at a virtual address of the EL1&0 regime (TTBR0 or TTBR1; flat while the MMU is off), as the CPU
+ * would see it. false if a page of the range does not translate or is not RAM (MMIO is never touched). A
+ * write also drops any translated code of the range, so patched instructions take effect. */
+bool iss_read_virtual(iss_t *iss, uint64_t va, void *dst, size_t len);
+bool iss_write_virtual(iss_t *iss, uint64_t va, const void *src, size_t len);
 
 typedef enum iss_at_kind { ISS_AT_S1E1R = 0, ISS_AT_S1E1W, ISS_AT_S1E0R, ISS_AT_S1E0W } iss_at_kind;
 /* Translates va (a TTBR0 address: bit 55 clear) with the EL1&0 stage-1 regime as currently configured

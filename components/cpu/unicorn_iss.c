@@ -129,6 +129,16 @@ struct iss {
     bool access_pc_valid;
     iss_stop_info stop_info;
 
+    /* Debugger breakpoints: one code hook each, so the hot path pays nothing while there are none. */
+    uint64_t breakpoint_va[ISS_MAX_BREAKPOINTS];
+    uc_hook breakpoint_hook[ISS_MAX_BREAKPOINTS];
+    unsigned breakpoint_count;
+    uint64_t run_start_pc;
+    bool left_run_start; /* a breakpoint hook has seen the run's first instruction go by */
+    bool single_step;
+    uc_hook step_hook;
+    unsigned step_seen; /* instructions the step hook saw in this run */
+
     /* 64-bit MMIO joining (see the file comment). */
     bool read_high_valid;
     uint64_t read_high_address;
@@ -1285,6 +1295,8 @@ void iss_set_counter(iss_t *iss, iss_counter_fn counter, void *ctx) {
 }
 
 iss_stop_reason iss_run(iss_t *iss, uint64_t max_insns, uint64_t *executed) {
+    iss->left_run_start = false;
+    iss->step_seen = 0;
     iss->run_limit = max_insns;
     iss->run_executed = 0;
     iss->block_insns = 0;
@@ -1297,6 +1309,7 @@ iss_stop_reason iss_run(iss_t *iss, uint64_t max_insns, uint64_t *executed) {
     if (!iss->physical_space_covered)
         cover_unbacked_physical_space(iss);
     uint64_t start_pc = reg_read(iss, UC_ARM64_REG_PC);
+    iss->run_start_pc = start_pc;
     uc_err err = UC_ERR_OK;
     if (max_insns > 0) {
         iss->running = true;
@@ -1461,6 +1474,108 @@ bool iss_read_memory(iss_t *iss, uint64_t address, void *dst, size_t len) {
 
 bool iss_write_memory(iss_t *iss, uint64_t address, const void *src, size_t len) {
     return !touches_placeholder(iss, address, len) && uc_mem_write(iss->uc, address, src, len) == UC_ERR_OK;
+}
+
+/* ---- Debugger support ---- */
+
+static void on_breakpoint(uc_engine *uc, uint64_t address, uint32_t size, void *user) {
+    (void)uc;
+    (void)size;
+    iss_t *iss = user;
+    if (!iss->left_run_start && address == iss->run_start_pc) {
+        iss->left_run_start = true; /* resuming from this breakpoint: execute it */
+        return;
+    }
+    iss->left_run_start = true;
+    record_stop(iss, ISS_STOP_BREAKPOINT, address);
+}
+
+static void on_step(uc_engine *uc, uint64_t address, uint32_t size, void *user) {
+    (void)uc;
+    (void)size;
+    iss_t *iss = user;
+    if (iss->step_seen++ > 0)
+        record_stop(iss, ISS_STOP_QUANTUM, address);
+}
+
+bool iss_set_single_step(iss_t *iss, bool on) {
+    if (on == iss->single_step)
+        return true;
+    if (on) {
+        if (uc_hook_add(iss->uc, &iss->step_hook, UC_HOOK_CODE, (void *)on_step, iss, 1, 0) != UC_ERR_OK)
+            return false;
+    } else {
+        uc_hook_del(iss->uc, iss->step_hook);
+    }
+    /* Translated code calls the hooks that existed when it was translated. */
+    uc_ctl_flush_tlb(iss->uc);
+    iss->single_step = on;
+    return true;
+}
+
+static int find_breakpoint(const iss_t *iss, uint64_t va) {
+    for (unsigned i = 0; i < iss->breakpoint_count; i++)
+        if (iss->breakpoint_va[i] == va)
+            return (int)i;
+    return -1;
+}
+
+bool iss_add_breakpoint(iss_t *iss, uint64_t va) {
+    if (find_breakpoint(iss, va) >= 0)
+        return true;
+    if (iss->breakpoint_count == ISS_MAX_BREAKPOINTS)
+        return false;
+    uc_hook hook;
+    if (uc_hook_add(iss->uc, &hook, UC_HOOK_CODE, (void *)on_breakpoint, iss, va, va) != UC_ERR_OK)
+        return false;
+    /* Code translated before the hook existed would not call it. */
+    uc_ctl_remove_cache(iss->uc, va, va + 4);
+    iss->breakpoint_va[iss->breakpoint_count] = va;
+    iss->breakpoint_hook[iss->breakpoint_count] = hook;
+    iss->breakpoint_count++;
+    return true;
+}
+
+bool iss_remove_breakpoint(iss_t *iss, uint64_t va) {
+    int i = find_breakpoint(iss, va);
+    if (i < 0)
+        return false;
+    uc_hook_del(iss->uc, iss->breakpoint_hook[i]);
+    uc_ctl_remove_cache(iss->uc, va, va + 4);
+    iss->breakpoint_count--;
+    iss->breakpoint_va[i] = iss->breakpoint_va[iss->breakpoint_count];
+    iss->breakpoint_hook[i] = iss->breakpoint_hook[iss->breakpoint_count];
+    return true;
+}
+
+bool iss_read_virtual(iss_t *iss, uint64_t va, void *dst, size_t len) {
+    return read_va(iss, va, dst, len);
+}
+
+bool iss_write_virtual(iss_t *iss, uint64_t va, const void *src, size_t len) {
+    const uint8_t *in = src;
+    s1_regime r;
+    load_regime(iss, &r);
+    /* Check the whole range first: a debugger's write either happens or not. */
+    for (uint64_t off = 0; off < len;) {
+        uint64_t pa;
+        size_t chunk = PAGE_SIZE - (size_t)((va + off) & (PAGE_SIZE - 1));
+        chunk = chunk < len - off ? chunk : (size_t)(len - off);
+        if (walk_va(iss, &r, va + off, &pa) == VA_FAULT || !ram_host(iss, pa, chunk))
+            return false;
+        off += chunk;
+    }
+    for (uint64_t off = 0; off < len;) {
+        uint64_t pa;
+        size_t chunk = PAGE_SIZE - (size_t)((va + off) & (PAGE_SIZE - 1));
+        chunk = chunk < len - off ? chunk : (size_t)(len - off);
+        walk_va(iss, &r, va + off, &pa);
+        memcpy(ram_host(iss, pa, chunk), in + off, chunk);
+        off += chunk;
+    }
+    if (len)
+        uc_ctl_remove_cache(iss->uc, va, va + len);
+    return true;
 }
 
 bool iss_take_irq(iss_t *iss) {

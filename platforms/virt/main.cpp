@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,6 +32,7 @@ constexpr int kExitUnmapped = 122;
 constexpr int kExitIssError = 123;
 constexpr int kExitReset = 124;
 constexpr int kExitBusError = 125;
+constexpr int kExitDebuggerKill = 137; // as if killed: the debugger's `kill`
 
 // SIGINT/SIGTERM: the first one ends the simulation cleanly (the CPU polls this flag), outputs are written
 // and the exit status is 128 + the signal number; a second one ends the process at once.
@@ -66,6 +68,8 @@ struct Options {
     std::string stats;
     std::optional<sc_core::sc_time> max_sim_time;
     std::vector<std::pair<std::string, std::string>> overrides; // registry keys set on the command line
+    std::optional<uint16_t> gdb_port;
+    bool gdb_wait = false;
     bool help = false;
     bool version = false;
 };
@@ -73,7 +77,7 @@ struct Options {
 const char *const kUsage =
     "usage: smmuv3-vp [--firmware] ELF [--config FILE] [--quantum INSNS] [--max-sim-time TIME]\n"
     "                 [--log-level L] [--vcd FILE] [--stats FILE] [--trace FILE] [--set KEY=VALUE]...\n"
-    "                 [--help] [--version]\n"
+    "                 [--gdb PORT [--gdb-wait]] [--help] [--version]\n"
     "Runs an AArch64 ELF on the SMMUv3 virtual platform (QEMU virt memory map, highmem=off).\n"
     "  --firmware ELF      AArch64 ELF64 executable (also accepted as a bare argument); PT_LOAD segments go "
     "to\n"
@@ -86,6 +90,10 @@ const char *const kUsage =
     "  --stats FILE        write every component's statistics as one flat JSON object\n"
     "  --trace FILE        write the text trace of the SMMU (same as trace.file)\n"
     "  --set KEY=VALUE     set a configuration key (repeatable; overrides the file)\n"
+    "  --gdb PORT          serve GDB's remote protocol on localhost:PORT (0: any free port, printed); a\n"
+    "                      debugger that connects stops the CPU; simulated time stands still while GDB holds "
+    "it\n"
+    "  --gdb-wait          with --gdb: wait for the debugger and stop at the first instruction (QEMU's -S)\n"
     "  --version           print the simulator's version and exit\n"
     "Exit status: the firmware's PSCI SYSTEM_OFF status (x1 & 0xff), or 2 usage/config error, 3 internal\n"
     "error, 4 an output file could not be written, 120 max simulated time reached, 121 no progress (WFI\n"
@@ -93,7 +101,7 @@ const char *const kUsage =
     "requested\n"
     "(not supported), 125 CPU access refused by a device, 130/143 interrupted by SIGINT/SIGTERM (outputs "
     "are\n"
-    "still written).\n"
+    "still written), 137 killed from the debugger.\n"
     "Configuration keys:\n";
 
 Options parse_command_line(int argc, char **argv) {
@@ -106,6 +114,10 @@ Options parse_command_line(int argc, char **argv) {
         }
         if (arg == "--version") {
             options.version = true;
+            continue;
+        }
+        if (arg == "--gdb-wait") {
+            options.gdb_wait = true;
             continue;
         }
         if (!arg.empty() && arg[0] != '-') {
@@ -122,9 +134,9 @@ Options parse_command_line(int argc, char **argv) {
             value = arg.substr(equals + 1);
             arg = arg.substr(0, equals);
         }
-        static const std::vector<std::string> with_value = {"--firmware",     "--config",    "--quantum",
-                                                            "--max-sim-time", "--log-level", "--vcd",
-                                                            "--stats",        "--trace",     "--set"};
+        static const std::vector<std::string> with_value = {
+            "--firmware", "--config", "--quantum", "--max-sim-time", "--log-level",
+            "--vcd",      "--stats",  "--trace",   "--set",          "--gdb"};
         bool known = false;
         for (const std::string &name : with_value)
             known = known || name == arg;
@@ -166,6 +178,12 @@ Options parse_command_line(int argc, char **argv) {
             options.stats = value;
         } else if (arg == "--trace") {
             options.overrides.emplace_back("trace.file", value);
+        } else if (arg == "--gdb") {
+            char *end = nullptr;
+            unsigned long port = std::strtoul(value.c_str(), &end, 10);
+            if (*end != '\0' || value[0] == '-' || port > 65535)
+                throw UsageError{"invalid --gdb port '" + value + "' (expected 0..65535)"};
+            options.gdb_port = static_cast<uint16_t>(port);
         } else if (arg == "--set") {
             size_t split = value.find('=');
             if (split == std::string::npos || split == 0)
@@ -278,6 +296,8 @@ Outcome decide_outcome(vp::VirtPlatform &platform, const Options &options) {
         return {kExitInternal, "internal error"};
     case vp::CpuHalt::Interrupted:
         return {128 + g_signal, std::string("interrupted by ") + signal_name(g_signal)};
+    case vp::CpuHalt::DebuggerKill:
+        return {kExitDebuggerKill, "killed from the debugger"};
     case vp::CpuHalt::None:
         break;
     }
@@ -310,6 +330,8 @@ int run(int argc, char **argv) {
     }
     if (options.firmware.empty())
         throw UsageError{"missing --firmware ELF (see --help)"};
+    if (options.gdb_wait && !options.gdb_port)
+        throw UsageError{"--gdb-wait needs --gdb PORT"};
     if (!options.config.empty())
         registry.load_file(options.config);
     for (const auto &[key, value] : options.overrides)
@@ -358,6 +380,16 @@ int run(int argc, char **argv) {
     }
 
     platform.cpu().set_interrupt_check([] { return g_signal != 0; });
+    std::unique_ptr<gdb_stub, void (*)(gdb_stub *)> gdb(nullptr, gdb_stub_close);
+    if (options.gdb_port) {
+        char error[160] = "";
+        gdb.reset(gdb_stub_listen(*options.gdb_port, error, sizeof error));
+        if (!gdb)
+            throw vp::ConfigError(error);
+        platform.cpu().attach_gdb(gdb.get(), options.gdb_wait);
+        // Always said (not a log message): a script that asked for port 0 needs the number.
+        std::cerr << "smmuv3-vp: gdb: listening on localhost:" << gdb_stub_port(gdb.get()) << std::endl;
+    }
     if (options.max_sim_time)
         platform.cpu().set_time_limit(*options.max_sim_time);
     std::signal(SIGINT, on_signal);
@@ -372,6 +404,7 @@ int run(int argc, char **argv) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - host_start).count();
 
     Outcome outcome = decide_outcome(platform, options);
+    gdb_stub_exited(gdb.get(), outcome.status);
     bool output_failed = false;
     if (vcd) {
         sc_core::sc_close_vcd_trace_file(vcd);

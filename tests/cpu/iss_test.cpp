@@ -828,4 +828,76 @@ TEST_F(IssTest, TranslateRunsAtAgainstGuestTables) {
     EXPECT_EQ(iss_instruction_count(iss_), 0u);
 }
 
+// mov x0, #1; add x0, x0, #1 (three times); b .
+const std::vector<uint32_t> kCountUp = {0xd2800020, 0x91000400, 0x91000400, 0x91000400, 0x14000000};
+
+TEST_F(IssTest, BreakpointStopsBeforeItsInstructionAndIsSteppedOverOnResume) {
+    load(kCode, kCountUp);
+    ASSERT_TRUE(iss_add_breakpoint(iss_, kCode + 8));
+    uint64_t executed = 0;
+    EXPECT_EQ(iss_run(iss_, 1000, &executed), ISS_STOP_BREAKPOINT);
+    EXPECT_EQ(iss_get_pc(iss_), kCode + 8);
+    EXPECT_EQ(iss_last_stop(iss_)->pc, kCode + 8);
+    EXPECT_EQ(iss_get_x(iss_, 0), 2u); // the instruction at the breakpoint has not run
+    EXPECT_EQ(executed, 2u);
+    EXPECT_EQ(iss_instruction_count(iss_), 2u);
+
+    // Resuming from the breakpoint executes it; the next breakpoint stops the run.
+    ASSERT_TRUE(iss_add_breakpoint(iss_, kCode + 16));
+    EXPECT_EQ(iss_run(iss_, 1000, &executed), ISS_STOP_BREAKPOINT);
+    EXPECT_EQ(iss_get_pc(iss_), kCode + 16);
+    EXPECT_EQ(iss_get_x(iss_, 0), 4u);
+    EXPECT_EQ(executed, 2u);
+
+    // A breakpoint on a branch to itself: resuming runs it once and stops there again.
+    EXPECT_EQ(iss_run(iss_, 1000, &executed), ISS_STOP_BREAKPOINT);
+    EXPECT_EQ(iss_get_pc(iss_), kCode + 16);
+    EXPECT_EQ(executed, 1u);
+
+    // Removed: the loop runs to the budget.
+    EXPECT_TRUE(iss_remove_breakpoint(iss_, kCode + 16));
+    EXPECT_FALSE(iss_remove_breakpoint(iss_, kCode + 16));
+    EXPECT_EQ(iss_run(iss_, 100, &executed), ISS_STOP_QUANTUM);
+    EXPECT_GE(executed, 100u);
+}
+
+TEST_F(IssTest, BreakpointAddedAfterTheCodeRanStillStops) {
+    load(kCode, kCountUp);
+    uint64_t executed = 0;
+    EXPECT_EQ(iss_run(iss_, 50, &executed), ISS_STOP_QUANTUM); // translates and caches the block
+    load(kCode, kCountUp);
+    ASSERT_TRUE(iss_add_breakpoint(iss_, kCode + 4));
+    EXPECT_EQ(iss_run(iss_, 1000, &executed), ISS_STOP_BREAKPOINT);
+    EXPECT_EQ(iss_get_pc(iss_), kCode + 4);
+    EXPECT_EQ(iss_get_x(iss_, 0), 1u);
+}
+
+TEST_F(IssTest, SingleStepExecutesExactlyOneInstruction) {
+    load(kCode, kCountUp);
+    ASSERT_TRUE(iss_set_single_step(iss_, true));
+    uint64_t executed = 0;
+    for (uint64_t i = 1; i <= 4; i++) {
+        EXPECT_EQ(iss_run(iss_, 1000, &executed), ISS_STOP_QUANTUM);
+        EXPECT_EQ(executed, 1u);
+        EXPECT_EQ(iss_get_pc(iss_), kCode + 4 * i);
+        EXPECT_EQ(iss_get_x(iss_, 0), i);
+    }
+    EXPECT_EQ(iss_instruction_count(iss_), 4u);
+    ASSERT_TRUE(iss_set_single_step(iss_, false));
+    EXPECT_EQ(iss_run(iss_, 100, &executed), ISS_STOP_QUANTUM);
+    EXPECT_GE(executed, 100u);
+}
+
+TEST_F(IssTest, VirtualMemoryAccessWithTheMmuOffIsPhysicalRamOnly) {
+    const uint32_t word = 0xCAFEF00D;
+    ASSERT_TRUE(iss_write_virtual(iss_, kRamBase + 0x2000, &word, 4));
+    uint32_t back = 0;
+    ASSERT_TRUE(iss_read_virtual(iss_, kRamBase + 0x2000, &back, 4));
+    EXPECT_EQ(back, 0xCAFEF00Du);
+    EXPECT_EQ(ram64(kRamBase + 0x2000) & 0xFFFFFFFF, 0xCAFEF00Du);
+    EXPECT_FALSE(iss_read_virtual(iss_, kMmioBase, &back, 4));                // never MMIO
+    EXPECT_FALSE(iss_write_virtual(iss_, kRamBase + kRamSize - 2, &word, 4)); // partly outside RAM
+    EXPECT_TRUE(accesses_.empty());
+}
+
 } // namespace
