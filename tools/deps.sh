@@ -3,7 +3,8 @@
 set -e
 PACKAGES="make cmake pkg-config gcc g++ libsystemc-dev libgtest-dev googletest libunicorn-dev
 gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-system-arm python3
-clang libclang-rt-dev llvm gdb-multiarch"
+clang libclang-rt-dev llvm gdb-multiarch
+gnuplot-nox"
 
 missing=""
 for p in $PACKAGES; do
