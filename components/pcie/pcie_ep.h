@@ -23,6 +23,8 @@ extern "C" {
 
 /* Where the capabilities sit: fixed, so tests and drivers can find them without walking the lists. */
 #define PCIE_EP_CAP_PCIE 0x40u
+#define PCIE_EP_CAP_MSI 0x80u  /* when params.msi: the 64-bit layout, 16 bytes */
+#define PCIE_EP_CAP_MSIX 0x90u /* when params.msix_vectors: 12 bytes */
 #define PCIE_EP_ECAP_ATS 0x100u
 #define PCIE_EP_ECAP_PRI 0x110u
 #define PCIE_EP_ECAP_PASID 0x120u
@@ -32,8 +34,23 @@ typedef struct pcie_ep_params {
     uint16_t vendor_id, device_id;
     uint8_t revision;
     uint32_t class_code; /* 24 bits: base class, subclass, programming interface */
-    /* 32-bit non-prefetchable memory BARs; 0 leaves a BAR unimplemented, otherwise a power of two >= 16. */
-    uint32_t bar_size[PCIE_EP_BARS];
+    /* Memory BARs; 0 leaves a BAR unimplemented, otherwise a power of two >= 16. A BAR whose bit is set in
+     * bar_64bit is a 64-bit BAR and takes the next BAR's slot as its upper half (whose size must be 0); a
+     * 32-bit BAR is at most 2 GiB. */
+    uint64_t bar_size[PCIE_EP_BARS];
+    uint8_t bar_64bit;
+    uint8_t bar_prefetchable;
+
+    /* MSI-X: msix_vectors 0 leaves the capability out; otherwise 1..2048 vectors, the table (16 bytes per
+     * vector) and the PBA (a bit per vector, in 8-byte words) in the named BARs at 8-byte aligned offsets
+     * that must fit the BAR and not overlap each other. */
+    uint16_t msix_vectors;
+    uint8_t msix_table_bar, msix_pba_bar;
+    uint32_t msix_table_offset, msix_pba_offset;
+    /* MSI capability (what QEMU's edu has): one vector, 64-bit address, no per-vector masking. */
+    bool msi;
+    /* INTx: 0 none, 1..4 INTA..INTD (Interrupt Pin); Command.Interrupt Disable is writable when present. */
+    uint8_t intx_pin;
 
     bool ats;
     uint8_t inv_queue_depth; /* 1..32 invalidations accepted at once; 0 means 32, as the register does */
@@ -65,11 +82,24 @@ typedef struct pcie_ep_mem_req {
     uint64_t addr;
     uint32_t len;
     bool write;
+    /* len bytes: the data of a write, or where the host puts the data of a read. Owned by whoever called
+     * pcie_ep_dma (pcie_ep_access.data) and valid until the request completes; NULL for translation requests.
+     */
+    uint8_t *data;
     bool no_write; /* Translation request NW */
     bool pasid_valid;
     uint32_t pasid;
     bool exec, priv; /* PASID prefix Execute / Privileged Mode Requested */
 } pcie_ep_mem_req;
+
+/* Completion status of a memory request (the TLP encoding). */
+typedef enum pcie_ep_cpl_status {
+    PCIE_EP_CPL_SC = 0, /* Successful Completion (or, for a write, accepted) */
+    PCIE_EP_CPL_UR = 1, /* Unsupported Request */
+    PCIE_EP_CPL_CA = 4, /* Completer Abort */
+} pcie_ep_cpl_status;
+
+struct pcie_ep_ats_cpl;
 
 typedef enum pcie_ep_msg_kind {
     PCIE_EP_MSG_INV_COMPLETION = 1,
@@ -91,19 +121,62 @@ typedef struct pcie_ep_msg {
 } pcie_ep_msg;
 
 typedef struct pcie_ep_host_ops {
+    /* Must not call back into the core before returning: the answer comes later through pcie_ep_mem_done or
+     * pcie_ep_translation_done. */
     void (*mem_request)(void *ctx, uint32_t tag, const pcie_ep_mem_req *req);
     void (*send_msg)(void *ctx, const pcie_ep_msg *msg);
     /* Calls fn(arg) delay_ps from now. May be NULL: then everything the core would delay happens at once. */
     void (*schedule)(void *ctx, uint64_t delay_ps, void (*fn)(void *arg), void *arg);
-    void (*raise_msix)(void *ctx, uint16_t vector);
+    /* An MSI or MSI-X: a posted 32-bit memory write upstream (untranslated, no PASID), so it goes through the
+     * SMMU with the function's StreamID like any other write. No completion. */
+    void (*msi_write)(void *ctx, uint64_t addr, uint32_t data);
+    /* Assert_INTx / Deassert_INTx for the function's Interrupt Pin. May be NULL when intx_pin is 0. */
+    void (*set_intx)(void *ctx, bool asserted);
 } pcie_ep_host_ops;
+
+/* What a personality (the device logic behind the function) hears from the core. Every member may be NULL. */
+typedef struct pcie_ep_device_ops {
+    /* Accesses that hit a BAR outside the MSI-X table and PBA. offset is from the BAR's base; size 1, 2, 4 or
+     * 8. Return false to answer Unsupported Request. */
+    bool (*bar_read)(void *dev, unsigned bar, uint64_t offset, unsigned size, uint64_t *value);
+    bool (*bar_write)(void *dev, unsigned bar, uint64_t offset, unsigned size, uint64_t value);
+    /* After the core's own bookkeeping for pcie_ep_mem_done / pcie_ep_translation_done. */
+    void (*mem_done)(void *dev, uint32_t tag, pcie_ep_cpl_status status);
+    void (*translation_done)(void *dev, uint32_t tag, const struct pcie_ep_ats_cpl *cpl, bool cached);
+    /* A PRG Response the core accepted (known index); after its credits were released. */
+    void (*prg_response)(void *dev, uint16_t prg_index, uint8_t code);
+    /* A configuration write changed one of the enables (Command, ATS, PRI, PASID, MSI, MSI-X Control). */
+    void (*config_changed)(void *dev);
+} pcie_ep_device_ops;
 
 typedef struct pcie_ep pcie_ep;
 
-/* NULL for an inconsistent personality (a BAR size that is not a power of two >= 16, a queue depth above 32,
- * a PASID width above 20, an ATC geometry vp_setassoc refuses) or when memory runs out. */
+/* NULL for an inconsistent personality (a BAR size that is not a power of two >= 16, a 64-bit BAR in BAR5 or
+ * with a sized upper slot, a 32-bit BAR above 2 GiB, an MSI-X table or PBA that is misplaced, an intx_pin
+ * above 4, a queue depth above 32, a PASID width above 20, an ATC geometry vp_setassoc refuses) or when
+ * memory runs out. */
 pcie_ep *pcie_ep_create(const pcie_ep_params *params, const pcie_ep_host_ops *ops, void *ctx);
 void pcie_ep_destroy(pcie_ep *ep);
+/* Attaches the personality; done once, right after create. */
+void pcie_ep_set_device(pcie_ep *ep, const pcie_ep_device_ops *ops, void *dev);
+
+/* The enables software set, for the personality and the shell. */
+bool pcie_ep_memory_enabled(const pcie_ep *ep);     /* Command.Memory Space */
+bool pcie_ep_bus_master_enabled(const pcie_ep *ep); /* Command.Bus Master */
+bool pcie_ep_ats_enabled(const pcie_ep *ep);
+bool pcie_ep_pri_enabled(const pcie_ep *ep);
+bool pcie_ep_pasid_enabled(const pcie_ep *ep);
+/* ATS Control.STU as a byte count (4096 << STU). */
+uint64_t pcie_ep_ats_stu_bytes(const pcie_ep *ep);
+
+/* The BAR that decodes [addr, addr + size) and the offset in it; false while Memory Space is off, for an
+ * unassigned or unimplemented BAR, or when no BAR decodes it. */
+bool pcie_ep_bar_decode(const pcie_ep *ep, uint64_t addr, unsigned size, unsigned *bar, uint64_t *offset);
+/* A memory access from the root complex at a bus address: decoded through the BARs, served by the core for
+ * the MSI-X table and PBA and by the personality's bar_read / bar_write otherwise. size 1, 2, 4 or 8, aligned
+ * to itself. false: not claimed or refused (Unsupported Request). */
+bool pcie_ep_mmio_read(pcie_ep *ep, uint64_t addr, unsigned size, uint64_t *value);
+bool pcie_ep_mmio_write(pcie_ep *ep, uint64_t addr, unsigned size, uint64_t value);
 
 /* size 1, 2 or 4, offset aligned to it, inside the 4 KiB space; false otherwise. Unimplemented registers
  * read as zero and ignore writes. */
@@ -115,6 +188,7 @@ typedef struct pcie_ep_access {
     uint64_t addr;
     uint32_t len;
     bool write;
+    uint8_t *data; /* see pcie_ep_mem_req.data; unused by pcie_ep_translate */
     bool pasid_valid;
     uint32_t pasid;
     bool exec, priv;
@@ -132,8 +206,10 @@ pcie_ep_result pcie_ep_dma(pcie_ep *ep, const pcie_ep_access *a, uint32_t *tag);
 /* Issues a Translation Request for the page holding a->addr (a->write clear asks with NW = 1). */
 pcie_ep_result pcie_ep_translate(pcie_ep *ep, const pcie_ep_access *a, uint32_t *tag);
 
-/* The host's answer to a memory request (its completion; for writes, the point it is ordered). */
-void pcie_ep_mem_done(pcie_ep *ep, uint32_t tag);
+/* The host's answer to a memory request (its completion; for writes, the point it is ordered). Given the tag
+ * of a translation request, it is that request's completion without translation data (UR or CA): the device
+ * hears translation_done with cached = false. */
+void pcie_ep_mem_done(pcie_ep *ep, uint32_t tag, pcie_ep_cpl_status status);
 
 typedef struct pcie_ep_ats_cpl {
     uint8_t status;    /* 0 SC, 1 UR, 4 CA */
@@ -175,6 +251,29 @@ typedef struct pcie_ep_atc_info {
 } pcie_ep_atc_info;
 void pcie_ep_atc_stats(const pcie_ep *ep, pcie_ep_atc_info *info);
 
+/* Every counter of the function since create. */
+typedef struct pcie_ep_stats {
+    uint64_t atc_entries; /* now, not a count of events */
+    uint64_t atc_hits, atc_misses, atc_fills, atc_evictions;
+    uint64_t atc_invalidated;      /* entries removed by ATS Invalidate Requests */
+    uint64_t translation_requests; /* Translation Requests issued */
+    uint64_t translations_cached;  /* completions that filled the ATC */
+    uint64_t translations_raced;   /* SC completions dropped because an invalidation overtook them */
+    uint64_t translated_requests, untranslated_requests;
+    uint64_t requests_denied, requests_busy; /* pcie_ep_dma / pcie_ep_translate refusals */
+    uint64_t mem_errors;                     /* memory requests completed with UR or CA */
+    uint64_t invalidations, invalidations_refused, inv_completions; /* inv_completions: messages sent */
+    uint64_t page_requests, stop_markers;
+    uint64_t prg_success, prg_invalid, prg_failure, prg_other; /* PRG Responses by Response Code */
+    uint64_t prg_unexpected; /* responses naming no outstanding group (UPRGI) */
+    uint64_t prg_dropped;    /* late responses for a PASID stopped with a Stop Marker */
+    uint64_t msi_sent, msix_sent, msix_pended, intx_asserts;
+} pcie_ep_stats;
+void pcie_ep_get_stats(const pcie_ep *ep, pcie_ep_stats *stats);
+/* The same counters as stable `name value` pairs, named like the pcie_ep_stats members, in member order. */
+void pcie_ep_stats_each(const pcie_ep *ep, void (*cb)(void *arg, const char *name, uint64_t value),
+                        void *arg);
+
 /* Sends one Page Request (PRI enabled, not stopped by a Response Failure, a credit of the Outstanding Page
  * Request Allocation left). */
 bool pcie_ep_page_request(pcie_ep *ep, const pcie_ep_access *a, uint16_t prg_index, bool last);
@@ -184,8 +283,15 @@ void pcie_ep_prg_response(pcie_ep *ep, uint16_t prg_index, uint8_t code);
  */
 bool pcie_ep_stop_pasid(pcie_ep *ep, uint32_t pasid);
 
-/* Raises an MSI-X vector; false while Bus Master is off. */
+/* Signals MSI-X vector `vector`: false (nothing happens) while Bus Master or MSI-X Enable is off or for a
+ * vector outside the table. A masked vector (its own mask or Function Mask) sets its PBA bit instead, and the
+ * message goes out when software unmasks it. */
 bool pcie_ep_raise_msix(pcie_ep *ep, uint16_t vector);
+/* Signals the MSI capability's message (false while Bus Master or MSI Enable is off). */
+bool pcie_ep_raise_msi(pcie_ep *ep);
+/* Drives the function's INTx level; the host hears an assert/deassert only on a change of the effective
+ * level, which Command.Interrupt Disable forces low. Status.Interrupt Status follows the requested level. */
+void pcie_ep_set_intx(pcie_ep *ep, bool level);
 
 #ifdef __cplusplus
 }
