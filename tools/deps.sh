@@ -4,7 +4,7 @@ set -e
 PACKAGES="make cmake pkg-config gcc g++ libsystemc-dev libgtest-dev googletest libunicorn-dev
 gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-system-arm python3
 clang libclang-rt-dev llvm gdb-multiarch
-gnuplot-nox"
+gnuplot-nox nlohmann-json3-dev"
 
 missing=""
 for p in $PACKAGES; do
