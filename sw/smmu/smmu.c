@@ -638,15 +638,16 @@ static uint64_t ste_dword0_stage1(uint64_t cd_table_address, unsigned int s1cdma
 }
 
 static void ste_stage2_dwords(const struct smmu_device *smmu, uint64_t ste[SMMU_STE_DWORDS],
-                              const struct io_pgtable *s2, uint16_t vmid) {
-    unsigned int ps = smmu->features.oas_encoding < 2 ? smmu->features.oas_encoding : 2U; /* 40 bits */
-    ste[2] = SMMU_FIELD_PREP(SMMU_STE2_S2VMID, vmid) |
-             SMMU_FIELD_PREP(SMMU_STE2_S2T0SZ, 64U - IO_PGTABLE_S2_IAS) |
-             SMMU_FIELD_PREP(SMMU_STE2_S2SL0, 1U) /* 4K granule: start at level 1 */ |
-             SMMU_FIELD_PREP(SMMU_STE2_S2IR0, RGN_WBWA) | SMMU_FIELD_PREP(SMMU_STE2_S2OR0, RGN_WBWA) |
-             SMMU_FIELD_PREP(SMMU_STE2_S2SH0, SH_ISH) | SMMU_FIELD_PREP(SMMU_STE2_S2TG, SMMU_TG0_4K) |
-             SMMU_FIELD_PREP(SMMU_STE2_S2PS, ps) | SMMU_STE2_S2AA64 | SMMU_STE2_S2R;
-    ste[3] = SMMU_ADDR_GET(SMMU_STE3_S2TTB, (uintptr_t)s2->root);
+                              const struct io_pgtable_cfg *s2, uint16_t vmid) {
+    const struct io_pgtable_s2_cfg *c = &s2->arm_lpae_s2_cfg;
+    /* The tables' output size, capped by what this SMMU implements. */
+    unsigned int ps = c->vtcr.ps < smmu->features.oas_encoding ? c->vtcr.ps : smmu->features.oas_encoding;
+    ste[2] = SMMU_FIELD_PREP(SMMU_STE2_S2VMID, vmid) | SMMU_FIELD_PREP(SMMU_STE2_S2T0SZ, c->vtcr.tsz) |
+             SMMU_FIELD_PREP(SMMU_STE2_S2SL0, c->vtcr.sl) | SMMU_FIELD_PREP(SMMU_STE2_S2IR0, c->vtcr.irgn) |
+             SMMU_FIELD_PREP(SMMU_STE2_S2OR0, c->vtcr.orgn) | SMMU_FIELD_PREP(SMMU_STE2_S2SH0, c->vtcr.sh) |
+             SMMU_FIELD_PREP(SMMU_STE2_S2TG, c->vtcr.tg) | SMMU_FIELD_PREP(SMMU_STE2_S2PS, ps) |
+             SMMU_STE2_S2AA64 | SMMU_STE2_S2R;
+    ste[3] = SMMU_ADDR_GET(SMMU_STE3_S2TTB, c->vttbr);
 }
 
 bool smmu_ste_stage1(struct smmu_device *smmu, uint32_t sid, uint64_t cd_table_address,
@@ -656,7 +657,7 @@ bool smmu_ste_stage1(struct smmu_device *smmu, uint32_t sid, uint64_t cd_table_a
     return smmu_write_ste(smmu, sid, ste);
 }
 
-bool smmu_ste_stage2(struct smmu_device *smmu, uint32_t sid, const struct io_pgtable *s2, uint16_t vmid) {
+bool smmu_ste_stage2(struct smmu_device *smmu, uint32_t sid, const struct io_pgtable_cfg *s2, uint16_t vmid) {
     uint64_t ste[SMMU_STE_DWORDS] = {SMMU_STE0_V | SMMU_FIELD_PREP(SMMU_STE0_CONFIG, SMMU_STE_CONFIG_S2),
                                      SMMU_FIELD_PREP(SMMU_STE1_SHCFG, SMMU_SHCFG_INCOMING)};
     ste_stage2_dwords(smmu, ste, s2, vmid);
@@ -664,7 +665,7 @@ bool smmu_ste_stage2(struct smmu_device *smmu, uint32_t sid, const struct io_pgt
 }
 
 bool smmu_ste_nested(struct smmu_device *smmu, uint32_t sid, uint64_t cd_table_address, unsigned int s1cdmax,
-                     const struct io_pgtable *s2, uint16_t vmid) {
+                     const struct io_pgtable_cfg *s2, uint16_t vmid) {
     uint64_t ste[SMMU_STE_DWORDS] = {ste_dword0_stage1(cd_table_address, s1cdmax, SMMU_STE_CONFIG_NESTED),
                                      ste_dword1_common(smmu)};
     ste_stage2_dwords(smmu, ste, s2, vmid);
@@ -678,51 +679,69 @@ uint64_t *smmu_alloc_cd_table(unsigned int s1cdmax) {
 }
 
 bool smmu_write_cd(struct smmu_device *smmu, uint32_t sid, uint64_t *cd_table, uint32_t ssid, uint16_t asid,
-                   uint64_t ttb0) {
+                   const struct io_pgtable_cfg *s1) {
+    const struct io_pgtable_s1_cfg *c = &s1->arm_lpae_s1_cfg;
     volatile uint64_t *cd = &cd_table[(size_t)ssid * SMMU_CD_DWORDS];
-    unsigned int ips = smmu->features.oas_encoding < 5 ? smmu->features.oas_encoding : 5U; /* 48 bits */
-    cd[1] = SMMU_ADDR_GET(SMMU_CD1_TTB0, ttb0);
+    unsigned int ips = c->tcr.ips < smmu->features.oas_encoding ? c->tcr.ips : smmu->features.oas_encoding;
+    cd[1] = SMMU_ADDR_GET(SMMU_CD1_TTB0, c->ttbr);
     cd[2] = 0;
-    cd[3] = IO_PGTABLE_MAIR;
+    cd[3] = c->mair;
     if (!smmu_cfgi_cd(smmu, sid, ssid))
         return false;
-    cd[0] = SMMU_FIELD_PREP(SMMU_CD0_T0SZ, 64U - IO_PGTABLE_S1_IAS) |
-            SMMU_FIELD_PREP(SMMU_CD0_TG0, SMMU_TG0_4K) | SMMU_FIELD_PREP(SMMU_CD0_IR0, RGN_WBWA) |
-            SMMU_FIELD_PREP(SMMU_CD0_OR0, RGN_WBWA) | SMMU_FIELD_PREP(SMMU_CD0_SH0, SH_ISH) | SMMU_CD0_EPD1 |
-            SMMU_CD0_V | SMMU_FIELD_PREP(SMMU_CD0_IPS, ips) | SMMU_CD0_AA64 | SMMU_CD0_R | SMMU_CD0_A |
-            SMMU_CD0_ASET | SMMU_FIELD_PREP(SMMU_CD0_ASID, asid);
+    cd[0] = SMMU_FIELD_PREP(SMMU_CD0_T0SZ, c->tcr.tsz) | SMMU_FIELD_PREP(SMMU_CD0_TG0, c->tcr.tg) |
+            SMMU_FIELD_PREP(SMMU_CD0_IR0, c->tcr.irgn) | SMMU_FIELD_PREP(SMMU_CD0_OR0, c->tcr.orgn) |
+            SMMU_FIELD_PREP(SMMU_CD0_SH0, c->tcr.sh) | SMMU_CD0_EPD1 | SMMU_CD0_V |
+            SMMU_FIELD_PREP(SMMU_CD0_IPS, ips) | SMMU_CD0_AA64 | SMMU_CD0_R | SMMU_CD0_A | SMMU_CD0_ASET |
+            SMMU_FIELD_PREP(SMMU_CD0_ASID, asid);
     return smmu_cfgi_cd(smmu, sid, ssid);
 }
 
 /* ---- TLB maintenance ---- */
 
-#define TLBI_TG_4K 1U /* (log2(4096) - 10) / 2 */
-#define TLBI_TTL_LEVEL3 3U
 #define TLBI_RANGE_NUM_MAX 32U
+/* Beyond this many commands without range invalidation, invalidate the whole ASID / VMID instead (as Linux
+ * does): a walk flush of a 1 GiB table would otherwise be 262144 commands. */
+#define TLBI_MAX_COMMANDS 64U
 
-/* Issues one invalidation per range chunk (RIL) or per page, then one CMD_SYNC. `dword0` carries the opcode
- * and the VMID/ASID. */
+/* TLBI TG field: (log2(granule) - 10) / 2. */
+static unsigned int tlbi_tg(unsigned int granule_shift) {
+    return (granule_shift - 10U) / 2U;
+}
+
+/* Invalidates [address, address + size) in steps of `step` bytes (the leaf size, or the granule for walks).
+ * With IDR3.RIL one command covers (NUM+1)·2^SCALE granules, with TTL the level of a `step`-sized leaf (0 for
+ * non-leaf invalidations). Then one CMD_SYNC. `dword0` carries the opcode and the VMID/ASID. */
 static bool tlbi_range(struct smmu_device *smmu, uint64_t dword0, uint64_t address_mask, uint64_t address,
-                       uint64_t size) {
-    uint64_t pages = size / IO_PAGE_SIZE;
-    while (pages) {
-        uint64_t command0 = dword0, command1 = SMMU_CMD1_LEAF | SMMU_ADDR_GET(address_mask, address);
-        uint64_t chunk = 1;
-        if (smmu->features.ril) {
-            /* (NUM + 1) << SCALE pages: take the lowest set bit of the count as SCALE. */
-            unsigned int scale = (unsigned int)__builtin_ctzll(pages);
-            uint64_t num = (pages >> scale) % TLBI_RANGE_NUM_MAX;
-            if (num == 0)
-                num = TLBI_RANGE_NUM_MAX - 1U;
-            chunk = num << scale;
-            command0 |= SMMU_FIELD_PREP(SMMU_CMD0_NUM, num - 1U) | SMMU_FIELD_PREP(SMMU_CMD0_SCALE, scale);
-            command1 |=
-                SMMU_FIELD_PREP(SMMU_CMD1_TG, TLBI_TG_4K) | SMMU_FIELD_PREP(SMMU_CMD1_TTL, TLBI_TTL_LEVEL3);
-        }
+                       uint64_t size, unsigned int granule_shift, uint64_t step, bool leaf) {
+    uint64_t leaf_bit = leaf ? SMMU_CMD1_LEAF : 0;
+    if (!smmu->features.ril) {
+        for (uint64_t offset = 0; offset < size; offset += step)
+            if (!smmu_cmdq_issue(smmu, dword0, leaf_bit | SMMU_ADDR_GET(address_mask, address + offset)))
+                return false;
+        return smmu_cmdq_sync(smmu);
+    }
+    unsigned int ttl = 0;
+    if (leaf) {
+        unsigned int step_shift = (unsigned int)__builtin_ctzll(step);
+        ttl = 3U - (step_shift - granule_shift) / (granule_shift - 3U);
+    }
+    uint64_t granules = (size + (1ULL << granule_shift) - 1) >> granule_shift;
+    while (granules) {
+        /* (NUM + 1) << SCALE granules: take the lowest set bit of the count as SCALE. */
+        unsigned int scale = (unsigned int)__builtin_ctzll(granules);
+        uint64_t num = (granules >> scale) % TLBI_RANGE_NUM_MAX;
+        if (num == 0)
+            num = TLBI_RANGE_NUM_MAX - 1U;
+        uint64_t chunk = num << scale;
+        uint64_t command0 =
+            dword0 | SMMU_FIELD_PREP(SMMU_CMD0_NUM, num - 1U) | SMMU_FIELD_PREP(SMMU_CMD0_SCALE, scale);
+        uint64_t command1 = leaf_bit | SMMU_ADDR_GET(address_mask, address) |
+                            SMMU_FIELD_PREP(SMMU_CMD1_TG, tlbi_tg(granule_shift)) |
+                            SMMU_FIELD_PREP(SMMU_CMD1_TTL, ttl);
         if (!smmu_cmdq_issue(smmu, command0, command1))
             return false;
-        address += chunk * IO_PAGE_SIZE;
-        pages -= chunk;
+        address += chunk << granule_shift;
+        granules -= chunk;
     }
     return smmu_cmdq_sync(smmu);
 }
@@ -732,27 +751,112 @@ bool smmu_tlbi_s1_range(struct smmu_device *smmu, uint16_t asid, uint16_t vmid, 
     return tlbi_range(smmu,
                       SMMU_FIELD_PREP(SMMU_CMD0_OPCODE, SMMU_OP_TLBI_NH_VA) |
                           SMMU_FIELD_PREP(SMMU_CMD0_VMID, vmid) | SMMU_FIELD_PREP(SMMU_CMD0_ASID, asid),
-                      SMMU_CMD1_VA, iova, size);
+                      SMMU_CMD1_VA, iova, size, 12U, 4096U, true);
 }
 
 bool smmu_tlbi_s2_range(struct smmu_device *smmu, uint16_t vmid, uint64_t ipa, uint64_t size) {
     return tlbi_range(
         smmu, SMMU_FIELD_PREP(SMMU_CMD0_OPCODE, SMMU_OP_TLBI_S2_IPA) | SMMU_FIELD_PREP(SMMU_CMD0_VMID, vmid),
-        SMMU_CMD1_IPA, ipa, size);
+        SMMU_CMD1_IPA, ipa, size, 12U, 4096U, true);
 }
 
-bool smmu_unmap_and_flush(struct smmu_device *smmu, struct io_pgtable *table, uint16_t asid, uint16_t vmid,
-                          uint64_t iova, uint64_t size) {
-    for (uint64_t offset = 0; offset < size; offset += IO_PAGE_SIZE)
-        io_pgtable_unmap(table, iova + offset);
-    if (table->stage == 1)
-        return smmu_tlbi_s1_range(smmu, asid, vmid, iova, size);
-    /* A stage-2 change can also stale combined stage-1+2 entries: invalidate those of the VMID as well. */
-    return smmu_tlbi_s2_range(smmu, vmid, iova, size) &&
-           smmu_cmd(smmu,
-                    SMMU_FIELD_PREP(SMMU_CMD0_OPCODE, SMMU_OP_TLBI_NH_ALL) |
-                        SMMU_FIELD_PREP(SMMU_CMD0_VMID, vmid),
+/* ---- io-pgtable TLB callbacks ---- */
+
+static bool domain_invalidate_all(struct smmu_tlb_domain *domain) {
+    struct smmu_device *smmu = domain->smmu;
+    if (domain->stage == 1)
+        return smmu_cmd(smmu,
+                        SMMU_FIELD_PREP(SMMU_CMD0_OPCODE, SMMU_OP_TLBI_NH_ASID) |
+                            SMMU_FIELD_PREP(SMMU_CMD0_VMID, domain->vmid) |
+                            SMMU_FIELD_PREP(SMMU_CMD0_ASID, domain->asid),
+                        0);
+    return smmu_cmd(smmu,
+                    SMMU_FIELD_PREP(SMMU_CMD0_OPCODE, SMMU_OP_TLBI_S12_VMALL) |
+                        SMMU_FIELD_PREP(SMMU_CMD0_VMID, domain->vmid),
                     0);
+}
+
+static void domain_invalidate(struct smmu_tlb_domain *domain, uint64_t iova, uint64_t size, uint64_t step,
+                              bool leaf) {
+    struct smmu_device *smmu = domain->smmu;
+    unsigned int granule_shift = domain->granule_shift ? domain->granule_shift : 12U;
+    bool ok;
+    domain->invalidations++;
+    if (!smmu->features.ril && size / step > TLBI_MAX_COMMANDS) {
+        ok = domain_invalidate_all(domain);
+    } else if (domain->stage == 1) {
+        ok = tlbi_range(smmu,
+                        SMMU_FIELD_PREP(SMMU_CMD0_OPCODE, SMMU_OP_TLBI_NH_VA) |
+                            SMMU_FIELD_PREP(SMMU_CMD0_VMID, domain->vmid) |
+                            SMMU_FIELD_PREP(SMMU_CMD0_ASID, domain->asid),
+                        SMMU_CMD1_VA, iova, size, granule_shift, step, leaf);
+    } else {
+        /* A stage-2 change can also stale combined stage-1+2 entries: invalidate those of the VMID as well.
+         */
+        ok = tlbi_range(smmu,
+                        SMMU_FIELD_PREP(SMMU_CMD0_OPCODE, SMMU_OP_TLBI_S2_IPA) |
+                            SMMU_FIELD_PREP(SMMU_CMD0_VMID, domain->vmid),
+                        SMMU_CMD1_IPA, iova, size, granule_shift, step, leaf) &&
+             smmu_cmd(smmu,
+                      SMMU_FIELD_PREP(SMMU_CMD0_OPCODE, SMMU_OP_TLBI_NH_ALL) |
+                          SMMU_FIELD_PREP(SMMU_CMD0_VMID, domain->vmid),
+                      0);
+    }
+    if (!ok)
+        domain->failed = true;
+}
+
+static void smmu_tlb_flush_all(void *cookie) {
+    struct smmu_tlb_domain *domain = cookie;
+    domain->invalidations++;
+    if (!domain_invalidate_all(domain))
+        domain->failed = true;
+}
+
+static void smmu_tlb_flush_walk(uint64_t iova, size_t size, size_t granule, void *cookie) {
+    domain_invalidate(cookie, iova, size, granule, false);
+}
+
+static void smmu_tlb_sync(struct iommu_iotlb_gather *gather, void *cookie) {
+    if (!iommu_iotlb_gather_empty(gather))
+        domain_invalidate(cookie, gather->start, gather->end - gather->start + 1, gather->pgsize, true);
+}
+
+/* As Linux's iommu_iotlb_gather_add_page: a leaf of another size, or one that would stretch the range over
+ * addresses nobody unmapped, first syncs what the gather holds. */
+static void smmu_tlb_add_page(struct iommu_iotlb_gather *gather, uint64_t iova, size_t granule,
+                              void *cookie) {
+    if (!iommu_iotlb_gather_empty(gather) &&
+        (gather->pgsize != granule || iommu_iotlb_gather_is_disjoint(gather, iova, granule))) {
+        smmu_tlb_sync(gather, cookie);
+        bool queued = gather->queued;
+        iommu_iotlb_gather_init(gather);
+        gather->queued = queued;
+    }
+    iommu_iotlb_gather_add_range(gather, iova, granule);
+    gather->pgsize = granule;
+}
+
+const struct iommu_flush_ops smmu_flush_ops = {
+    .tlb_flush_all = smmu_tlb_flush_all,
+    .tlb_flush_walk = smmu_tlb_flush_walk,
+    .tlb_add_page = smmu_tlb_add_page,
+    .tlb_sync = smmu_tlb_sync,
+};
+
+struct io_pgtable_ops *smmu_alloc_pgtable(struct smmu_tlb_domain *domain, struct smmu_device *smmu,
+                                          unsigned int stage, uint16_t asid, uint16_t vmid,
+                                          struct io_pgtable_cfg *cfg) {
+    *domain = (struct smmu_tlb_domain){.smmu = smmu, .stage = stage, .asid = asid, .vmid = vmid};
+    if (cfg->granule == 0)
+        cfg->granule = 4096;
+    if (cfg->ias == 0)
+        cfg->ias = stage == 1 ? 48U : 40U;
+    if (cfg->oas == 0)
+        cfg->oas = stage == 1 ? 48U : 40U;
+    cfg->tlb = &smmu_flush_ops;
+    domain->granule_shift = (unsigned int)__builtin_ctzll(cfg->granule);
+    return alloc_io_pgtable_ops(stage == 1 ? ARM_64_LPAE_S1 : ARM_64_LPAE_S2, cfg, domain);
 }
 
 /* ---- reset ---- */

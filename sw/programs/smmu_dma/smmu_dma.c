@@ -10,7 +10,7 @@
 
 #define SID 0x10U
 #define PAGES 2U
-#define BUFFER_BYTES (PAGES * IO_PAGE_SIZE)
+#define BUFFER_BYTES (PAGES * PAGE_SIZE)
 #define IOVA_SOURCE 0x0000123400000000ULL
 #define IOVA_DESTINATION 0x0000567800000000ULL
 #define IOVA_UNMAPPED (IOVA_SOURCE + 0x100000ULL)
@@ -20,6 +20,7 @@
 #define VMID_NESTED 2U
 #define S2_PROT (IOMMU_READ | IOMMU_WRITE)
 #define S1_PROT (IOMMU_READ | IOMMU_WRITE)
+#define BLOCK_2M 0x200000UL
 
 static struct smmu_device smmu;
 static uint64_t *source, *destination; /* PAGES pages each */
@@ -43,9 +44,8 @@ static void prepare_buffers(void) {
 
 /* Destination page `page` must hold source page `source_page`. */
 static bool page_copied(unsigned int page, unsigned int source_page) {
-    const uint64_t *from = source + source_page * (IO_PAGE_SIZE / 8),
-                   *to = destination + page * (IO_PAGE_SIZE / 8);
-    for (size_t i = 0; i < IO_PAGE_SIZE / 8; i++)
+    const uint64_t *from = source + source_page * (PAGE_SIZE / 8), *to = destination + page * (PAGE_SIZE / 8);
+    for (size_t i = 0; i < PAGE_SIZE / 8; i++)
         if (to[i] != from[i])
             return false;
     return true;
@@ -126,14 +126,16 @@ static void test_smmu_disabled(void) {
 }
 
 static void test_stage1(void) {
-    struct io_pgtable s1;
+    static struct smmu_tlb_domain domain;
+    struct io_pgtable_cfg cfg = {0};
+    struct io_pgtable_ops *s1 = smmu_alloc_pgtable(&domain, &smmu, 1, ASID, 0, &cfg);
     uint64_t *cd_table = smmu_alloc_cd_table(0);
-    bool mapped = cd_table && io_pgtable_init(&s1, 1) &&
-                  io_pgtable_map_range(&s1, IOVA_SOURCE, (uintptr_t)source, BUFFER_BYTES, S1_PROT) &&
-                  /* destination pages swapped: page 0 of the IOVA range is page 1 of the buffer */
-                  io_pgtable_map(&s1, IOVA_DESTINATION, (uintptr_t)destination + IO_PAGE_SIZE, S1_PROT) &&
-                  io_pgtable_map(&s1, IOVA_DESTINATION + IO_PAGE_SIZE, (uintptr_t)destination, S1_PROT);
-    check(mapped && smmu_write_cd(&smmu, SID, cd_table, 0, ASID, (uintptr_t)s1.root) &&
+    bool mapped =
+        cd_table && s1 && s1->map(s1, IOVA_SOURCE, (uintptr_t)source, BUFFER_BYTES, S1_PROT, NULL) == 0 &&
+        /* destination pages swapped: page 0 of the IOVA range is page 1 of the buffer */
+        s1->map(s1, IOVA_DESTINATION, (uintptr_t)destination + PAGE_SIZE, PAGE_SIZE, S1_PROT, NULL) == 0 &&
+        s1->map(s1, IOVA_DESTINATION + PAGE_SIZE, (uintptr_t)destination, PAGE_SIZE, S1_PROT, NULL) == 0;
+    check(mapped && smmu_write_cd(&smmu, SID, cd_table, 0, ASID, &cfg) &&
               smmu_ste_stage1(&smmu, SID, (uintptr_t)cd_table, 0),
           "stage 1: CD and STE written");
     uint64_t fault;
@@ -152,7 +154,9 @@ static void test_stage1(void) {
     check_translation_fault("stage 1: F_TRANSLATION event for the write", IOVA_UNMAPPED, false, false, 0);
 
     /* The TLB holds the source translations now; unmap + TLBI must make them fault. */
-    check(smmu_unmap_and_flush(&smmu, &s1, ASID, 0, IOVA_SOURCE, BUFFER_BYTES), "stage 1: unmap + TLBI");
+    check(io_pgtable_unmap_strict(s1, IOVA_SOURCE, BUFFER_BYTES) == BUFFER_BYTES && !domain.failed &&
+              domain.invalidations > 0,
+          "stage 1: unmap + TLBI");
     prepare_buffers();
     check(copy(IOVA_SOURCE, IOVA_DESTINATION, &fault) == DMA_STATUS_READ_FAULT && fault == IOVA_SOURCE &&
               destination_untouched(),
@@ -161,13 +165,15 @@ static void test_stage1(void) {
 }
 
 static void test_stage2(void) {
-    struct io_pgtable s2;
+    static struct smmu_tlb_domain domain;
+    struct io_pgtable_cfg cfg = {0};
+    struct io_pgtable_ops *s2 = smmu_alloc_pgtable(&domain, &smmu, 2, 0, VMID_S2, &cfg);
     bool mapped =
-        io_pgtable_init(&s2, 2) &&
-        io_pgtable_map_range(&s2, (uintptr_t)source + IPA_OFFSET, (uintptr_t)source, BUFFER_BYTES, S2_PROT) &&
-        io_pgtable_map_range(&s2, (uintptr_t)destination + IPA_OFFSET, (uintptr_t)destination, BUFFER_BYTES,
-                             S2_PROT);
-    check(mapped && smmu_ste_stage2(&smmu, SID, &s2, VMID_S2), "stage 2: STE written");
+        s2 &&
+        s2->map(s2, (uintptr_t)source + IPA_OFFSET, (uintptr_t)source, BUFFER_BYTES, S2_PROT, NULL) == 0 &&
+        s2->map(s2, (uintptr_t)destination + IPA_OFFSET, (uintptr_t)destination, BUFFER_BYTES, S2_PROT,
+                NULL) == 0;
+    check(mapped && smmu_ste_stage2(&smmu, SID, &cfg, VMID_S2), "stage 2: STE written");
     uint64_t fault;
     prepare_buffers();
     check(copy((uintptr_t)source + IPA_OFFSET, (uintptr_t)destination + IPA_OFFSET, &fault) ==
@@ -177,26 +183,26 @@ static void test_stage2(void) {
 }
 
 static void test_nested(void) {
-    struct io_pgtable s2, s1;
-    bool ok =
-        io_pgtable_init(&s2, 2) &&
-        io_pgtable_map_range(&s2, (uintptr_t)source + IPA_OFFSET, (uintptr_t)source, BUFFER_BYTES, S2_PROT) &&
-        io_pgtable_map_range(&s2, (uintptr_t)destination + IPA_OFFSET, (uintptr_t)destination, BUFFER_BYTES,
-                             S2_PROT);
-    /* Stage-1 tables and the CD live in IPA space: every page allocated for them is mapped by stage 2. */
-    uintptr_t guest_tables_start = pgalloc_cursor();
+    /* Stage 2 maps the whole page-allocator region at IPA = PA + IPA_OFFSET, with 2 MiB blocks: the CD, the
+     * stage-1 tables and the buffers all live in it. */
+    static struct smmu_tlb_domain s2_domain, s1_domain;
+    struct io_pgtable_cfg s2_cfg = {0}, s1_cfg = {.table_pa_offset = IPA_OFFSET};
+    uintptr_t ram_start, ram_end;
+    page_alloc_region(&ram_start, &ram_end);
+    ram_start &= ~(uintptr_t)(BLOCK_2M - 1);
+    ram_end = (ram_end + BLOCK_2M - 1) & ~(uintptr_t)(BLOCK_2M - 1);
+    struct io_pgtable_ops *s2 = smmu_alloc_pgtable(&s2_domain, &smmu, 2, 0, VMID_NESTED, &s2_cfg);
+    bool ok = s2 && s2->map(s2, ram_start + IPA_OFFSET, ram_start, ram_end - ram_start, S2_PROT, NULL) == 0;
+    /* The source and destination were mapped by blocks; the destination page is unmapped below by splitting
+     * its block. */
+    ok = ok && s2->iova_to_phys(s2, (uintptr_t)destination + IPA_OFFSET) == (uintptr_t)destination;
     uint64_t *cd_table = smmu_alloc_cd_table(0);
-    ok = ok && cd_table && io_pgtable_init(&s1, 1);
-    s1.table_address_offset = IPA_OFFSET;
-    ok = ok &&
-         io_pgtable_map_range(&s1, IOVA_SOURCE, (uintptr_t)source + IPA_OFFSET, BUFFER_BYTES, S1_PROT) &&
-         io_pgtable_map_range(&s1, IOVA_DESTINATION, (uintptr_t)destination + IPA_OFFSET, BUFFER_BYTES,
-                              S1_PROT);
-    uintptr_t guest_tables_end = pgalloc_cursor();
-    ok = ok && io_pgtable_map_range(&s2, guest_tables_start + IPA_OFFSET, guest_tables_start,
-                                    guest_tables_end - guest_tables_start, S2_PROT);
-    check(ok && smmu_write_cd(&smmu, SID, cd_table, 0, ASID, (uintptr_t)s1.root + IPA_OFFSET) &&
-              smmu_ste_nested(&smmu, SID, (uintptr_t)cd_table + IPA_OFFSET, 0, &s2, VMID_NESTED),
+    struct io_pgtable_ops *s1 = smmu_alloc_pgtable(&s1_domain, &smmu, 1, ASID, VMID_NESTED, &s1_cfg);
+    ok = ok && cd_table && s1 &&
+         s1->map(s1, IOVA_SOURCE, (uintptr_t)source + IPA_OFFSET, BUFFER_BYTES, S1_PROT, NULL) == 0 &&
+         s1->map(s1, IOVA_DESTINATION, (uintptr_t)destination + IPA_OFFSET, BUFFER_BYTES, S1_PROT, NULL) == 0;
+    check(ok && smmu_write_cd(&smmu, SID, cd_table, 0, ASID, &s1_cfg) &&
+              smmu_ste_nested(&smmu, SID, (uintptr_t)cd_table + IPA_OFFSET, 0, &s2_cfg, VMID_NESTED),
           "nested: CD and stage-1 tables in IPA space, STE written");
     uint64_t fault;
     prepare_buffers();
@@ -205,8 +211,10 @@ static void test_nested(void) {
           "nested: IOVA -> IPA -> PA copy");
 
     uint64_t destination_ipa = (uintptr_t)destination + IPA_OFFSET;
-    check(smmu_unmap_and_flush(&smmu, &s2, 0, VMID_NESTED, destination_ipa, IO_PAGE_SIZE),
-          "nested: stage-2 unmap + TLBI");
+    check(io_pgtable_unmap_strict(s2, destination_ipa, PAGE_SIZE) == PAGE_SIZE && !s2_domain.failed &&
+              s2->iova_to_phys(s2, destination_ipa) == 0 &&
+              s2->iova_to_phys(s2, destination_ipa + PAGE_SIZE) == (uintptr_t)destination + PAGE_SIZE,
+          "nested: stage-2 unmap (block split) + TLBI");
     prepare_buffers();
     check(copy(IOVA_SOURCE, IOVA_DESTINATION, &fault) == DMA_STATUS_WRITE_FAULT && fault == IOVA_DESTINATION,
           "nested: write to the unmapped IPA faults");
@@ -219,10 +227,11 @@ static void test_event_overflow(void) {
     struct smmu_init_options options;
     smmu_default_init_options(&options);
     options.evtq_log2 = 1;
-    struct io_pgtable s1;
+    static struct smmu_tlb_domain domain;
+    struct io_pgtable_cfg cfg = {0};
     uint64_t *cd_table = smmu_alloc_cd_table(0);
-    check(smmu_init(&smmu, &options) && cd_table && io_pgtable_init(&s1, 1) &&
-              smmu_write_cd(&smmu, SID, cd_table, 0, ASID, (uintptr_t)s1.root) &&
+    check(smmu_init(&smmu, &options) && cd_table && smmu_alloc_pgtable(&domain, &smmu, 1, ASID, 0, &cfg) &&
+              smmu_write_cd(&smmu, SID, cd_table, 0, ASID, &cfg) &&
               smmu_ste_stage1(&smmu, SID, (uintptr_t)cd_table, 0),
           "reset with a 2-entry event queue, stage 1 without mappings");
     uint64_t fault;

@@ -66,10 +66,11 @@ static void test_sync_modes(void) {
 
 static void test_event_irq(void) {
     /* Stage 1 with an empty table: any DMA is a translation fault that is recorded. */
-    struct io_pgtable s1;
+    static struct smmu_tlb_domain domain;
+    struct io_pgtable_cfg cfg = {0};
     uint64_t *cd_table = smmu_alloc_cd_table(0);
-    check(cd_table && io_pgtable_init(&s1, 1) &&
-              smmu_write_cd(&smmu, SID, cd_table, 0, 1, (uintptr_t)s1.root) &&
+    check(cd_table && smmu_alloc_pgtable(&domain, &smmu, 1, 1, 0, &cfg) &&
+              smmu_write_cd(&smmu, SID, cd_table, 0, 1, &cfg) &&
               smmu_ste_stage1(&smmu, SID, (uintptr_t)cd_table, 0),
           "stage-1 STE with empty tables");
     uint32_t irqs = smmu.evtq_irqs, events = smmu.event_count;

@@ -14,7 +14,7 @@
 #define write_sysreg(name, value)                                                                            \
     do {                                                                                                     \
         uint64_t sysreg_value_ = (uint64_t)(value);                                                          \
-        __asm__ volatile("msr " #name ", %0" : : "rZ"(sysreg_value_) : "memory");                            \
+        __asm__ volatile("msr " #name ", %x0" : : "rZ"(sysreg_value_) : "memory");                            \
     } while (0)
 
 /* PSTATE.I: whether IRQs are taken. The "memory" clobbers stop the compiler from moving accesses to data

@@ -137,26 +137,43 @@ bool smmu_ste_abort(struct smmu_device *smmu, uint32_t sid);
 bool smmu_ste_bypass(struct smmu_device *smmu, uint32_t sid);
 /* A linear CD table of 2^s1cdmax CDs (0: one CD, no substreams). */
 uint64_t *smmu_alloc_cd_table(unsigned int s1cdmax);
-/* Stage-1 CD for a 48-bit stage-1 io_pgtable. ttb0 is the address the SMMU walks from (PA, or IPA when
- * nested). Writes dwords 1..3, CFGI_CD + SYNC, then dword 0, CFGI_CD + SYNC (when the STE is already live).
- */
+/* Stage-1 CD for stage-1 tables: TTB0, T0SZ, TG0, IR0/OR0/SH0, IPS (capped by the SMMU's OAS) and MAIR from
+ * the io-pgtable cfg outputs (TTB0 includes table_pa_offset: an IPA when nested). EPD1, AA64, R, A, ASET.
+ * Writes dwords 1..3, CFGI_CD + SYNC, then dword 0, CFGI_CD + SYNC (when the STE is already live). */
 bool smmu_write_cd(struct smmu_device *smmu, uint32_t sid, uint64_t *cd_table, uint32_t ssid, uint16_t asid,
-                   uint64_t ttb0);
+                   const struct io_pgtable_cfg *s1);
 /* Stage 1 only: cd_table_address is a PA. */
 bool smmu_ste_stage1(struct smmu_device *smmu, uint32_t sid, uint64_t cd_table_address, unsigned int s1cdmax);
-/* Stage 2 only with a 40-bit io_pgtable. */
-bool smmu_ste_stage2(struct smmu_device *smmu, uint32_t sid, const struct io_pgtable *s2, uint16_t vmid);
+/* Stage 2 only: S2TTB, S2T0SZ, S2SL0, S2TG, S2PS, ... from the cfg outputs of stage-2 tables. */
+bool smmu_ste_stage2(struct smmu_device *smmu, uint32_t sid, const struct io_pgtable_cfg *s2, uint16_t vmid);
 /* Nested: cd_table_address is an IPA that s2 translates. */
 bool smmu_ste_nested(struct smmu_device *smmu, uint32_t sid, uint64_t cd_table_address, unsigned int s1cdmax,
-                     const struct io_pgtable *s2, uint16_t vmid);
+                     const struct io_pgtable_cfg *s2, uint16_t vmid);
 
 /* ---- TLB maintenance ---- */
-/* Stage 1: TLBI_NH_VA per page or one range command (IDR3.RIL), then CMD_SYNC. */
+/* Stage 1: TLBI_NH_VA per 4 KiB page or range commands (IDR3.RIL), then CMD_SYNC. */
 bool smmu_tlbi_s1_range(struct smmu_device *smmu, uint16_t asid, uint16_t vmid, uint64_t iova, uint64_t size);
 /* Stage 2: TLBI_S2_IPA likewise, then CMD_SYNC. */
 bool smmu_tlbi_s2_range(struct smmu_device *smmu, uint16_t vmid, uint64_t ipa, uint64_t size);
-/* Unmaps [iova, iova + size) of `table` and invalidates the SMMU TLB for it (asid for stage 1, vmid both). */
-bool smmu_unmap_and_flush(struct smmu_device *smmu, struct io_pgtable *table, uint16_t asid, uint16_t vmid,
-                          uint64_t iova, uint64_t size);
+
+/* The cookie of io-pgtable tables the SMMU walks: whose TLB entries their changes invalidate. */
+struct smmu_tlb_domain {
+    struct smmu_device *smmu;
+    unsigned int stage; /* 1: TLBI_NH_VA / NH_ASID by ASID and VMID; 2: TLBI_S2_IPA + NH_ALL / S12_VMALL */
+    uint16_t asid, vmid;
+    unsigned int granule_shift; /* the tables' granule: TLBI range TG and TTL */
+    uint32_t invalidations;     /* invalidation batches issued (each ends with a CMD_SYNC) */
+    bool failed;                /* a command or CMD_SYNC timed out */
+};
+
+/* io-pgtable callbacks issuing the SMMU's invalidations (Linux arm_smmu_flush_ops + iotlb_sync): leaves are
+ * gathered into one range (a leaf of another size or a disjoint one syncs the batch first); walk flushes are
+ * non-leaf range invalidations; more than 64 commands without IDR3.RIL become one ASID/VMID invalidation. */
+extern const struct iommu_flush_ops smmu_flush_ops;
+/* Tables of `stage` whose TLB maintenance goes to this SMMU for asid/vmid: fills *domain, sets cfg->tlb, and
+ * defaults cfg->granule (4 KiB), ias and oas (48/48 for stage 1, 40/40 for stage 2) when they are 0. */
+struct io_pgtable_ops *smmu_alloc_pgtable(struct smmu_tlb_domain *domain, struct smmu_device *smmu,
+                                          unsigned int stage, uint16_t asid, uint16_t vmid,
+                                          struct io_pgtable_cfg *cfg);
 
 #endif
