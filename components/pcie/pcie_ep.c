@@ -836,7 +836,7 @@ pcie_ep_result pcie_ep_dma(pcie_ep *ep, const pcie_ep_access *access, uint32_t *
     if (r != PCIE_EP_ISSUED_UNTRANSLATED)
         return r;
     inflight *q = &ep->req[t];
-    if (ats_enabled(ep)) {
+    if (ats_enabled(ep) && !a.untranslated) {
         uint32_t s = atc_find(ep, &a, true);
         if (s == VP_SETASSOC_NONE)
             return PCIE_EP_ATC_MISS;

@@ -192,6 +192,9 @@ typedef struct pcie_ep_access {
     bool pasid_valid;
     uint32_t pasid;
     bool exec, priv;
+    /* The engine's own choice not to use ATS for this access (a per-engine enable such as the Test Engine's
+     * pctrl.ATS_ENABLE): pcie_ep_dma issues it untranslated without looking at the ATC. */
+    bool untranslated;
 } pcie_ep_access;
 
 typedef enum pcie_ep_result {
