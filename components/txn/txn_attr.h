@@ -32,6 +32,14 @@ enum class TxnKind : uint8_t {
     PrgResponse,            // PRG Response toward the endpoint: prg_index and prg_response
     AtsInvalidationRequest, // toward the endpoint: payload address = range base, inv_size, itag, inv_global
     AtsInvalidationCompletion, // from the endpoint: itag_vector and completion_count
+    // Between the root complex and an endpoint only (the SMMU never sees these):
+    // Configuration Request to the function at the other end of the link: payload address = register offset
+    // (0..0xFFF), read or write of 1, 2 or 4 bytes. An error response means Unsupported Request.
+    ConfigRequest,
+    // Assert_INTx / Deassert_INTx messages from an endpoint: intx_pin names the virtual wire (the function's
+    // Interrupt Pin); the root complex applies the swizzle to its INTA..INTD outputs.
+    IntxAssert,
+    IntxDeassert,
 };
 
 // PCIe completion status of an ATS Translation Completion (the TLP encoding).
@@ -91,6 +99,9 @@ class TxnAttr : public tlm::tlm_extension<TxnAttr> {
     uint8_t itag = 0;         // 0..31
     uint32_t itag_vector = 0; // completion: bit n = ITag n completed
     uint8_t completion_count = 0;
+
+    // INTx messages: 0..3 = INTA..INTD (the Interrupt Pin register's value minus 1).
+    uint8_t intx_pin = 0;
 
     TxnAttr() = default;
     TxnAttr(uint32_t sid, uint32_t ssid, bool ssid_valid)

@@ -1,8 +1,10 @@
 #include "virt_config.h"
 
 #include "dma_master.h"
+#include "endpoint.h"
 
 #include <cstdint>
+#include <cstdio>
 #include <sstream>
 #include <string>
 
@@ -74,7 +76,88 @@ void add_cache_params(ParamRegistry &registry, const std::string &prefix, const 
                  });
 }
 
+// "BB:DD.F" in hex, as lspci prints it.
+bool parse_bdf(const std::string &text, uint16_t &bdf) {
+    unsigned bus = 0, dev = 0, fn = 0;
+    int used = 0;
+    if (std::sscanf(text.c_str(), "%2x:%2x.%1x%n", &bus, &dev, &fn, &used) != 3 ||
+        static_cast<size_t>(used) != text.size() || text.size() != 7 || dev > 0x1F || fn > 7)
+        return false;
+    bdf = pcie_bdf(bus, dev, fn);
+    return true;
+}
+
+std::string parse_endpoint(const std::string &value, VirtConfig &config) {
+    std::istringstream fields(value);
+    std::vector<std::string> words;
+    for (std::string word; fields >> word;)
+        words.push_back(word);
+    if (!config.pcie_endpoints_given) {
+        config.pcie_endpoints.clear(); // the first one given replaces the default list
+        config.pcie_endpoints_given = true;
+    }
+    if (words.size() == 1 && words[0] == "none") {
+        config.pcie_endpoints.clear();
+        return "";
+    }
+    if (words.size() < 2)
+        return "expected 'PERSONALITY BB:DD.F [key=value ...]' or 'none'";
+    PcieEndpointConfig endpoint;
+    endpoint.personality = words[0];
+    endpoint.text = value;
+    if (!parse_bdf(words[1], endpoint.bdf))
+        return "bad BDF '" + words[1] + "': expected BB:DD.F in hex, device 00..1f, function 0..7";
+    if (endpoint.bdf == 0)
+        return "00:00.0 is the host bridge";
+    if ((endpoint.bdf >> 8) != 0)
+        return "bus " + words[1].substr(0, 2) + " does not exist: endpoints sit on bus 00 (no bridges)";
+    for (const PcieEndpointConfig &other : config.pcie_endpoints)
+        if (other.bdf == endpoint.bdf)
+            return "BDF " + words[1] + " is already taken by '" + other.text + "'";
+    for (size_t i = 2; i < words.size(); ++i) {
+        const size_t equals = words[i].find('=');
+        if (equals == std::string::npos || equals == 0)
+            return "expected key=value, got '" + words[i] + "'";
+        endpoint.params.emplace_back(words[i].substr(0, equals), words[i].substr(equals + 1));
+    }
+    config.pcie_endpoints.push_back(endpoint);
+    return "";
+}
+
+std::string parse_rid_range(const std::string &value, std::vector<PcieRidRange> &map) {
+    std::istringstream fields(value);
+    std::vector<std::string> words;
+    for (std::string word; fields >> word;)
+        words.push_back(word);
+    uint64_t rid = 0, count = 0, sid = 0;
+    if (words.size() != 3 || !parse_u64(words[0], rid) || !parse_u64(words[1], count) ||
+        !parse_u64(words[2], sid))
+        return "expected 'RID_BASE COUNT SID_BASE' (numbers, 0x.. allowed)";
+    if (count == 0 || rid + count > 0x10000 || sid + count > 0x100000000)
+        return "COUNT must be at least 1, RIDs within 0..0xffff and StreamIDs within 32 bits";
+    map.push_back(
+        PcieRidRange{static_cast<uint32_t>(rid), static_cast<uint32_t>(count), static_cast<uint32_t>(sid)});
+    return "";
+}
+
+// A time key stored in picoseconds; zero allowed.
+void add_time_ps(ParamRegistry &registry, const std::string &key, const std::string &help, uint64_t &field) {
+    registry.add(key, "TIME", help, [&field](const std::string &value) -> std::string {
+        sc_core::sc_time time;
+        if (!parse_time(value, time))
+            return "expected a time such as 20ns, 1.5us or 0ps";
+        field = static_cast<uint64_t>(time.to_seconds() * 1e12 + 0.5);
+        return "";
+    });
+}
+
 } // namespace
+
+std::vector<PcieEndpointConfig> VirtConfig::default_pcie_endpoints() {
+    return {{"edu", pcie_bdf(0, 1, 0), {}, "edu 00:01.0"},
+            {"testengine", pcie_bdf(0, 2, 0), {{"stop_marker", "1"}}, "testengine 00:02.0 stop_marker=1"},
+            {"testengine", pcie_bdf(0, 3, 0), {{"stop_marker", "0"}}, "testengine 00:03.0 stop_marker=0"}};
+}
 
 void register_virt_params(ParamRegistry &registry, VirtConfig &config) {
     registry.add("ram.size", "SIZE", "RAM size at 0x40000000, multiple of 4 KiB, at most 3G (default 1G)",
@@ -169,6 +252,25 @@ void register_virt_params(ParamRegistry &registry, VirtConfig &config) {
     add_unsigned(registry, "dma.in_flight",
                  "chunks the DMA test master keeps in flight at once (each a read then a write)",
                  config.dma_in_flight, 1, DmaMaster::kMaxInFlight);
+
+    registry.add(
+        "pcie.endpoint", "PERSONALITY BB:DD.F [key=value ...] | none",
+        "a PCIe endpoint on bus 00 (the first one replaces the default list: edu 00:01.0, testengine 00:02.0 "
+        "stop_marker=1, testengine 00:03.0 stop_marker=0; none: no endpoints)",
+        [&config](const std::string &value) { return parse_endpoint(value, config); }, true);
+    registry.add(
+        "pcie.rid_map", "RID_BASE COUNT SID_BASE",
+        "RIDs RID_BASE.. map to StreamIDs SID_BASE.. (IORT-style; absent: StreamID = RID; RIDs outside every "
+        "range are refused)",
+        [&config](const std::string &value) { return parse_rid_range(value, config.pcie_rid_map); }, true);
+    add_time_ps(registry, "pcie.rc_latency", "root complex time per crossing, each way (default 10ns)",
+                config.pcie_rc_latency_ps);
+    add_time_ps(registry, "pcie.link_latency",
+                "PCIe link time between the root complex and an endpoint, each way "
+                "(default 20ns)",
+                config.pcie_link_latency_ps);
+    add_unsigned(registry, "pcie.lanes", "memory requests each endpoint keeps in flight at once (default 16)",
+                 config.pcie_lanes, 1, PcieEndpoint::kMaxLanes);
 }
 
 void validate_virt_config(const VirtConfig &config) {

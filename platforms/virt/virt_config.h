@@ -8,9 +8,18 @@
 
 #include "cpu.h"
 #include "params.h"
+#include "root_complex.h"
 #include "smmu.h"
 
 namespace vp {
+
+// One `pcie.endpoint` entry: a personality at a BDF with its `key=value` parameters.
+struct PcieEndpointConfig {
+    std::string personality;
+    uint16_t bdf = 0;
+    std::vector<std::pair<std::string, std::string>> params;
+    std::string text; // the value as given, for messages
+};
 
 struct VirtConfig {
     static constexpr uint64_t kRamBase = 0x40000000;
@@ -34,6 +43,16 @@ struct VirtConfig {
     uint32_t dma_stream_id = 0x10;
     unsigned dma_spi = 112;
     unsigned dma_in_flight = 1; // chunks the DMA test master keeps in flight
+
+    // PCIe: root complex (ECAM 0x3f00_0000, MMIO 0x1000_0000..0x3efe_ffff, INTx on SPIs 3..6) and endpoints.
+    std::vector<PcieEndpointConfig> pcie_endpoints = default_pcie_endpoints();
+    bool pcie_endpoints_given = false;      // a pcie.endpoint key replaced the default list
+    std::vector<PcieRidRange> pcie_rid_map; // empty: StreamID = RID
+    uint64_t pcie_rc_latency_ps = 10000;
+    uint64_t pcie_link_latency_ps = 20000;
+    unsigned pcie_lanes = 16;
+
+    static std::vector<PcieEndpointConfig> default_pcie_endpoints();
 
   private:
     static smmu_params default_smmu_params() {

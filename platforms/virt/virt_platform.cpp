@@ -73,13 +73,13 @@ VirtPlatform::VirtPlatform(const VirtConfig &config) : config_(config), ram_("ra
     router_.add_target(gic_.cpu_socket, kGiccBase, kGiccSize, "gicc");
     router_.add_target(gic_.v2m_socket, kGicV2mBase, kGicV2mSize, "gicv2m");
     router_.add_target(uart_.socket, kUartBase, kUartSize, "uart");
-    router_.add_target(ecam_.socket, kEcamBase, kEcamSize, "ecam");
     // The fixed devices are wired first, so that a configurable one that collides with them is the error.
     gic_.irq_out.bind(cpu_irq_);
     cpu_->irq.bind(cpu_irq_);
     uart_.irq.bind(uart_irq_);
     gic_.connect_spi(kUartSpi, uart_irq_);
     add_smmu_and_dma(config);
+    add_pcie(config);
 
     if (!config.trace_file.empty()) {
         trace_stream_ = std::make_unique<std::ofstream>(config.trace_file);
@@ -139,6 +139,52 @@ void VirtPlatform::add_smmu_and_dma(const VirtConfig &config) {
     dma_->irq.bind(dma_irq_);
 }
 
+void VirtPlatform::add_pcie(const VirtConfig &config) {
+    PcieRootComplex::Params params;
+    params.mmio_base = kPcieMmioBase;
+    params.rc_latency = sc_core::sc_time(static_cast<double>(config.pcie_rc_latency_ps), sc_core::SC_PS);
+    params.link_latency = sc_core::sc_time(static_cast<double>(config.pcie_link_latency_ps), sc_core::SC_PS);
+    params.rid_map = config.pcie_rid_map;
+    try {
+        pcie_rc_ = std::make_unique<PcieRootComplex>("pcie_rc", params);
+    } catch (const std::invalid_argument &error) {
+        throw ConfigError(std::string("pcie.rid_map: ") + error.what());
+    }
+    router_.add_target(pcie_rc_->ecam_socket, kEcamBase, kEcamSize, "ecam");
+    router_.add_target(pcie_rc_->mmio_socket, kPcieMmioBase, kPcieMmioSize, "pcie_mmio");
+    // Upstream port 1 of the SMMU (the DMA master is port 0): not stall-capable, PCIe never stalls.
+    pcie_rc_->smmu_socket.bind(smmu_->upstream_socket);
+    smmu_->message_socket.bind(pcie_rc_->message_socket);
+    try {
+        for (unsigned i = 0; i < PcieRootComplex::kIntxLines; ++i) {
+            pcie_rc_->intx[i].bind(pcie_intx_[i]);
+            gic_.connect_spi(kPcieIntxSpi + i, pcie_intx_[i]);
+        }
+    } catch (const std::invalid_argument &error) {
+        throw ConfigError(std::string("PCIe INTx (SPIs 3..6): ") + error.what());
+    }
+
+    // Without the personality library only an explicit list can fail; the default list is left out.
+    if (!config.pcie_endpoints_given && !PcieEndpoint::personalities_available())
+        return;
+    PcieEndpoint::Params endpoint_params;
+    endpoint_params.lanes = config.pcie_lanes;
+    for (const PcieEndpointConfig &entry : config.pcie_endpoints) {
+        const std::string bdf = pcie_bdf_text(entry.bdf);
+        std::string module = "pcie_" + bdf;
+        for (char &c : module)
+            if (c == ':' || c == '.')
+                c = '_';
+        try {
+            pcie_endpoints_.push_back(std::make_unique<PcieEndpoint>(
+                module.c_str(), entry.bdf, entry.personality, entry.params, endpoint_params));
+            pcie_rc_->attach(*pcie_endpoints_.back());
+        } catch (const std::invalid_argument &error) {
+            throw ConfigError("pcie.endpoint '" + entry.text + "': " + error.what());
+        }
+    }
+}
+
 HvcResult VirtPlatform::handle_psci(const std::array<uint64_t, 4> &x) {
     psci_.calls++;
     switch (static_cast<uint32_t>(x[0])) {
@@ -192,6 +238,8 @@ void VirtPlatform::trace(sc_core::sc_trace_file *tf) {
     sc_core::sc_trace(tf, smmu_cmd_sync_irq_, "smmu_cmd_sync_irq");
     sc_core::sc_trace(tf, smmu_gerror_irq_, "smmu_gerror_irq");
     sc_core::sc_trace(tf, dma_irq_, "dma_irq");
+    for (const auto &line : pcie_intx_)
+        sc_core::sc_trace(tf, line, line.basename());
     smmu_->trace(tf);
     cpu_->trace(tf);
 }
@@ -229,9 +277,15 @@ void VirtPlatform::write_stats_json(std::ostream &os, int exit_status) const {
     collect(dump(ram_));
     collect(dump(uart_));
     collect(dump(gic_));
-    collect(dump(ecam_));
     collect(dump(*smmu_));
     collect(dump(*dma_));
+    {
+        std::ostringstream text;
+        pcie_rc_->dump_stats(text, "pcie.rc.");
+        for (const auto &endpoint : pcie_endpoints_)
+            endpoint->dump_stats(text, "pcie." + pcie_bdf_text(endpoint->bdf()) + ".");
+        collect(text.str());
+    }
     std::ostringstream platform;
     platform << "platform.exit_status " << exit_status << "\n";
     platform << "platform.sim_time_ps "

@@ -1,5 +1,6 @@
-// The `virt` platform: CPU, router, RAM, PL011, GICv2 (+v2m) and the ECAM placeholder at QEMU virt
-// (highmem=off) addresses, plus the PSCI firmware interface over HVC.
+// The `virt` platform: CPU, router, RAM, PL011, GICv2 (+v2m), the SMMUv3 with the DMA test master and the
+// PCIe root complex with its endpoints at QEMU virt (highmem=off) addresses, plus the PSCI firmware interface
+// over HVC.
 #pragma once
 
 #include <cstdint>
@@ -7,16 +8,18 @@
 #include <memory>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include <systemc>
 
 #include "cpu.h"
 #include "dma_master.h"
-#include "ecam_stub.h"
 #include "elf_loader.h"
+#include "endpoint.h"
 #include "gicv2.h"
 #include "memory.h"
 #include "pl011.h"
+#include "root_complex.h"
 #include "router.h"
 #include "smmuv3.h"
 #include "virt_config.h"
@@ -41,11 +44,14 @@ class VirtPlatform {
     static constexpr unsigned kUartSpi = 1;
     static constexpr uint64_t kSmmuBase = 0x09050000;
     static constexpr unsigned kSmmuEvtqSpi = 74, kSmmuPriqSpi = 75, kSmmuCmdSyncSpi = 76, kSmmuGerrorSpi = 77;
-    static constexpr uint64_t kEcamBase = 0x3f000000, kEcamSize = 0x1000000; // buses 0..15
+    static constexpr uint64_t kEcamBase = 0x3f000000, kEcamSize = 0x1000000;          // buses 0..15
+    static constexpr uint64_t kPcieMmioBase = 0x10000000, kPcieMmioSize = 0x2eff0000; // to 0x3efe_ffff
+    static constexpr unsigned kPcieIntxSpi = 3;                                       // INTA..INTD: SPIs 3..6
     static constexpr uint64_t kFirmwareBase = 0x40080000;
 
     // Throws ConfigError if uart.file or trace.file cannot be opened, the SMMU parameters are impossible or
-    // the DMA master's window or SPI collides with another device.
+    // the DMA master's window or SPI collides with another device, or a PCIe endpoint or the RID map is
+    // refused.
     explicit VirtPlatform(const VirtConfig &config);
 
     // Copies the PT_LOAD segments into RAM (BSS zeroed) and sets the entry point. Throws ElfError if a
@@ -63,6 +69,7 @@ class VirtPlatform {
 
   private:
     void add_smmu_and_dma(const VirtConfig &config);
+    void add_pcie(const VirtConfig &config);
     HvcResult handle_psci(const std::array<uint64_t, 4> &x);
 
     VirtConfig config_;
@@ -71,10 +78,11 @@ class VirtPlatform {
     Memory ram_;
     Pl011 uart_{"uart"};
     GicV2 gic_{"gic"};
-    EcamStub ecam_{"ecam"};
     std::unique_ptr<Cpu> cpu_;
     std::unique_ptr<Smmuv3> smmu_;
     std::unique_ptr<DmaMaster> dma_;
+    std::unique_ptr<PcieRootComplex> pcie_rc_;
+    std::vector<std::unique_ptr<PcieEndpoint>> pcie_endpoints_;
     std::unique_ptr<std::ofstream> trace_stream_;
     sc_core::sc_signal<bool> cpu_irq_{"cpu_irq"};
     sc_core::sc_signal<bool> uart_irq_{"uart_irq"};
@@ -83,6 +91,9 @@ class VirtPlatform {
     sc_core::sc_signal<bool> smmu_cmd_sync_irq_{"smmu_cmd_sync_irq"};
     sc_core::sc_signal<bool> smmu_gerror_irq_{"smmu_gerror_irq"};
     sc_core::sc_signal<bool> dma_irq_{"dma_irq"};
+    sc_core::sc_signal<bool> pcie_intx_[PcieRootComplex::kIntxLines] = {
+        sc_core::sc_signal<bool>("pcie_inta"), sc_core::sc_signal<bool>("pcie_intb"),
+        sc_core::sc_signal<bool>("pcie_intc"), sc_core::sc_signal<bool>("pcie_intd")};
 };
 
 } // namespace vp
