@@ -70,6 +70,7 @@ struct Options {
     std::vector<std::pair<std::string, std::string>> overrides; // registry keys set on the command line
     std::optional<uint16_t> gdb_port;
     bool gdb_wait = false;
+    bool print_config = false;
     bool help = false;
     bool version = false;
 };
@@ -77,7 +78,7 @@ struct Options {
 const char *const kUsage =
     "usage: smmuv3-vp [--firmware] ELF [--config FILE] [--quantum INSNS] [--max-sim-time TIME]\n"
     "                 [--log-level L] [--vcd FILE] [--stats FILE] [--trace FILE] [--set KEY=VALUE]...\n"
-    "                 [--gdb PORT [--gdb-wait]] [--help] [--version]\n"
+    "                 [--gdb PORT [--gdb-wait]] [--print-config] [--help] [--version]\n"
     "Runs an AArch64 ELF on the SMMUv3 virtual platform (QEMU virt memory map, highmem=off).\n"
     "  --firmware ELF      AArch64 ELF64 executable (also accepted as a bare argument); PT_LOAD segments go "
     "to\n"
@@ -94,6 +95,8 @@ const char *const kUsage =
     "                      debugger that connects stops the CPU; simulated time stands still while GDB holds "
     "it\n"
     "  --gdb-wait          with --gdb: wait for the debugger and stop at the first instruction (QEMU's -S)\n"
+    "  --print-config      print the effective configuration (defaults, --config, --set) as `key = value`\n"
+    "                      lines that --config reads back, and exit (no firmware needed)\n"
     "  --version           print the simulator's version and exit\n"
     "Exit status: the firmware's PSCI SYSTEM_OFF status (x1 & 0xff), or 2 usage/config error, 3 internal\n"
     "error, 4 an output file could not be written, 120 max simulated time reached, 121 no progress (WFI\n"
@@ -118,6 +121,10 @@ Options parse_command_line(int argc, char **argv) {
         }
         if (arg == "--gdb-wait") {
             options.gdb_wait = true;
+            continue;
+        }
+        if (arg == "--print-config") {
+            options.print_config = true;
             continue;
         }
         if (!arg.empty() && arg[0] != '-') {
@@ -328,7 +335,7 @@ int run(int argc, char **argv) {
         registry.describe(std::cout);
         return 0;
     }
-    if (options.firmware.empty())
+    if (options.firmware.empty() && !options.print_config)
         throw UsageError{"missing --firmware ELF (see --help)"};
     if (options.gdb_wait && !options.gdb_port)
         throw UsageError{"--gdb-wait needs --gdb PORT"};
@@ -337,6 +344,13 @@ int run(int argc, char **argv) {
     for (const auto &[key, value] : options.overrides)
         registry.set(key, value);
     vp::validate_virt_config(config);
+    if (options.print_config) {
+        std::cout << "# smmuv3-vp " << VP_VERSION
+                  << ": effective configuration (read it back with --config)\n";
+        registry.print(std::cout);
+        std::cout.flush();
+        return std::cout ? 0 : kExitOutput;
+    }
     vp::ElfImage image = vp::read_elf(options.firmware);
     // Output files are checked before the run, so a bad path is a usage error and not a lost result.
     if (!options.stats.empty())

@@ -24,8 +24,8 @@ std::string trim(const std::string &text) {
 } // namespace
 
 void ParamRegistry::add(const std::string &key, const std::string &syntax, const std::string &help,
-                        Setter setter, bool repeatable) {
-    if (!entries_.emplace(key, Entry{syntax, help, std::move(setter), repeatable}).second)
+                        Setter setter, Getter getter, bool repeatable) {
+    if (!entries_.emplace(key, Entry{syntax, help, std::move(setter), std::move(getter), repeatable}).second)
         throw std::logic_error("parameter registered twice: " + key);
 }
 
@@ -89,6 +89,38 @@ void ParamRegistry::describe(std::ostream &os) const {
             os << ' ';
         os << ' ' << entry.help << (entry.repeatable ? " (repeatable)" : "") << "\n";
     }
+}
+
+void ParamRegistry::print(std::ostream &os) const {
+    for (const auto &[key, entry] : entries_) {
+        std::vector<std::string> values = entry.getter();
+        if (values.empty())
+            os << "# " << key << " = (not set)\n";
+        for (const std::string &value : values)
+            os << key << " = " << value << "\n";
+    }
+}
+
+std::string format_time_exact(uint64_t ps) {
+    static const struct {
+        uint64_t scale;
+        const char *unit;
+    } units[] = {{1000000000000ull, "s"}, {1000000000ull, "ms"}, {1000000ull, "us"}, {1000ull, "ns"}};
+    for (const auto &u : units)
+        if (ps != 0 && ps % u.scale == 0)
+            return std::to_string(ps / u.scale) + u.unit;
+    return std::to_string(ps) + "ps";
+}
+
+std::string format_size(uint64_t bytes) {
+    static const struct {
+        uint64_t scale;
+        const char *suffix;
+    } units[] = {{1ull << 30, "G"}, {1ull << 20, "M"}, {1ull << 10, "K"}};
+    for (const auto &u : units)
+        if (bytes != 0 && bytes % u.scale == 0)
+            return std::to_string(bytes / u.scale) + u.suffix;
+    return std::to_string(bytes);
 }
 
 bool parse_u64(const std::string &text, uint64_t &value) {
