@@ -47,6 +47,16 @@ void TimedActions::push(const sc_core::sc_time &when, std::function<void()> acti
         wake_at(when);
 }
 
+void TimedActions::run_until(const sc_core::sc_time &when) {
+    while (!queue_.empty() && queue_.front().when <= when) {
+        std::function<void()> action = std::move(queue_.front().action);
+        queue_.pop_front();
+        action();
+    }
+    if (!queue_.empty())
+        wake_at(queue_.front().when);
+}
+
 void TimedActions::run() {
     const sc_core::sc_time now = sc_core::sc_time_stamp();
     while (!queue_.empty() && queue_.front().when <= now) {

@@ -82,6 +82,11 @@ class TimedActions : private detail::TimedProcess {
         at(sc_core::sc_time_stamp() + delay, std::forward<F>(action));
     }
 
+    // Runs at once, in the caller, every queued action due at or before WHEN, in order. For a reader that
+    // must see every change reaching its target before the read does (a PCIe read never passes a posted
+    // write), whether or not the method process has had its turn yet.
+    void run_until(const sc_core::sc_time &when);
+
     // Number of actions waiting for their time.
     std::size_t pending() const { return queue_.size(); }
 

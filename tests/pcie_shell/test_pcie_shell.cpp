@@ -387,6 +387,7 @@ TEST(PcieShell, MessagesBothWaysThroughTheMap) {
             pcie_ep_access a{};
             a.addr = 0x7000;
             a.write = true;
+            const sc_time requested = sc_core::sc_time_stamp();
             ASSERT_TRUE(pcie_ep_page_request(ep, &a, 0x21, true));
             sc_core::wait(1, sc_core::SC_US);
             ASSERT_EQ(x.smmu.seen.size(), 1u);
@@ -409,6 +410,13 @@ TEST(PcieShell, MessagesBothWaysThroughTheMap) {
             EXPECT_EQ(x.endpoints[0]->device.prg_responses[0].first, 0x21u);
             EXPECT_EQ(x.endpoints[0]->device.prg_responses[0].second, sent + kRc + kLink)
                 << "delivered at its annotated time";
+            // The group's response time as the function sees it: from its (last) Page Request to the
+            // response.
+            const vp::Histogram &pri = x.endpoints[0]->shell.pri_response_time();
+            EXPECT_EQ(pri.count(), 1u);
+            EXPECT_EQ(pri.min(),
+                      static_cast<uint64_t>((sent + kRc + kLink - requested).to_seconds() * 1e12 + 0.5));
+            EXPECT_EQ(pri.max(), pri.min());
 
             // ATS Invalidate Request down, Invalidation Completion up.
             TxnAttr inv;
@@ -538,6 +546,11 @@ TEST(PcieShell, PerHopLatencyIsVisibleInArrivalTimes) {
             EXPECT_EQ(x.smmu.seen[1].attr.at, vp::PcieAt::TranslationRequest);
             EXPECT_TRUE(x.smmu.seen[1].attr.no_write) << "asked for a read";
             EXPECT_EQ(x.endpoints[0]->device.translations, 1u);
+            // The round trip the function saw: link and RC up, the SMMU's 5 ns, RC and link down: 65 ns.
+            const vp::Histogram &ats = x.endpoints[0]->shell.ats_round_trip();
+            EXPECT_EQ(ats.count(), 1u);
+            EXPECT_EQ(ats.min(), 65000u);
+            EXPECT_EQ(ats.buckets()[16], 1u) << "65000 ps lies in [2^15, 2^16)";
             EXPECT_EQ(pcie_ep_dma(x.endpoints[0]->shell.ep(), &t, &tag), PCIE_EP_ISSUED_TRANSLATED);
             sc_core::wait(1, sc_core::SC_US);
             ASSERT_EQ(x.smmu.seen.size(), 3u);
@@ -618,6 +631,11 @@ TEST(PcieShell, EduAndTestEngineByNameAnswerEcamAndEduDmaGoesThroughTheRc) {
         EXPECT_EQ(cpu.read32(0x10000000), 0x010000edu) << "edu identification register through the window";
         x.write(0x10000004, 0x0F0F0F0F);
         EXPECT_EQ(cpu.read32(0x10000004), 0xF0F0F0F0u) << "liveness: the inverse";
+        // Back to back, with no wait: the read must not pass the posted write before it.
+        ASSERT_EQ(cpu.write(0x10000004, 0x5A5AA5A5, 4), tlm::TLM_OK_RESPONSE);
+        EXPECT_EQ(cpu.read32(0x10000004), 0xA5A55A5Au) << "a read passed the posted write before it";
+        ASSERT_EQ(cpu.write(ecam(0, 1, 0, 0x3C), 0x0B, 1), tlm::TLM_OK_RESPONSE);
+        EXPECT_EQ(cpu.read32(ecam(0, 1, 0, 0x3C)) & 0xFF, 0x0Bu) << "a config read passed the config write";
 
         // DMA RAM -> edu buffer, with the completion interrupt (INTx: MSI is off).
         // RAM-side addresses stay below 2^28: edu's default DMA mask.

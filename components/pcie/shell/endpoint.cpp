@@ -354,6 +354,17 @@ void PcieEndpoint::posted_thread() {
 void PcieEndpoint::link_down_b_transport(tlm::tlm_generic_payload &gp, sc_time &delay) {
     const TxnAttr *attr = TxnAttr::of(gp);
     const TxnKind kind = attr ? attr->kind : TxnKind::Memory;
+    if (gp.is_read() && (kind == TxnKind::ConfigRequest || kind == TxnKind::Memory)) {
+        // A read is answered with the function's state when it arrives: it waits for its arrival time when
+        // the caller is a thread (so the device's own timed work up to then has happened), and it never
+        // passes a posted write that arrived before it (PCIe ordering).
+        if (delay > sc_core::SC_ZERO_TIME &&
+            sc_core::sc_get_current_process_handle().proc_kind() == sc_core::SC_THREAD_PROC_) {
+            sc_core::wait(delay);
+            delay = sc_core::SC_ZERO_TIME;
+        }
+        arrivals_.run_until(sc_core::sc_time_stamp() + delay);
+    }
     const sc_time when = sc_core::sc_time_stamp() + delay;
     const uint64_t addr = gp.get_address();
     const unsigned len = gp.get_data_length();
