@@ -272,7 +272,9 @@ edu *edu_create(const edu_params *p, const pcie_ep_host_ops *ops, void *ctx, cha
     pcie_ep_params ep = {.vendor_id = EDU_VENDOR_ID,
                          .device_id = EDU_DEVICE_ID,
                          .revision = 0x10,
-                         .class_code = 0xFF0000, /* unclassified device, as QEMU's PCI_CLASS_OTHERS */
+                         /* QEMU sets the 16-bit class to PCI_CLASS_OTHERS (0x00ff): base class 0x00,
+                          * sub-class 0xff. */
+                         .class_code = 0x00FF00,
                          .msi = true,
                          .intx_pin = 1};
     ep.bar_size[0] = EDU_BAR_SIZE;

@@ -222,6 +222,8 @@ static void handle_cmdq_error(struct smmu_device *smmu) {
     unsigned int opcode = (unsigned int)SMMU_FIELD_GET(SMMU_CMD0_OPCODE, entry[0]);
     smmu->cerrors++;
     smmu->last_cerror = error;
+    if (error == SMMU_CERROR_ATC_INV_SYNC)
+        smmu->atc_inv_sync_errors++;
     printf("smmu: command error %s on opcode 0x%02x, %s\n", cerror_name(error), opcode,
            error == SMMU_CERROR_ILL ? "skipped" : "retried");
     if (error == SMMU_CERROR_ILL) {
@@ -437,14 +439,129 @@ unsigned int smmu_evtq_drain(struct smmu_device *smmu) {
     uint32_t prod = prod_register & queue_pointer_mask(q);
     uint32_t cons = q->cons & queue_pointer_mask(q);
     while (cons != prod) {
-        decode_event(queue_entry(q, cons), &smmu->events[smmu->event_count % SMMU_EVENT_LOG_SIZE]);
+        struct smmu_event *event = &smmu->events[smmu->event_count % SMMU_EVENT_LOG_SIZE];
+        decode_event(queue_entry(q, cons), event);
         smmu->event_count++;
         drained++;
         cons = queue_next(q, cons);
+        /* Consumed before it is handled: a stalled transaction's record is not needed once read, and the
+         * handler may issue commands that wait for room the SMMU needs in this queue. */
+        q->cons = cons | (q->cons & (uint32_t)SMMU_Q_CONS_OVACKFLG);
+        mmio_write32(smmu->base + SMMU_EVENTQ_CONS, q->cons);
+        if (smmu->event_handler)
+            smmu->event_handler(smmu, event, smmu->event_handler_context);
     }
     q->cons = cons | overflow; /* OVACKFLG = OVFLG acknowledges the overflow */
     mmio_write32(smmu->base + SMMU_EVENTQ_CONS, q->cons);
     return drained;
+}
+
+/* ---- PRI queue ---- */
+
+static void decode_ppr(const volatile uint64_t *record, struct smmu_ppr *ppr) {
+    uint64_t d0 = record[0], d1 = record[1];
+    *ppr = (struct smmu_ppr){
+        .sid = (uint32_t)SMMU_FIELD_GET(SMMU_PRI0_SID, d0),
+        .ssv = d0 & SMMU_PRI0_SSV,
+        .priv = d0 & SMMU_PRI0_PERM_PRIV,
+        .exec = d0 & SMMU_PRI0_PERM_EXEC,
+        .read = d0 & SMMU_PRI0_PERM_READ,
+        .write = d0 & SMMU_PRI0_PERM_WRITE,
+        .last = d0 & SMMU_PRI0_LAST,
+        .grpid = (uint16_t)SMMU_FIELD_GET(SMMU_PRI1_GRPID, d1),
+        .address = SMMU_ADDR_GET(SMMU_PRI1_ADDR, d1),
+    };
+    if (ppr->ssv)
+        ppr->ssid = (uint32_t)SMMU_FIELD_GET(SMMU_PRI0_SSID, d0);
+}
+
+unsigned int smmu_priq_drain(struct smmu_device *smmu, smmu_ppr_handler handler, void *context) {
+    struct smmu_queue *q = &smmu->priq;
+    if (!q->base)
+        return 0;
+    unsigned int drained = 0;
+    uint32_t prod_register = mmio_read32(smmu->base + SMMU_PRIQ_PROD);
+    uint32_t overflow = prod_register & (uint32_t)SMMU_Q_PROD_OVFLG;
+    uint32_t acked = q->cons & (uint32_t)SMMU_Q_CONS_OVACKFLG;
+    uint32_t prod = prod_register & queue_pointer_mask(q);
+    uint32_t cons = q->cons & queue_pointer_mask(q);
+    while (cons != prod) {
+        struct smmu_ppr ppr;
+        decode_ppr(queue_entry(q, cons), &ppr);
+        cons = queue_next(q, cons);
+        drained++;
+        smmu->pprs++;
+        /* Consumed first: the handler's responses return credits, and the device may then need room. */
+        q->cons = cons | acked;
+        mmio_write32(smmu->base + SMMU_PRIQ_CONS, q->cons);
+        if (handler)
+            handler(smmu, &ppr, false, context);
+    }
+    if (overflow != acked) {
+        /* No entry was written while the overflow was active: what is missing had Last answered by the
+         * SMMU itself; groups left without their Last are dropped by the handler. Then one CONS write moves
+         * RD and acknowledges (IHI0070 8.1.1). */
+        smmu->priq_overflows++;
+        printf("smmu: PRI queue overflow, requests lost\n");
+        if (handler)
+            handler(smmu, NULL, true, context);
+        q->cons = cons | overflow;
+        mmio_write32(smmu->base + SMMU_PRIQ_CONS, q->cons);
+    }
+    return drained;
+}
+
+/* ---- ATS, PRI and stall commands ---- */
+
+bool smmu_atc_inv(struct smmu_device *smmu, uint32_t sid, bool ssv, uint32_t ssid, uint64_t address,
+                  uint64_t size) {
+    unsigned int log2_span = 52; /* Size = 52: everything */
+    uint64_t page = 0;
+    if (size) {
+        /* As Linux: the smallest naturally aligned power-of-two span of 4 KiB pages holding the range, which
+         * over-invalidates rather than issuing several commands. */
+        uint64_t first = address >> 12, last = (address + size - 1) >> 12;
+        log2_span = first == last ? 0U : 64U - (unsigned int)__builtin_clzll(first ^ last);
+        if (log2_span > 52)
+            log2_span = 52;
+        page = log2_span >= 52 ? 0 : (first & ~((1ULL << log2_span) - 1)) << 12;
+    }
+    uint64_t dword0 =
+        SMMU_FIELD_PREP(SMMU_CMD0_OPCODE, SMMU_OP_ATC_INV) | SMMU_FIELD_PREP(SMMU_CMD0_SID, sid);
+    if (ssv)
+        dword0 |= SMMU_CMD0_SSV | SMMU_FIELD_PREP(SMMU_CMD0_SSID, ssid);
+    return smmu_cmdq_issue(
+        smmu, dword0, SMMU_FIELD_PREP(SMMU_CMD1_ATC_SIZE, log2_span) | SMMU_ADDR_GET(SMMU_CMD1_ADDR, page));
+}
+
+bool smmu_pri_resp(struct smmu_device *smmu, uint32_t sid, bool ssv, uint32_t ssid, uint16_t grpid,
+                   unsigned int resp) {
+    uint64_t dword0 =
+        SMMU_FIELD_PREP(SMMU_CMD0_OPCODE, SMMU_OP_PRI_RESP) | SMMU_FIELD_PREP(SMMU_CMD0_SID, sid);
+    if (ssv)
+        dword0 |= SMMU_CMD0_SSV | SMMU_FIELD_PREP(SMMU_CMD0_SSID, ssid);
+    return smmu_cmdq_issue(smmu, dword0,
+                           SMMU_FIELD_PREP(SMMU_CMD1_PRI_PRGIDX, grpid) |
+                               SMMU_FIELD_PREP(SMMU_CMD1_PRI_RESP, resp));
+}
+
+bool smmu_resume(struct smmu_device *smmu, uint32_t sid, uint16_t stag, bool retry) {
+    uint64_t dword0 = SMMU_FIELD_PREP(SMMU_CMD0_OPCODE, SMMU_OP_RESUME) |
+                      SMMU_FIELD_PREP(SMMU_CMD0_SID, sid) |
+                      (retry ? SMMU_CMD0_RESUME_AC : SMMU_CMD0_RESUME_AB);
+    return smmu_cmdq_issue(smmu, dword0, SMMU_FIELD_PREP(SMMU_CMD1_RESUME_STAG, stag));
+}
+
+bool smmu_stall_term(struct smmu_device *smmu, uint32_t sid) {
+    return smmu_cmdq_issue(
+        smmu, SMMU_FIELD_PREP(SMMU_CMD0_OPCODE, SMMU_OP_STALL_TERM) | SMMU_FIELD_PREP(SMMU_CMD0_SID, sid), 0);
+}
+
+bool smmu_tlbi_asid(struct smmu_device *smmu, uint16_t asid, uint16_t vmid) {
+    return smmu_cmd(smmu,
+                    SMMU_FIELD_PREP(SMMU_CMD0_OPCODE, SMMU_OP_TLBI_NH_ASID) |
+                        SMMU_FIELD_PREP(SMMU_CMD0_VMID, vmid) | SMMU_FIELD_PREP(SMMU_CMD0_ASID, asid),
+                    0);
 }
 
 const struct smmu_event *smmu_event_at(const struct smmu_device *smmu, uint32_t index) {
@@ -526,6 +643,12 @@ static void cmd_sync_irq(uint32_t intid, void *context) {
     smmu->cmd_sync_irqs++;
 }
 
+static void priq_irq(uint32_t intid, void *context) {
+    (void)intid;
+    struct smmu_device *smmu = context;
+    smmu->priq_irqs++; /* the records are handled by the fault-processing loop, not in IRQ context */
+}
+
 static void doorbell_irq(uint32_t intid, void *context) {
     (void)intid;
     struct smmu_device *smmu = context;
@@ -560,10 +683,48 @@ bool smmu_setup_irqs(struct smmu_device *smmu) {
         gic_set_edge_triggered(smmu->doorbell_intid, true);
         gic_enable_irq(smmu->doorbell_intid);
     }
-    /* Wired interrupts, not MSIs, for the event queue and GERROR. */
+    uint32_t irq_ctrl = (uint32_t)(SMMU_IRQ_CTRL_GERROR_IRQEN | SMMU_IRQ_CTRL_EVENTQ_IRQEN);
+    if (smmu->priq.base) {
+        gic_register_handler(FW_INTID_SMMU_PRIQ, priq_irq, smmu);
+        gic_set_edge_triggered(FW_INTID_SMMU_PRIQ, true);
+        gic_enable_irq(FW_INTID_SMMU_PRIQ);
+        irq_ctrl |= (uint32_t)SMMU_IRQ_CTRL_PRIQ_IRQEN;
+    }
+    /* Wired interrupts, not MSIs, for the queues and GERROR. */
     reg_write64(smmu, SMMU_EVENTQ_IRQ_CFG0, 0);
     reg_write64(smmu, SMMU_GERROR_IRQ_CFG0, 0);
-    return write_irq_ctrl(smmu, (uint32_t)(SMMU_IRQ_CTRL_GERROR_IRQEN | SMMU_IRQ_CTRL_EVENTQ_IRQEN));
+    if (smmu->features.pri)
+        reg_write64(smmu, SMMU_PRIQ_IRQ_CFG0, 0);
+    return write_irq_ctrl(smmu, irq_ctrl);
+}
+
+static void program_msi(struct smmu_device *smmu, uint32_t cfg0, uint64_t doorbell, uint32_t intid,
+                        gic_irq_handler handler) {
+    gic_register_handler(intid, handler, smmu);
+    gic_set_edge_triggered(intid, true);
+    gic_enable_irq(intid);
+    reg_write64(smmu, cfg0, SMMU_ADDR_GET(SMMU_IRQ_CFG0_ADDR, doorbell));
+    reg_write32(smmu, cfg0 + 8U, intid);
+    reg_write32(smmu, cfg0 + 12U, (uint32_t)SMMU_FIELD_PREP(SMMU_IRQ_CFG2_MEMATTR, MSIATTR_DEVICE_NGNRE));
+}
+
+bool smmu_setup_msis(struct smmu_device *smmu, uint64_t doorbell, uint32_t first_intid) {
+    if (!smmu->features.msi)
+        return false;
+    /* IRQ_CFGn may only change while the interrupt is disabled. */
+    if (!write_irq_ctrl(smmu, 0))
+        return false;
+    smmu->msi_intid_evtq = first_intid;
+    smmu->msi_intid_gerror = first_intid + 1U;
+    program_msi(smmu, SMMU_EVENTQ_IRQ_CFG0, doorbell, smmu->msi_intid_evtq, evtq_irq);
+    program_msi(smmu, SMMU_GERROR_IRQ_CFG0, doorbell, smmu->msi_intid_gerror, gerror_irq);
+    uint32_t irq_ctrl = (uint32_t)(SMMU_IRQ_CTRL_GERROR_IRQEN | SMMU_IRQ_CTRL_EVENTQ_IRQEN);
+    if (smmu->priq.base) {
+        smmu->msi_intid_priq = first_intid + 2U;
+        program_msi(smmu, SMMU_PRIQ_IRQ_CFG0, doorbell, smmu->msi_intid_priq, priq_irq);
+        irq_ctrl |= (uint32_t)SMMU_IRQ_CTRL_PRIQ_IRQEN;
+    }
+    return write_irq_ctrl(smmu, irq_ctrl);
 }
 
 /* ---- stream table ---- */
@@ -672,6 +833,34 @@ bool smmu_ste_nested(struct smmu_device *smmu, uint32_t sid, uint64_t cd_table_a
     return smmu_write_ste(smmu, sid, ste);
 }
 
+void smmu_build_ste(const struct smmu_device *smmu, const struct smmu_ste_config *c,
+                    uint64_t ste[SMMU_STE_DWORDS]) {
+    for (unsigned int i = 0; i < SMMU_STE_DWORDS; i++)
+        ste[i] = 0;
+    ste[0] = SMMU_STE0_V | SMMU_FIELD_PREP(SMMU_STE0_CONFIG, c->config);
+    if (c->config == SMMU_STE_CONFIG_ABORT)
+        return;
+    ste[1] = SMMU_FIELD_PREP(SMMU_STE1_SHCFG, SMMU_SHCFG_INCOMING);
+    if (c->config == SMMU_STE_CONFIG_BYPASS)
+        return; /* never ATS on a bypass STE */
+    if (c->config == SMMU_STE_CONFIG_S1 || c->config == SMMU_STE_CONFIG_NESTED) {
+        ste[0] |= SMMU_FIELD_PREP(SMMU_STE0_S1FMT, c->s1cdmax ? c->s1fmt : SMMU_STE_S1FMT_LINEAR) |
+                  SMMU_ADDR_GET(SMMU_STE0_S1CTXPTR, c->cd_table) |
+                  SMMU_FIELD_PREP(SMMU_STE0_S1CDMAX, c->s1cdmax);
+        ste[1] = ste_dword1_common(smmu);
+        if (c->stall)
+            ste[1] &= ~SMMU_STE1_S1STALLD;
+        if (c->s1cdmax)
+            ste[1] |= SMMU_FIELD_PREP(SMMU_STE1_S1DSS, c->s1dss);
+        if (c->ppar && smmu->features.pri && c->s1cdmax)
+            ste[1] |= SMMU_STE1_PPAR;
+    }
+    if ((c->config == SMMU_STE_CONFIG_S2 || c->config == SMMU_STE_CONFIG_NESTED) && c->s2)
+        ste_stage2_dwords(smmu, ste, c->s2, c->vmid);
+    if (c->ats)
+        ste[1] |= SMMU_FIELD_PREP(SMMU_STE1_EATS, 1U);
+}
+
 /* ---- context descriptors ---- */
 
 uint64_t *smmu_alloc_cd_table(unsigned int s1cdmax) {
@@ -738,6 +927,12 @@ static bool tlbi_range(struct smmu_device *smmu, uint64_t dword0, uint64_t addre
         uint64_t command1 = leaf_bit | SMMU_ADDR_GET(address_mask, address) |
                             SMMU_FIELD_PREP(SMMU_CMD1_TG, tlbi_tg(granule_shift)) |
                             SMMU_FIELD_PREP(SMMU_CMD1_TTL, ttl);
+        if (chunk == 1 && ttl == 0) {
+            /* One granule without a level hint is the reserved range encoding (TG != 0, NUM = SCALE = TTL =
+             * 0): say it as a plain by-address TLBI (TG = 0), which covers every level. */
+            command0 = dword0;
+            command1 = leaf_bit | SMMU_ADDR_GET(address_mask, address);
+        }
         if (!smmu_cmdq_issue(smmu, command0, command1))
             return false;
         address += chunk << granule_shift;
@@ -752,6 +947,16 @@ bool smmu_tlbi_s1_range(struct smmu_device *smmu, uint16_t asid, uint16_t vmid, 
                       SMMU_FIELD_PREP(SMMU_CMD0_OPCODE, SMMU_OP_TLBI_NH_VA) |
                           SMMU_FIELD_PREP(SMMU_CMD0_VMID, vmid) | SMMU_FIELD_PREP(SMMU_CMD0_ASID, asid),
                       SMMU_CMD1_VA, iova, size, 12U, 4096U, true);
+}
+
+bool smmu_tlbi_s1_range_walk(struct smmu_device *smmu, uint16_t asid, uint16_t vmid, uint64_t iova,
+                             uint64_t size) {
+    if (!smmu->features.ril && size / 4096U > TLBI_MAX_COMMANDS)
+        return smmu_tlbi_asid(smmu, asid, vmid);
+    return tlbi_range(smmu,
+                      SMMU_FIELD_PREP(SMMU_CMD0_OPCODE, SMMU_OP_TLBI_NH_VA) |
+                          SMMU_FIELD_PREP(SMMU_CMD0_VMID, vmid) | SMMU_FIELD_PREP(SMMU_CMD0_ASID, asid),
+                      SMMU_CMD1_VA, iova, size, 12U, 4096U, false);
 }
 
 bool smmu_tlbi_s2_range(struct smmu_device *smmu, uint16_t vmid, uint64_t ipa, uint64_t size) {
@@ -866,6 +1071,7 @@ void smmu_default_init_options(struct smmu_init_options *options) {
                                           .two_level_strtab = false,
                                           .cmdq_log2 = 8,
                                           .evtq_log2 = 7,
+                                          .priq_log2 = 8,
                                           .bypass_when_disabled = false};
 }
 
@@ -941,8 +1147,7 @@ bool smmu_init(struct smmu_device *smmu, const struct smmu_init_options *options
     reg_write32(smmu, SMMU_EVENTQ_CONS, 0);
     uint32_t enables = (uint32_t)SMMU_CR0_EVENTQEN;
     if (f->pri) {
-        /* Nothing consumes page requests yet: a queue the size of the event queue is plenty. */
-        if (!queue_alloc(&smmu->priq, min_unsigned(options->evtq_log2, f->priq_log2), SMMU_PRI_SIZE))
+        if (!queue_alloc(&smmu->priq, min_unsigned(options->priq_log2, f->priq_log2), SMMU_PRI_SIZE))
             return false;
         reg_write64(smmu, SMMU_PRIQ_BASE, queue_base_value(&smmu->priq));
         reg_write32(smmu, SMMU_PRIQ_PROD, 0);

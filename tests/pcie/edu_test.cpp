@@ -59,8 +59,9 @@ class Edu : public ::testing::Test {
 
 TEST_F(Edu, IdentityAndBar) {
     EXPECT_EQ(fake::cfg_r(ep, 0x00, 4), 0x11E81234u);
-    EXPECT_EQ(fake::cfg_r(ep, 0x08, 4), 0xFF000010u); // class "other", revision 0x10
-    EXPECT_EQ(fake::cfg_r(ep, 0x3D, 1), 0x01u);       // INTA
+    EXPECT_EQ(fake::cfg_r(ep, 0x08, 4),
+              0x00FF0010u);                     // class 0x00ff as on QEMU (PCI_CLASS_OTHERS), revision 0x10
+    EXPECT_EQ(fake::cfg_r(ep, 0x3D, 1), 0x01u); // INTA
     fake::cfg_w(ep, 0x10, 4, 0xFFFFFFFF);
     EXPECT_EQ(fake::cfg_r(ep, 0x10, 4), 0xFFF00000u); // 1 MiB, 32-bit memory
     fake::assign_bar32(ep, 0, kBar);

@@ -57,8 +57,25 @@ struct smmu_init_options {
     bool two_level_strtab;     /* 2-level table (when IDR0.ST_LEVEL allows it), split 8 */
     unsigned int cmdq_log2;    /* capped by IDR1.CMDQS */
     unsigned int evtq_log2;    /* capped by IDR1.EVENTQS */
+    unsigned int priq_log2;    /* capped by IDR1.PRIQS (when IDR0.PRI) */
     bool bypass_when_disabled; /* GBPA.ABORT = 0 */
 };
+
+/* One PRI queue record (IHI0070 8.1). */
+struct smmu_ppr {
+    uint32_t sid, ssid;
+    bool ssv, priv, exec, read, write, last;
+    uint16_t grpid; /* PRG index, 9 bits */
+    uint64_t address;
+};
+
+struct smmu_device;
+/* Called by smmu_evtq_drain for every record it decodes (stall events, fault reporting). */
+typedef void (*smmu_event_handler)(struct smmu_device *smmu, const struct smmu_event *event, void *context);
+/* Called by smmu_priq_drain for every record; overflow = true once, after the records present, when the queue
+ * had overflowed (the handler then drops the partial groups, whose Last the SMMU answered itself). */
+typedef void (*smmu_ppr_handler)(struct smmu_device *smmu, const struct smmu_ppr *ppr, bool overflow,
+                                 void *context);
 
 struct smmu_device {
     uintptr_t base;
@@ -82,6 +99,14 @@ struct smmu_device {
 
     struct smmu_event events[SMMU_EVENT_LOG_SIZE];
     volatile uint32_t event_count; /* total decoded; events[i % SIZE] */
+
+    smmu_event_handler event_handler;
+    void *event_handler_context;
+    volatile uint32_t priq_irqs;
+    uint32_t priq_overflows;      /* PRI queue overflows seen (and acknowledged) */
+    uint32_t pprs;                /* PRI queue records read */
+    uint32_t atc_inv_sync_errors; /* CERROR_ATC_INV_SYNC recoveries */
+    uint32_t msi_intid_evtq, msi_intid_priq, msi_intid_gerror; /* queue MSIs (smmu_setup_msis), 0: wired */
 };
 
 /* ---- probe, reset, enable ---- */
@@ -130,6 +155,34 @@ void smmu_print_event(const struct smmu_event *event);
 /* The i-th event decoded since start (i < event_count). */
 const struct smmu_event *smmu_event_at(const struct smmu_device *smmu, uint32_t index);
 
+/* ---- PRI queue ---- */
+/* Reads every record from CONS to PROD, calling `handler` for each; on overflow (PROD.OVFLG != OVACKFLG)
+ * calls it once more with overflow = true, then writes CONS with OVACKFLG = OVFLG in the same write that
+ * moves RD (IHI0070 8.1.1). Returns the records read. */
+unsigned int smmu_priq_drain(struct smmu_device *smmu, smmu_ppr_handler handler, void *context);
+
+/* ---- ATS, PRI and stall commands ---- */
+/* CMD_ATC_INV for [address, address + size) (size 0: the whole space, Size = 52), in Linux's encoding: one
+ * command whose span, 4 KiB * 2^Size aligned, covers the range. ssv: only the PASID's entries. Not synced. */
+bool smmu_atc_inv(struct smmu_device *smmu, uint32_t sid, bool ssv, uint32_t ssid, uint64_t address,
+                  uint64_t size);
+/* CMD_PRI_RESP: resp is the command's encoding (0 Response Failure, 1 Invalid Request, 2 Success). Not
+ * synced: the SMMU gives no completion guarantee for it (Linux sends no SYNC either). */
+#define SMMU_PRI_RESP_FAILURE 0U
+#define SMMU_PRI_RESP_INVALID 1U
+#define SMMU_PRI_RESP_SUCCESS 2U
+bool smmu_pri_resp(struct smmu_device *smmu, uint32_t sid, bool ssv, uint32_t ssid, uint16_t grpid,
+                   unsigned int resp);
+/* CMD_RESUME for a stalled transaction: retry, or terminate with abort. */
+bool smmu_resume(struct smmu_device *smmu, uint32_t sid, uint16_t stag, bool retry);
+/* CMD_STALL_TERM: every stalled transaction of the stream is terminated (after its STE aborts new ones). */
+bool smmu_stall_term(struct smmu_device *smmu, uint32_t sid);
+/* TLBI_NH_ASID (+ SYNC). */
+bool smmu_tlbi_asid(struct smmu_device *smmu, uint16_t asid, uint16_t vmid);
+/* Queue interrupts as MSIs to the GICv2m doorbell (IDR0.MSI): EVENTQ, PRIQ and GERROR_IRQ_CFG0/1/2, one SPI
+ * each from first_intid, handlers as smmu_setup_irqs. False without MSI support. */
+bool smmu_setup_msis(struct smmu_device *smmu, uint64_t doorbell, uint32_t first_intid);
+
 /* ---- stream table and context descriptors ---- */
 /* Writes an STE in Linux order: dwords 1..7, CFGI_STE + SYNC, then dword 0, CFGI_STE + SYNC. */
 bool smmu_write_ste(struct smmu_device *smmu, uint32_t sid, const uint64_t ste[SMMU_STE_DWORDS]);
@@ -142,6 +195,21 @@ uint64_t *smmu_alloc_cd_table(unsigned int s1cdmax);
  * Writes dwords 1..3, CFGI_CD + SYNC, then dword 0, CFGI_CD + SYNC (when the STE is already live). */
 bool smmu_write_cd(struct smmu_device *smmu, uint32_t sid, uint64_t *cd_table, uint32_t ssid, uint16_t asid,
                    const struct io_pgtable_cfg *s1);
+/* Everything an STE can be built from (Linux's arm_smmu_make_*_ste). */
+struct smmu_ste_config {
+    unsigned int config;             /* SMMU_STE_CONFIG_ABORT / BYPASS / S1 / S2 / NESTED */
+    uint64_t cd_table;               /* S1ContextPtr (PA, or IPA when nested) */
+    unsigned int s1fmt;              /* SMMU_STE_S1FMT_LINEAR or _2LVL_4K */
+    unsigned int s1cdmax;            /* log2 of the CDs (0: no substreams) */
+    unsigned int s1dss;              /* SMMU_STE_S1DSS_*: non-PASID traffic when s1cdmax > 0 */
+    const struct io_pgtable_cfg *s2; /* S2 / NESTED */
+    uint16_t vmid;
+    bool ats;   /* EATS = 01 (full ATS) */
+    bool ppar;  /* PRI overflow auto-responses carry the PASID (the device needs it in responses) */
+    bool stall; /* S1STALLD = 0 although STALL_MODEL = 0: the master may stall */
+};
+void smmu_build_ste(const struct smmu_device *smmu, const struct smmu_ste_config *config,
+                    uint64_t ste[SMMU_STE_DWORDS]);
 /* Stage 1 only: cd_table_address is a PA. */
 bool smmu_ste_stage1(struct smmu_device *smmu, uint32_t sid, uint64_t cd_table_address, unsigned int s1cdmax);
 /* Stage 2 only: S2TTB, S2T0SZ, S2SL0, S2TG, S2PS, ... from the cfg outputs of stage-2 tables. */
@@ -153,6 +221,10 @@ bool smmu_ste_nested(struct smmu_device *smmu, uint32_t sid, uint64_t cd_table_a
 /* ---- TLB maintenance ---- */
 /* Stage 1: TLBI_NH_VA per 4 KiB page or range commands (IDR3.RIL), then CMD_SYNC. */
 bool smmu_tlbi_s1_range(struct smmu_device *smmu, uint16_t asid, uint16_t vmid, uint64_t iova, uint64_t size);
+/* Stage 1, leaf and walk-cache entries (Leaf = 0): for tables that may have been freed; one TLBI_NH_ASID when
+ * the range needs more than 64 commands without RIL. Then CMD_SYNC. */
+bool smmu_tlbi_s1_range_walk(struct smmu_device *smmu, uint16_t asid, uint16_t vmid, uint64_t iova,
+                             uint64_t size);
 /* Stage 2: TLBI_S2_IPA likewise, then CMD_SYNC. */
 bool smmu_tlbi_s2_range(struct smmu_device *smmu, uint16_t vmid, uint64_t ipa, uint64_t size);
 
