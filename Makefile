@@ -2,11 +2,12 @@
 BUILD   ?= build
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
-# The default scenario: the firmware SMMUv3 driver drives the DMA test master through bypass, abort, stage 1,
-# stage 2 and nested translation, faults and events (sw/programs/smmu_dma). `make demo DEMO_FW=hello` runs another.
-DEMO_FW ?= smmu_dma
+# The default scenario: a process bound to both Test Engines through a PASID (SVA), its pages faulted in through
+# ATS and PRI, then unbound, with the driver's trace lines (sw/programs/sva_pri). `make demo DEMO_FW=hello` runs
+# another.
+DEMO_FW ?= sva_pri
 
-.PHONY: all deps configure build demo test bench format clean fuzz fuzz-coverage fuzz-seeds
+.PHONY: all deps configure build demo waves test bench format clean fuzz fuzz-coverage fuzz-seeds
 
 all: build
 
@@ -26,6 +27,11 @@ demo: build
 	@test -f $(BUILD)/sw/$(DEMO_FW).elf || { echo "make demo: no program '$(DEMO_FW)'; DEMO_FW is one of:" \
 	    $$(ls $(BUILD)/sw/*.elf | sed 's|.*/||; s|\.elf$$||'); exit 2; }
 	@$(BUILD)/bin/smmuv3-vp --firmware $(BUILD)/sw/$(DEMO_FW).elf $(DEMO_ARGS)
+
+# The scenarios of waves/scenarios.txt (the demo among them) with --vcd into $(BUILD)/waves/, each with a save file
+# that names its VCD: `gtkwave $(BUILD)/waves/smmu_dma.gtkw`.
+waves: build
+	@python3 tools/waves.py prepare $(BUILD)/bin/smmuv3-vp $(BUILD)/sw $(BUILD)/waves
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

@@ -81,10 +81,30 @@ void Trace::line_ps(uint64_t when_ps, std::string_view component, std::string_vi
                     std::string_view fields) {
     if (!wants(component, kind))
         return;
-    *os_ << when_ps << " ps " << component << ": " << kind;
+    std::string text = std::to_string(when_ps);
+    text.append(" ps ").append(component).append(": ").append(kind);
     if (!fields.empty())
-        *os_ << ' ' << fields;
-    *os_ << '\n';
+        text.append(" ").append(fields);
+    text += '\n';
+    if (!ordered_) {
+        *os_ << text;
+        return;
+    }
+    held_.emplace(std::make_pair(when_ps, made_++), std::move(text));
+    write_due(ps_of(sc_core::sc_time_stamp()));
+}
+
+void Trace::write_due(uint64_t before_ps) {
+    auto it = held_.begin();
+    for (; it != held_.end() && it->first.first < before_ps; ++it)
+        *os_ << it->second;
+    held_.erase(held_.begin(), it);
+}
+
+void Trace::flush() {
+    if (os_)
+        write_due(UINT64_MAX);
+    held_.clear();
 }
 
 } // namespace vp

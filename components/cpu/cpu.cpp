@@ -143,6 +143,9 @@ void Cpu::run() {
             budget = 1; // activity at this time outlived settle(): run one block rather than hang
         iss_stop_reason reason = iss_run(iss_, budget, nullptr);
         account_instructions();
+        if (pc_traced_)
+            pc_signal_.write_at(sc_core::sc_time_stamp() + quantum_keeper_.get_local_time(),
+                                iss_get_pc(iss_));
         if (!handle_stop(reason))
             return;
         if (stepping_ && reason != ISS_STOP_BREAKPOINT && !debug_stop(5))
@@ -263,8 +266,16 @@ bool Cpu::interrupted() {
 }
 
 bool Cpu::deliver_irq() {
+    const uint64_t from = trace_ ? iss_get_pc(iss_) : 0;
     if (iss_take_irq(iss_)) {
         irqs_taken_++;
+        if (trace_) {
+            char fields[64];
+            std::snprintf(fields, sizeof fields, "from=0x%llx vector=0x%llx",
+                          static_cast<unsigned long long>(from),
+                          static_cast<unsigned long long>(iss_get_pc(iss_)));
+            trace_->line(sc_core::sc_time_stamp() + local_time_now(), name(), "irq_taken", fields);
+        }
         return true;
     }
     uint32_t pstate = iss_get_pstate(iss_);
@@ -457,23 +468,26 @@ uint64_t Cpu::counter(void *ctx) {
     return static_cast<uint64_t>(ps * cpu->config_.counter_hz / 1000000000000ull);
 }
 
-void Cpu::dump_stats(std::ostream &os) const {
-    const std::string prefix = std::string(name()) + ".";
-    os << prefix << "instructions " << instructions() << "\n";
-    os << prefix << "quanta " << quanta_ << "\n";
-    os << prefix << "syncs " << syncs_ << "\n";
-    os << prefix << "mmio_reads " << mmio_reads_ << "\n";
-    os << prefix << "mmio_writes " << mmio_writes_ << "\n";
-    os << prefix << "irqs_taken " << irqs_taken_ << "\n";
-    os << prefix << "wfi_count " << wfi_count_ << "\n";
-    os << prefix << "wfi_time_ps " << static_cast<uint64_t>(wfi_time_.to_seconds() * 1e12 + 0.5) << "\n";
-    os << prefix << "dmi_invalidations " << dmi_invalidations_ << "\n";
-    os << prefix << "mmio_attribution_guesses " << iss_mmio_attribution_guesses(iss_) << "\n";
+void Cpu::register_stats(Stats &stats, const std::string &prefix) const {
+    const std::string p = (prefix.empty() ? std::string(name()) : prefix) + ".";
+    stats.counter(p + "instructions", [this] { return instructions(); });
+    stats.counter(p + "quanta", &quanta_);
+    stats.counter(p + "syncs", &syncs_);
+    stats.counter(p + "mmio_reads", &mmio_reads_);
+    stats.counter(p + "mmio_writes", &mmio_writes_);
+    stats.counter(p + "irqs_taken", &irqs_taken_);
+    stats.counter(p + "wfi_count", &wfi_count_);
+    stats.counter(p + "wfi_time_ps",
+                  [this] { return static_cast<uint64_t>(wfi_time_.to_seconds() * 1e12 + 0.5); });
+    stats.counter(p + "dmi_invalidations", &dmi_invalidations_);
+    stats.counter(p + "mmio_attribution_guesses", [this] { return iss_mmio_attribution_guesses(iss_); });
 }
 
 void Cpu::trace(sc_core::sc_trace_file *tf) const {
     sc_core::sc_trace(tf, wfi_signal_, std::string(name()) + ".wfi");
     sc_core::sc_trace(tf, irq, std::string(name()) + ".irq");
+    sc_core::sc_trace(tf, pc_signal_, pc_signal_.name());
+    pc_traced_ = true;
 }
 
 } // namespace vp

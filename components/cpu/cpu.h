@@ -19,6 +19,9 @@
 
 #include "gdb_stub.h"
 #include "iss.h"
+#include "stats.h"
+#include "timed.h"
+#include "trace.h"
 
 namespace vp {
 
@@ -114,8 +117,14 @@ class Cpu : public sc_core::sc_module {
     uint64_t irqs_taken() const { return irqs_taken_; }
     uint64_t wfi_count() const { return wfi_count_; }
     sc_core::sc_time wfi_time() const { return wfi_time_; }
-    void dump_stats(std::ostream &os) const;
+    // Registers the CPU's statistics as `PREFIX.name` (PREFIX: the module name when empty).
+    void register_stats(Stats &stats, const std::string &prefix = "") const;
+    // Adds wfi, irq and pc (the PC at the end of every ISS run, at that run's simulated time) to a trace
+    // file.
     void trace(sc_core::sc_trace_file *tf) const;
+    // Text trace (docs/trace.md): interrupts taken, as lines of component "cpu" (the module name); nullptr
+    // turns it off.
+    void set_trace(Trace *trace) { trace_ = trace; }
 
   private:
     void run();
@@ -156,6 +165,9 @@ class Cpu : public sc_core::sc_module {
     sc_core::sc_event never_; // waited on once the time limit is reached
     uint64_t syncs_ = 0;
     sc_core::sc_signal<bool> wfi_signal_;
+    TimedSignal<uint64_t> pc_signal_{"pc"};
+    mutable bool pc_traced_ = false; // trace() was called: keep pc_signal_ up to date
+    Trace *trace_ = nullptr;
 
     uint64_t quanta_ = 0;
     uint64_t mmio_reads_ = 0;

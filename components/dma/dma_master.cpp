@@ -3,6 +3,7 @@
 #include "reg_access.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <ostream>
 #include <stdexcept>
 
@@ -125,6 +126,16 @@ void DmaMaster::write_reg(uint64_t offset, uint32_t value) {
                 job_result_ = kDone;
                 job_fault_addr_ = 0;
                 ++counters_.jobs;
+                if (trace_ && trace_->wants(name(), "cmd_start")) {
+                    char fields[160];
+                    std::snprintf(fields, sizeof fields,
+                                  "src=0x%llx dst=0x%llx len=0x%x sid=0x%x ssv=%d ssid=0x%x attr=0x%x",
+                                  static_cast<unsigned long long>(job_.src),
+                                  static_cast<unsigned long long>(job_.dst), job_.len, job_.stream_id,
+                                  (job_.substream & kSubstreamSsv) ? 1 : 0, job_.substream & kSubstreamIdMask,
+                                  job_.attr);
+                    trace_->line(sc_core::sc_time_stamp(), name(), "cmd_start", fields);
+                }
                 work_event_.notify(sc_core::SC_ZERO_TIME); // now is the time of the write
             }
         }
@@ -202,6 +213,14 @@ void DmaMaster::finish(Status status, uint64_t fault_addr) {
     fault_addr_ = fault_addr;
     if (status != kDone)
         ++counters_.faults;
+    if (trace_ && trace_->wants(name(), "cmd_end")) {
+        static const char *const kNames[] = {"idle", "busy", "done", "read_fault", "write_fault"};
+        char fields[128];
+        std::snprintf(fields, sizeof fields, "status=%s bytes=0x%x fault=0x%llx",
+                      status <= kWriteFault ? kNames[status] : "?", bytes_done_,
+                      static_cast<unsigned long long>(fault_addr));
+        trace_->line(sc_core::sc_time_stamp(), name(), "cmd_end", fields);
+    }
     irq_event_.notify(sc_core::SC_ZERO_TIME);
 }
 
@@ -251,7 +270,11 @@ void DmaMaster::lane_thread(unsigned index) {
 void DmaMaster::irq_method() {
     // Runs in the delta cycle after a state change, at the simulated time of that change.
     const bool finished = status_ == kDone || status_ == kReadFault || status_ == kWriteFault;
-    irq_writer_.write_at(sc_core::sc_time_stamp(), irq_enable_ && finished);
+    const bool level = irq_enable_ && finished;
+    irq_writer_.write_at(sc_core::sc_time_stamp(), level);
+    if (level != irq_level_ && trace_)
+        trace_->line(sc_core::sc_time_stamp(), name(), "irq", level ? "level=1" : "level=0");
+    irq_level_ = level;
 }
 
 void DmaMaster::stats(const std::function<void(const std::string &, uint64_t)> &cb) const {
@@ -262,10 +285,9 @@ void DmaMaster::stats(const std::function<void(const std::string &, uint64_t)> &
     cb("transactions", counters_.transactions);
 }
 
-void DmaMaster::dump_stats(std::ostream &os) const {
-    stats([&os, this](const std::string &name, uint64_t value) {
-        os << this->name() << '.' << name << ' ' << value << '\n';
-    });
+void DmaMaster::register_stats(Stats &stats, const std::string &prefix) const {
+    const std::string p = (prefix.empty() ? std::string(name()) : prefix) + ".";
+    stats.counters_from(p.substr(0, p.size() - 1), [this](const auto &each) { this->stats(each); });
 }
 
 } // namespace vp

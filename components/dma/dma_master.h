@@ -15,7 +15,9 @@
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
 
+#include "stats.h"
 #include "timed.h"
+#include "trace.h"
 #include "txn_attr.h"
 
 namespace vp {
@@ -75,7 +77,11 @@ class DmaMaster : public sc_core::sc_module {
     };
     const Counters &counters() const { return counters_; }
     void stats(const std::function<void(const std::string &name, uint64_t value)> &cb) const;
-    void dump_stats(std::ostream &os) const;
+    // Registers the statistics as `PREFIX.name` (PREFIX: the module name when empty).
+    void register_stats(Stats &stats, const std::string &prefix = "") const;
+    // Text trace (docs/trace.md): job start and end and IRQ edges as lines of component "dma" (the module
+    // name); nullptr turns it off.
+    void set_trace(Trace *trace) { trace_ = trace; }
 
   private:
     struct Job {
@@ -131,6 +137,8 @@ class DmaMaster : public sc_core::sc_module {
     TimedWriter<bool> irq_writer_; // the only writer of irq
     std::vector<Lane> lanes_;
     Counters counters_;
+    Trace *trace_ = nullptr;
+    bool irq_level_ = false; // last level written, for the trace's edges
 };
 
 } // namespace vp

@@ -3,6 +3,7 @@
 #include "gicv2.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <stdexcept>
 
 namespace vp {
@@ -147,6 +148,11 @@ void GicV2::set_ppi_level(unsigned ppi, bool level) {
 
 void GicV2::set_line(unsigned intid, bool level) {
     const bool rising = level && !line_level_[intid];
+    if (trace_ && level != line_level_[intid]) {
+        char fields[48];
+        std::snprintf(fields, sizeof fields, "intid=%u level=%d", intid, level ? 1 : 0);
+        trace_->line(sc_core::sc_time_stamp(), name(), "irq", fields);
+    }
     line_level_[intid] = level;
     if (rising) {
         ++raised_[class_of(intid)];
@@ -532,6 +538,10 @@ uint32_t GicV2::read_v2m(uint64_t offset) const {
     }
 }
 
+void GicV2::trace(sc_core::sc_trace_file *tf) {
+    sc_core::sc_trace(tf, msi_count_, msi_count_.name());
+}
+
 void GicV2::write_v2m(uint64_t offset, uint32_t value) {
     if (offset != kV2M_MSI_SETSPI_NS) {
         return;
@@ -541,6 +551,12 @@ void GicV2::write_v2m(uint64_t offset, uint32_t value) {
         return;
     }
     ++msi_accepted_;
+    msi_count_.change_at(sc_core::sc_time_stamp(), msi_accepted_);
+    if (trace_) {
+        char fields[32];
+        std::snprintf(fields, sizeof fields, "intid=%u", value);
+        trace_->line(sc_core::sc_time_stamp(), name(), "msi", fields);
+    }
     // An MSI is an event, so it latches pending whatever ICFGR says about the SPI.
     make_pending(value);
     update();
@@ -668,19 +684,19 @@ unsigned int GicV2::dbg_v2m(tlm::tlm_generic_payload &trans) {
     return debug_read(Frame::kV2m, trans);
 }
 
-void GicV2::dump_stats(std::ostream &os) const {
+void GicV2::register_stats(Stats &stats, const std::string &prefix) const {
+    const std::string p = (prefix.empty() ? std::string(name()) : prefix) + ".";
     static const char *const kClassNames[kNumClasses] = {"sgi", "ppi", "spi"};
-    const std::string prefix = std::string(name()) + ".";
     for (unsigned c = 0; c < kNumClasses; ++c) {
-        os << prefix << "raised_" << kClassNames[c] << " " << raised_[c] << "\n";
-        os << prefix << "acknowledged_" << kClassNames[c] << " " << acknowledged_[c] << "\n";
+        stats.counter(p + "raised_" + kClassNames[c], &raised_[c]);
+        stats.counter(p + "acknowledged_" + kClassNames[c], &acknowledged_[c]);
     }
-    os << prefix << "spurious_acknowledges " << spurious_ << "\n";
-    os << prefix << "end_of_interrupts " << eois_ << "\n";
-    os << prefix << "msi_accepted " << msi_accepted_ << "\n";
-    os << prefix << "msi_ignored " << msi_ignored_ << "\n";
-    os << prefix << "bad_accesses " << bad_accesses_ << "\n";
-    os << prefix << "ignored_line_changes " << ignored_line_changes_ << "\n";
+    stats.counter(p + "spurious_acknowledges", &spurious_);
+    stats.counter(p + "end_of_interrupts", &eois_);
+    stats.counter(p + "msi_accepted", &msi_accepted_);
+    stats.counter(p + "msi_ignored", &msi_ignored_);
+    stats.counter(p + "bad_accesses", &bad_accesses_);
+    stats.counter(p + "ignored_line_changes", &ignored_line_changes_);
 }
 
 } // namespace vp

@@ -12,7 +12,9 @@
 #include <tlm>
 #include <tlm_utils/simple_target_socket.h>
 
+#include "stats.h"
 #include "timed.h"
+#include "trace.h"
 
 namespace vp {
 
@@ -98,7 +100,13 @@ class GicV2 : public sc_core::sc_module {
     uint64_t msi_accepted() const { return msi_accepted_; }
     uint64_t msi_ignored() const { return msi_ignored_; }
     uint64_t bad_accesses() const { return bad_accesses_; }
-    void dump_stats(std::ostream &os) const;
+    // Registers the statistics as `PREFIX.name` (PREFIX: the module name when empty).
+    void register_stats(Stats &stats, const std::string &prefix = "") const;
+    // Text trace (docs/trace.md): interrupt line edges and GICv2m MSIs as lines of component "gic" (the
+    // module name); nullptr turns it off.
+    void set_trace(Trace *trace) { trace_ = trace; }
+    // Adds the count of accepted GICv2m MSIs (msi_count), changing at each MSI's time.
+    void trace(sc_core::sc_trace_file *tf);
 
   private:
     enum class Frame { kDistributor, kCpuInterface, kV2m };
@@ -176,6 +184,8 @@ class GicV2 : public sc_core::sc_module {
     sc_core::sc_event irq_changed_;
     TimedActions writes_;          // register writes and MSIs, each applied at its annotated time
     TimedWriter<bool> irq_writer_; // the only writer of irq_out
+    Trace *trace_ = nullptr;
+    TimedSignal<uint64_t> msi_count_{"msi_count"};
 
     std::array<uint64_t, kNumClasses> raised_{};
     std::array<uint64_t, kNumClasses> acknowledged_{};

@@ -158,14 +158,14 @@ void Router::invalidate_direct_mem_ptr(int port, sc_dt::uint64 start, sc_dt::uin
     }
 }
 
-void Router::dump_stats(std::ostream &os) const {
-    const std::string prefix = std::string(name()) + ".";
-    os << prefix << "transactions " << transactions_ << "\n";
-    os << prefix << "address_errors " << address_errors_ << "\n";
-    os << prefix << "dmi_requests " << dmi_requests_ << "\n";
-    os << prefix << "dmi_grants " << dmi_grants_ << "\n";
-    os << prefix << "dmi_invalidations " << dmi_invalidations_ << "\n";
-    os << prefix << "debug_accesses " << debug_accesses_ << "\n";
+void Router::register_stats(Stats &stats, const std::string &prefix) const {
+    const std::string p = (prefix.empty() ? std::string(name()) : prefix) + ".";
+    stats.counter(p + "transactions", &transactions_);
+    stats.counter(p + "address_errors", &address_errors_);
+    stats.counter(p + "dmi_requests", &dmi_requests_);
+    stats.counter(p + "dmi_grants", &dmi_grants_);
+    stats.counter(p + "dmi_invalidations", &dmi_invalidations_);
+    stats.counter(p + "debug_accesses", &debug_accesses_);
 }
 
 } // namespace vp

@@ -12,6 +12,8 @@
 #include <tlm_utils/multi_passthrough_initiator_socket.h>
 #include <tlm_utils/multi_passthrough_target_socket.h>
 
+#include "stats.h"
+
 namespace vp {
 
 class Router : public sc_core::sc_module {
@@ -33,7 +35,8 @@ class Router : public sc_core::sc_module {
     uint64_t dmi_grants() const { return dmi_grants_; }
     uint64_t dmi_invalidations() const { return dmi_invalidations_; }
     uint64_t debug_accesses() const { return debug_accesses_; }
-    void dump_stats(std::ostream &os) const;
+    // Registers the statistics as `PREFIX.name` (PREFIX: the module name when empty).
+    void register_stats(Stats &stats, const std::string &prefix = "") const;
 
   private:
     struct Window {

@@ -124,15 +124,15 @@ unsigned int Memory::transport_dbg(tlm::tlm_generic_payload &trans) {
     return len;
 }
 
-void Memory::dump_stats(std::ostream &os) const {
-    const std::string prefix = std::string(name()) + ".";
-    os << prefix << "reads " << reads_ << "\n";
-    os << prefix << "writes " << writes_ << "\n";
-    os << prefix << "bytes_read " << bytes_read_ << "\n";
-    os << prefix << "bytes_written " << bytes_written_ << "\n";
-    os << prefix << "address_errors " << address_errors_ << "\n";
-    os << prefix << "dmi_grants " << dmi_grants_ << "\n";
-    os << prefix << "debug_accesses " << debug_accesses_ << "\n";
+void Memory::register_stats(Stats &stats, const std::string &prefix) const {
+    const std::string p = (prefix.empty() ? std::string(name()) : prefix) + ".";
+    stats.counter(p + "reads", &reads_);
+    stats.counter(p + "writes", &writes_);
+    stats.counter(p + "bytes_read", &bytes_read_);
+    stats.counter(p + "bytes_written", &bytes_written_);
+    stats.counter(p + "address_errors", &address_errors_);
+    stats.counter(p + "dmi_grants", &dmi_grants_);
+    stats.counter(p + "debug_accesses", &debug_accesses_);
 }
 
 } // namespace vp

@@ -9,6 +9,8 @@
 #include <tlm>
 #include <tlm_utils/simple_target_socket.h>
 
+#include "stats.h"
+
 namespace vp {
 
 class Memory : public sc_core::sc_module {
@@ -35,7 +37,8 @@ class Memory : public sc_core::sc_module {
     uint64_t address_errors() const { return address_errors_; }
     uint64_t dmi_grants() const { return dmi_grants_; }
     uint64_t debug_accesses() const { return debug_accesses_; }
-    void dump_stats(std::ostream &os) const;
+    // Registers the statistics as `PREFIX.name` (PREFIX: the module name when empty).
+    void register_stats(Stats &stats, const std::string &prefix = "") const;
 
   private:
     void b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay);

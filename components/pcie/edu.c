@@ -82,6 +82,8 @@ static void later(edu *e, uint64_t ps, void (*fn)(void *), void *arg) {
 
 static void dma_end(edu *e) {
     e->dma_cmd &= ~(uint64_t)EDU_DMA_RUN;
+    if (pcie_ep_tracing(e->ep))
+        pcie_ep_tracef(e->ep, "cmd_end", "cmd=DMA errors_total=%llu", (unsigned long long)e->c.dma_errors);
     if (e->dma_cmd & EDU_DMA_IRQ)
         raise_irq(e, EDU_IRQ_DMA);
 }
@@ -112,6 +114,10 @@ static void dma_start(void *arg) {
     }
     e->c.dma_transfers++;
     e->c.dma_bytes += count;
+    if (pcie_ep_tracing(e->ep))
+        pcie_ep_tracef(e->ep, "cmd_start", "cmd=DMA dir=%s ram=0x%llx edu=0x%llx count=0x%llx",
+                       to_ram ? "to_ram" : "from_ram", (unsigned long long)ram, (unsigned long long)edu_addr,
+                       (unsigned long long)count);
     uint8_t *buf = e->buf + (edu_addr - EDU_DMA_BUF_ADDR);
     uint32_t first = PAGE - (uint32_t)(ram & (PAGE - 1));
     if (first > count)
@@ -269,14 +275,14 @@ edu *edu_create(const edu_params *p, const pcie_ep_host_ops *ops, void *ctx, cha
     e->ops = *ops;
     e->ctx = ctx;
     e->ram_mask = p->dma_mask >= 64 ? ~UINT64_C(0) : (UINT64_C(1) << p->dma_mask) - 1;
-    pcie_ep_params ep = {.vendor_id = EDU_VENDOR_ID,
-                         .device_id = EDU_DEVICE_ID,
-                         .revision = 0x10,
-                         /* QEMU sets the 16-bit class to PCI_CLASS_OTHERS (0x00ff): base class 0x00,
-                          * sub-class 0xff. */
-                         .class_code = 0x00FF00,
-                         .msi = true,
-                         .intx_pin = 1};
+    pcie_ep_params ep = {
+        .vendor_id = EDU_VENDOR_ID,
+        .device_id = EDU_DEVICE_ID,
+        .revision = 0x10,
+        /* QEMU sets the 16-bit class to PCI_CLASS_OTHERS (0x00ff): base class 0x00, sub-class 0xff. */
+        .class_code = 0x00FF00,
+        .msi = true,
+        .intx_pin = 1};
     ep.bar_size[0] = EDU_BAR_SIZE;
     e->ep = pcie_ep_create(&ep, ops, ctx);
     e->ag = e->ep ? pcie_agent_create(e->ep, agent_done, e) : NULL;

@@ -1,5 +1,7 @@
 #include "pcie_ep.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -305,6 +307,29 @@ static void build_config(pcie_ep *ep) {
         ep->wmask[CFG_INT_LINE] = 0xFF; /* software's note of the routing; the function does not use it */
     build_legacy_caps(ep);
     build_ext_caps(ep);
+}
+
+void pcie_ep_pri_outstanding(const pcie_ep *ep, uint32_t *requests, uint32_t *groups) {
+    uint32_t n = 0;
+    for (unsigned i = 0; i < PCIE_EP_PRG_INDEXES; i++)
+        n += ep->prg[i].outstanding != 0;
+    *requests = ep->pri_outstanding;
+    *groups = n;
+}
+
+bool pcie_ep_tracing(const pcie_ep *ep) {
+    return ep->ops.trace != NULL;
+}
+
+void pcie_ep_tracef(pcie_ep *ep, const char *kind, const char *fmt, ...) {
+    if (!ep->ops.trace)
+        return;
+    char fields[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(fields, sizeof(fields), fmt, ap);
+    va_end(ap);
+    ep->ops.trace(ep->ctx, kind, fields);
 }
 
 pcie_ep *pcie_ep_create(const pcie_ep_params *params, const pcie_ep_host_ops *ops, void *ctx) {
@@ -749,14 +774,16 @@ static atc_entry make_entry(const pcie_ep_access *a, const pcie_ep_ats_cpl *c) {
 
 static void atc_insert(pcie_ep *ep, const pcie_ep_access *a, atc_entry e) {
     e.id = ep->next_id++;
-    /* A refill of the same translation replaces the old entry rather than shadowing it. */
+    /* A refill of the same translation replaces the old entry rather than shadowing it, also while translated
+     * requests are in flight through it: each of them keeps its own copy of the entry (for the invalidation
+     * drain) and releases `uses` only on an entry with its id. Taking another way instead (as this did while
+     * `uses` was non-zero) filled a set with copies of one page whenever several accesses of that page missed
+     * at once, evicting every other page of the set. */
     pcie_ep_access probe = *a;
     probe.addr = e.ubase;
     uint32_t old = atc_find(ep, &probe, false);
     uint32_t slot;
-    if (old != VP_SETASSOC_NONE &&
-        ((atc_entry *)vp_setassoc_entry(&ep->atc, old))->size_log2 == e.size_log2 &&
-        ((atc_entry *)vp_setassoc_entry(&ep->atc, old))->uses == 0)
+    if (old != VP_SETASSOC_NONE && ((atc_entry *)vp_setassoc_entry(&ep->atc, old))->size_log2 == e.size_log2)
         slot = old;
     else
         slot = vp_setassoc_victim(&ep->atc, vp_setassoc_set_first(&ep->atc, atc_key(e.ubase, e.size_log2)));
@@ -838,9 +865,20 @@ pcie_ep_result pcie_ep_dma(pcie_ep *ep, const pcie_ep_access *access, uint32_t *
     inflight *q = &ep->req[t];
     if (ats_enabled(ep) && !a.untranslated) {
         uint32_t s = atc_find(ep, &a, true);
-        if (s == VP_SETASSOC_NONE)
+        char pasid[16] = "-";
+        if (ep->ops.trace && a.pasid_valid)
+            snprintf(pasid, sizeof(pasid), "0x%x", a.pasid);
+        if (s == VP_SETASSOC_NONE) {
+            if (ep->ops.trace)
+                pcie_ep_tracef(ep, "atc", "miss addr=0x%llx pasid=%s dir=%s", (unsigned long long)a.addr,
+                               pasid, a.write ? "w" : "r");
             return PCIE_EP_ATC_MISS;
+        }
         atc_entry *e = vp_setassoc_entry(&ep->atc, s);
+        if (ep->ops.trace)
+            pcie_ep_tracef(ep, "atc", "hit addr=0x%llx pasid=%s dir=%s out=0x%llx",
+                           (unsigned long long)a.addr, pasid, a.write ? "w" : "r",
+                           (unsigned long long)(e->tbase + (a.addr - e->ubase)));
         if (!e->u) {
             if (a.write ? !e->w : !e->r || (a.exec && !e->x)) {
                 ep->st.requests_denied++;

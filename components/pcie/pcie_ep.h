@@ -132,6 +132,9 @@ typedef struct pcie_ep_host_ops {
     void (*msi_write)(void *ctx, uint64_t addr, uint32_t data);
     /* Assert_INTx / Deassert_INTx for the function's Interrupt Pin. May be NULL when intx_pin is 0. */
     void (*set_intx)(void *ctx, bool asserted);
+    /* One record of the platform's text trace (docs/trace.md), made now: KIND is one word, FIELDS the rest
+     * of the line. The host adds the time and the function's name. May be NULL (no trace). */
+    void (*trace)(void *ctx, const char *kind, const char *fields);
 } pcie_ep_host_ops;
 
 /* What a personality (the device logic behind the function) hears from the core. Every member may be NULL. */
@@ -159,6 +162,11 @@ pcie_ep *pcie_ep_create(const pcie_ep_params *params, const pcie_ep_host_ops *op
 void pcie_ep_destroy(pcie_ep *ep);
 /* Attaches the personality; done once, right after create. */
 void pcie_ep_set_device(pcie_ep *ep, const pcie_ep_device_ops *ops, void *dev);
+
+/* A trace record through the host's trace op (nothing when it is NULL): for the core and its personality. */
+bool pcie_ep_tracing(const pcie_ep *ep);
+void pcie_ep_tracef(pcie_ep *ep, const char *kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* The enables software set, for the personality and the shell. */
 bool pcie_ep_memory_enabled(const pcie_ep *ep);     /* Command.Memory Space */
@@ -276,6 +284,9 @@ void pcie_ep_get_stats(const pcie_ep *ep, pcie_ep_stats *stats);
 /* The same counters as stable `name value` pairs, named like the pcie_ep_stats members, in member order. */
 void pcie_ep_stats_each(const pcie_ep *ep, void (*cb)(void *arg, const char *name, uint64_t value),
                         void *arg);
+
+/* Page requests sent and not yet answered, and the groups (PRG indexes) they belong to. */
+void pcie_ep_pri_outstanding(const pcie_ep *ep, uint32_t *requests, uint32_t *groups);
 
 /* Sends one Page Request (PRI enabled, not stopped by a Response Failure, a credit of the Outstanding Page
  * Request Allocation left). */

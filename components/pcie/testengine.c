@@ -315,6 +315,19 @@ static void launch(te_frame *f) {
     issue_pieces(t, t->addr, write);
 }
 
+static const char *command_name(uint32_t cmd) {
+    switch (cmd) {
+    case TE_ENGINE_MEMCPY:
+        return "MEMCPY";
+    case TE_ENGINE_RAND48:
+        return "RAND48";
+    case TE_ENGINE_SUM64:
+        return "SUM64";
+    default:
+        return "?";
+    }
+}
+
 static void end_command(te_frame *f) {
     testengine *te = f->te;
     if (f->aborting && !f->failed && f->next < f->ntx) {
@@ -334,6 +347,10 @@ static void end_command(te_frame *f) {
     }
     if (f->aborting)
         te->c.aborted++;
+    if (pcie_ep_tracing(te->ep))
+        pcie_ep_tracef(te->ep, "cmd_end", "frame=%u cmd=%s status=%s fault=0x%llx%s",
+                       (unsigned)(f - te->frames), command_name(f->cmd), f->failed ? "error" : "halted",
+                       (unsigned long long)f->fault, f->aborting ? " aborted" : "");
     if (f->msiaddress == 1) {
         if (pcie_ep_raise_msix(te->ep, (uint16_t)f->msidata)) {
             te->c.msi_sent++;
@@ -434,6 +451,9 @@ static void start_command(te_frame *f, uint32_t cmd) {
     if (misconfigured(f, cmd) || !alloc_txns(f)) {
         put32(f->user, TE_CMD, TE_ENGINE_FRAME_MISCONFIGURED);
         te->c.misconfigured++;
+        if (pcie_ep_tracing(te->ep))
+            pcie_ep_tracef(te->ep, "cmd_end", "frame=%u cmd=0x%x status=misconfigured",
+                           (unsigned)(f - te->frames), cmd);
         return;
     }
     uint32_t attrs = get32(f->user, TE_ATTRIBUTES), sub = get32(f->priv, TE_SUBSTREAMID);
@@ -468,6 +488,18 @@ static void start_command(te_frame *f, uint32_t cmd) {
         put64(f->user, TE_UDATA + 8, 0);
     put32(f->user, TE_CMD, cmd);
     f->running = true;
+    if (pcie_ep_tracing(te->ep)) {
+        char pasid[16] = "-";
+        if (f->pasid_valid)
+            snprintf(pasid, sizeof(pasid), "0x%x", f->pasid);
+        pcie_ep_tracef(
+            te->ep, "cmd_start",
+            "frame=%u cmd=%s begin=0x%llx end=0x%llx stride=0x%llx dest=0x%llx pasid=%s ats=%d pri=%d "
+            "txns=%llu",
+            (unsigned)(f - te->frames), command_name(cmd), (unsigned long long)f->begin,
+            (unsigned long long)f->end, (unsigned long long)f->stride, (unsigned long long)f->dest, pasid,
+            f->ats, f->pri, (unsigned long long)f->ntx);
+    }
     f->spacing_ok = !f->tick_pending;
     frame_pump(f);
 }

@@ -209,12 +209,12 @@ unsigned int Pl011::transport_dbg(tlm::tlm_generic_payload &trans) {
     return done;
 }
 
-void Pl011::dump_stats(std::ostream &os) const {
-    const std::string prefix = std::string(name()) + ".";
-    os << prefix << "bytes_transmitted " << bytes_transmitted_ << "\n";
-    os << prefix << "register_reads " << register_reads_ << "\n";
-    os << prefix << "register_writes " << register_writes_ << "\n";
-    os << prefix << "bad_accesses " << bad_accesses_ << "\n";
+void Pl011::register_stats(Stats &stats, const std::string &prefix) const {
+    const std::string p = (prefix.empty() ? std::string(name()) : prefix) + ".";
+    stats.counter(p + "bytes_transmitted", &bytes_transmitted_);
+    stats.counter(p + "register_reads", &register_reads_);
+    stats.counter(p + "register_writes", &register_writes_);
+    stats.counter(p + "bad_accesses", &bad_accesses_);
 }
 
 } // namespace vp

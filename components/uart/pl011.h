@@ -10,6 +10,7 @@
 #include <tlm>
 #include <tlm_utils/simple_target_socket.h>
 
+#include "stats.h"
 #include "timed.h"
 
 namespace vp {
@@ -51,7 +52,8 @@ class Pl011 : public sc_core::sc_module {
     uint64_t register_reads() const { return register_reads_; }
     uint64_t register_writes() const { return register_writes_; }
     uint64_t bad_accesses() const { return bad_accesses_; }
-    void dump_stats(std::ostream &os) const;
+    // Registers the statistics as `PREFIX.name` (PREFIX: the module name when empty).
+    void register_stats(Stats &stats, const std::string &prefix = "") const;
 
   private:
     void b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay);

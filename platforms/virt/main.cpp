@@ -77,7 +77,8 @@ struct Options {
 
 const char *const kUsage =
     "usage: smmuv3-vp [--firmware] ELF [--config FILE] [--quantum INSNS] [--max-sim-time TIME]\n"
-    "                 [--log-level L] [--vcd FILE] [--stats FILE] [--trace FILE] [--set KEY=VALUE]...\n"
+    "                 [--log-level L] [--vcd FILE] [--stats FILE] [--trace FILE] [--trace-filter SPEC]\n"
+    "                 [--set KEY=VALUE]...\n"
     "                 [--gdb PORT [--gdb-wait]] [--print-config] [--help] [--version]\n"
     "Runs an AArch64 ELF on the SMMUv3 virtual platform (QEMU virt memory map, highmem=off).\n"
     "  --firmware ELF      AArch64 ELF64 executable (also accepted as a bare argument); PT_LOAD segments go "
@@ -87,9 +88,12 @@ const char *const kUsage =
     "  --quantum INSNS     instructions per quantum (same as cpu.quantum; overrides the file)\n"
     "  --max-sim-time TIME stop after TIME of simulated time (10ms, 5us, 2s, 100ns): exit 120\n"
     "  --log-level L       error|warn|info|debug (default warn)\n"
-    "  --vcd FILE          write IRQ lines and CPU state as a VCD waveform\n"
-    "  --stats FILE        write every component's statistics as one flat JSON object\n"
-    "  --trace FILE        write the text trace of the SMMU (same as trace.file)\n"
+    "  --vcd FILE          write the platform's signals as a VCD waveform (waves/README.md)\n"
+    "  --stats FILE        write every component's statistics as one JSON document (docs/stats.md)\n"
+    "  --trace FILE        write the text trace, one line per architectural step of every component\n"
+    "                      (docs/trace.md; same as trace.file)\n"
+    "  --trace-filter SPEC keep only some trace lines: comma-separated COMPONENT[/KIND] terms, '-'\n"
+    "                      excludes (e.g. smmu/xlate,pcie or -smmu/tlb; same as trace.filter)\n"
     "  --set KEY=VALUE     set a configuration key (repeatable; overrides the file)\n"
     "  --gdb PORT          serve GDB's remote protocol on localhost:PORT (0: any free port, printed); a\n"
     "                      debugger that connects stops the CPU; simulated time stands still while GDB holds "
@@ -142,8 +146,8 @@ Options parse_command_line(int argc, char **argv) {
             arg = arg.substr(0, equals);
         }
         static const std::vector<std::string> with_value = {
-            "--firmware", "--config", "--quantum", "--max-sim-time", "--log-level",
-            "--vcd",      "--stats",  "--trace",   "--set",          "--gdb"};
+            "--firmware", "--config", "--quantum", "--max-sim-time", "--log-level",   "--vcd",
+            "--stats",    "--trace",  "--set",     "--gdb",          "--trace-filter"};
         bool known = false;
         for (const std::string &name : with_value)
             known = known || name == arg;
@@ -185,6 +189,8 @@ Options parse_command_line(int argc, char **argv) {
             options.stats = value;
         } else if (arg == "--trace") {
             options.overrides.emplace_back("trace.file", value);
+        } else if (arg == "--trace-filter") {
+            options.overrides.emplace_back("trace.filter", value);
         } else if (arg == "--gdb") {
             char *end = nullptr;
             unsigned long port = std::strtoul(value.c_str(), &end, 10);
@@ -430,7 +436,7 @@ int run(int argc, char **argv) {
     }
     if (!options.stats.empty()) {
         std::ofstream stats(options.stats);
-        platform.write_stats_json(stats, outcome.status);
+        platform.write_stats_json(stats, outcome.status, host_seconds);
         stats.close();
         if (stats.fail()) {
             say(LogLevel::Error, "error: cannot write statistics file '" + options.stats + "'");

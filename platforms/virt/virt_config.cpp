@@ -2,6 +2,7 @@
 
 #include "dma_master.h"
 #include "endpoint.h"
+#include "trace.h"
 
 #include <cstdint>
 #include <cstdio>
@@ -246,12 +247,27 @@ void register_virt_params(ParamRegistry &registry, VirtConfig &config) {
         text_value(config.uart_file));
 
     registry.add(
-        "trace.file", "PATH", "write the text trace of the SMMU (one line per event) to PATH",
+        "trace.file", "PATH",
+        "write the text trace (one line per architectural step of every component, docs/trace.md) to PATH",
         [&config](const std::string &value) -> std::string {
             config.trace_file = value;
             return "";
         },
         text_value(config.trace_file));
+    registry.add(
+        "trace.filter", "SPEC",
+        "keep only these trace lines: comma-separated COMPONENT[/KIND] terms, '-' excludes (e.g. "
+        "smmu/xlate,pcie,"
+        "-pcie.rc)",
+        [&config](const std::string &value) -> std::string {
+            std::string error;
+            Trace probe;
+            if (!probe.set_filter(value, &error))
+                return error;
+            config.trace_filter = value;
+            return "";
+        },
+        text_value(config.trace_filter));
 
     // SMMUv3: raw ID registers as the FVP model takes them, checked by smmu_params_validate() at start-up.
     for (unsigned i = 0; i < 6; i++)

@@ -30,7 +30,8 @@ struct VirtConfig {
     double cpu_ns_per_insn = 1.0;
     std::vector<CpuAlias> cpu_aliases;
     std::string uart_file;
-    std::string trace_file; // text trace of the SMMU (and later PCIe) models
+    std::string trace_file;   // the text trace of every component (docs/trace.md)
+    std::string trace_filter; // which components / kinds it keeps (vp::Trace::set_filter); empty: all
 
     // SMMUv3 at 0x0905_0000: raw ID registers, caches and latencies (smmu_params_default()).
     smmu_params smmu = default_smmu_params();

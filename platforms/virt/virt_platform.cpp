@@ -20,39 +20,10 @@ constexpr uint32_t kPsciFeatures = 0x8400000a;
 constexpr uint64_t kPsciVersion1_1 = 0x00010001;
 constexpr uint64_t kPsciSuccess = 0;
 constexpr uint64_t kPsciNotSupported = ~0ull; // -1
-
-bool is_number(const std::string &text) {
-    if (text.empty())
-        return false;
-    size_t i = text[0] == '-' ? 1 : 0;
-    bool digits = false, dot = false;
-    for (; i < text.size(); i++) {
-        if (std::isdigit(static_cast<unsigned char>(text[i])))
-            digits = true;
-        else if (text[i] == '.' && !dot)
-            dot = true;
-        else
-            return false;
-    }
-    return digits;
-}
-
-std::string json_string(const std::string &text) {
-    std::string out = "\"";
-    for (char c : text) {
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += c;
-        } else if (static_cast<unsigned char>(c) < 0x20) {
-            char escaped[8];
-            std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
-            out += escaped;
-        } else {
-            out += c;
-        }
-    }
-    return out + "\"";
-}
+// PSCI_FEATURES answers success for this ID (an SMCCC vendor-specific hypervisor service number) only on this
+// platform: firmware asks it to find out, safely, that the firmware marker register exists (QEMU answers
+// NOT_SUPPORTED; an access to the register's address would abort there).
+constexpr uint32_t kFeatureFirmwareMarker = 0x86005650;
 
 } // namespace
 
@@ -81,11 +52,22 @@ VirtPlatform::VirtPlatform(const VirtConfig &config) : config_(config), ram_("ra
     add_smmu_and_dma(config);
     add_pcie(config);
 
+    try {
+        router_.add_target(marker_.socket, kMarkerBase, FirmwareMarker::kRegSpaceSize, "marker");
+    } catch (const std::invalid_argument &error) {
+        throw ConfigError(std::string("firmware marker at 0x0c010000: ") + error.what());
+    }
+
     if (!config.trace_file.empty()) {
+        std::string error;
+        if (!trace_.set_filter(config.trace_filter, &error))
+            throw ConfigError("trace.filter: " + error);
         trace_stream_ = std::make_unique<std::ofstream>(config.trace_file);
         if (!*trace_stream_)
             throw ConfigError("trace.file: cannot open '" + config.trace_file + "'");
-        smmu_->set_trace_stream(trace_stream_.get());
+        trace_.set_stream(trace_stream_.get());
+        trace_.set_time_ordered(true);
+        attach_trace();
     }
     if (!config.uart_file.empty()) {
         try {
@@ -95,6 +77,39 @@ VirtPlatform::VirtPlatform(const VirtConfig &config) : config_(config), ram_("ra
         }
     }
     cpu_->set_hvc_handler([this](const std::array<uint64_t, 4> &x) { return handle_psci(x); });
+    register_stats();
+}
+
+void VirtPlatform::register_stats() {
+    cpu_->register_stats(stats_);
+    router_.register_stats(stats_);
+    ram_.register_stats(stats_);
+    uart_.register_stats(stats_);
+    gic_.register_stats(stats_);
+    smmu_->register_stats(stats_);
+    dma_->register_stats(stats_);
+    pcie_rc_->register_stats(stats_, "pcie.rc");
+    for (const auto &endpoint : pcie_endpoints_)
+        endpoint->register_stats(stats_, "pcie." + pcie_bdf_text(endpoint->bdf()));
+    stats_.counter("platform.exit_status", [this] { return static_cast<uint64_t>(exit_status_); });
+    stats_.counter("platform.sim_time_ps",
+                   [] { return static_cast<uint64_t>(sc_core::sc_time_stamp().to_seconds() * 1e12 + 0.5); });
+    stats_.counter("platform.psci_calls", &psci_.calls);
+    stats_.host("seconds", [this] { return host_seconds_; });
+    stats_.host("mips", [this] {
+        return host_seconds_ > 0 ? static_cast<double>(cpu_->instructions()) / host_seconds_ / 1e6 : 0.0;
+    });
+}
+
+void VirtPlatform::attach_trace() {
+    cpu_->set_trace(&trace_);
+    gic_.set_trace(&trace_);
+    smmu_->set_trace(&trace_);
+    dma_->set_trace(&trace_);
+    pcie_rc_->set_trace(&trace_, "pcie.rc");
+    for (const auto &endpoint : pcie_endpoints_)
+        endpoint->set_trace(&trace_);
+    marker_.set_trace(&trace_);
 }
 
 void VirtPlatform::add_smmu_and_dma(const VirtConfig &config) {
@@ -200,7 +215,8 @@ HvcResult VirtPlatform::handle_psci(const std::array<uint64_t, 4> &x) {
     case kPsciFeatures: {
         auto queried = static_cast<uint32_t>(x[1]);
         bool supported = queried == kPsciVersion || queried == kPsciSystemOff ||
-                         queried == kPsciSystemReset || queried == kPsciFeatures;
+                         queried == kPsciSystemReset || queried == kPsciFeatures ||
+                         queried == kFeatureFirmwareMarker;
         return {supported ? kPsciSuccess : kPsciNotSupported, false};
     }
     default: // CPU_ON, CPU_SUSPEND, ... and anything unknown
@@ -242,60 +258,27 @@ void VirtPlatform::trace(sc_core::sc_trace_file *tf) {
         sc_core::sc_trace(tf, line, line.basename());
     smmu_->trace(tf);
     cpu_->trace(tf);
+    gic_.trace(tf);
+    for (const auto &endpoint : pcie_endpoints_)
+        endpoint->trace(tf);
+    marker_.trace(tf);
 }
 
 bool VirtPlatform::close_trace_file() {
     if (!trace_stream_)
         return true;
-    smmu_->set_trace_stream(nullptr);
+    smmu_->set_trace(nullptr);
+    trace_.set_stream(nullptr);
     trace_stream_->close();
     bool ok = !trace_stream_->fail();
     trace_stream_.reset();
     return ok;
 }
 
-void VirtPlatform::write_stats_json(std::ostream &os, int exit_status) const {
-    std::vector<std::pair<std::string, std::string>> entries;
-    // Every component prints `component.name value` lines (its SystemC name is the prefix).
-    auto collect = [&entries](const std::string &dump) {
-        std::istringstream lines(dump);
-        for (std::string line; std::getline(lines, line);) {
-            size_t space = line.find(' ');
-            if (space == std::string::npos)
-                continue;
-            std::string value = line.substr(space + 1);
-            entries.emplace_back(line.substr(0, space), is_number(value) ? value : json_string(value));
-        }
-    };
-    auto dump = [](const auto &component) {
-        std::ostringstream text;
-        component.dump_stats(text);
-        return text.str();
-    };
-    collect(dump(*cpu_));
-    collect(dump(router_));
-    collect(dump(ram_));
-    collect(dump(uart_));
-    collect(dump(gic_));
-    collect(dump(*smmu_));
-    collect(dump(*dma_));
-    {
-        std::ostringstream text;
-        pcie_rc_->dump_stats(text, "pcie.rc.");
-        for (const auto &endpoint : pcie_endpoints_)
-            endpoint->dump_stats(text, "pcie." + pcie_bdf_text(endpoint->bdf()) + ".");
-        collect(text.str());
-    }
-    std::ostringstream platform;
-    platform << "platform.exit_status " << exit_status << "\n";
-    platform << "platform.sim_time_ps "
-             << static_cast<uint64_t>(sc_core::sc_time_stamp().to_seconds() * 1e12 + 0.5) << "\n";
-    platform << "platform.psci_calls " << psci_.calls << "\n";
-    collect(platform.str());
-    os << "{";
-    for (size_t i = 0; i < entries.size(); i++)
-        os << (i ? ",\n " : "") << json_string(entries[i].first) << ": " << entries[i].second;
-    os << "}\n";
+bool VirtPlatform::write_stats_json(std::ostream &os, int exit_status, double host_seconds) {
+    exit_status_ = exit_status;
+    host_seconds_ = host_seconds;
+    return stats_.write_json(os);
 }
 
 } // namespace vp

@@ -17,11 +17,14 @@
 #include "elf_loader.h"
 #include "endpoint.h"
 #include "gicv2.h"
+#include "marker.h"
 #include "memory.h"
 #include "pl011.h"
 #include "root_complex.h"
 #include "router.h"
 #include "smmuv3.h"
+#include "stats.h"
+#include "trace.h"
 #include "virt_config.h"
 
 namespace vp {
@@ -48,6 +51,8 @@ class VirtPlatform {
     static constexpr uint64_t kPcieMmioBase = 0x10000000, kPcieMmioSize = 0x2eff0000; // to 0x3efe_ffff
     static constexpr unsigned kPcieIntxSpi = 3;                                       // INTA..INTD: SPIs 3..6
     static constexpr uint64_t kFirmwareBase = 0x40080000;
+    // The firmware marker register (this platform only; free on QEMU's platform bus, next to dma.base).
+    static constexpr uint64_t kMarkerBase = 0x0c010000;
 
     // Throws ConfigError if uart.file or trace.file cannot be opened, the SMMU parameters are impossible or
     // the DMA master's window or SPI collides with another device, or a PCIe endpoint or the RID map is
@@ -60,8 +65,12 @@ class VirtPlatform {
     void trace(sc_core::sc_trace_file *tf);
     // Flushes and closes the text trace file (trace.file); false if any of it could not be written.
     bool close_trace_file();
-    // Every component's statistics as `component.name value` pairs in one flat JSON object.
-    void write_stats_json(std::ostream &os, int exit_status) const;
+    // Every component's statistics as one JSON document (Stats::write_json), with `platform.exit_status`
+    // set to exit_status and the host-side figures (host seconds, MIPS) in its `host` section. false when
+    // the stream fails.
+    bool write_stats_json(std::ostream &os, int exit_status, double host_seconds);
+    // The registry every component registered its statistics in.
+    const Stats &stats() const { return stats_; }
 
     Cpu &cpu() { return *cpu_; }
     Smmuv3 &smmu() { return *smmu_; }
@@ -70,7 +79,10 @@ class VirtPlatform {
   private:
     void add_smmu_and_dma(const VirtConfig &config);
     void add_pcie(const VirtConfig &config);
+    // Hands trace_ to every component (only when trace.file is set: tracing costs nothing otherwise).
+    void attach_trace();
     HvcResult handle_psci(const std::array<uint64_t, 4> &x);
+    void register_stats();
 
     VirtConfig config_;
     PsciState psci_;
@@ -84,6 +96,11 @@ class VirtPlatform {
     std::unique_ptr<PcieRootComplex> pcie_rc_;
     std::vector<std::unique_ptr<PcieEndpoint>> pcie_endpoints_;
     std::unique_ptr<std::ofstream> trace_stream_;
+    Trace trace_; // the one text trace every component writes (trace.file, trace.filter)
+    FirmwareMarker marker_{"marker"};
+    Stats stats_;
+    int exit_status_ = 0;       // what write_stats_json reports as platform.exit_status
+    double host_seconds_ = 0.0; // host-side: only in the `host` section
     sc_core::sc_signal<bool> cpu_irq_{"cpu_irq"};
     sc_core::sc_signal<bool> uart_irq_{"uart_irq"};
     sc_core::sc_signal<bool> smmu_evtq_irq_{"smmu_evtq_irq"};

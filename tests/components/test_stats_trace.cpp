@@ -120,4 +120,25 @@ TEST(Trace, FilterByComponentKindAndExclusion) {
     EXPECT_FALSE(trace.set_filter("/cmd", &error));
 }
 
+// Two callers with different annotated delays write out of time order; the time-ordered trace holds lines
+// back until the kernel's time has passed them and writes them sorted, equal times in the order they were
+// made.
+TEST(Trace, TimeOrderedHoldsLinesUntilTheKernelPassesThem) {
+    std::ostringstream out;
+    vp::Trace trace;
+    trace.set_stream(&out);
+    trace.set_time_ordered(true);
+    trace.line_ps(3000, "smmu", "xlate", "late");
+    trace.line_ps(1000, "pcie.00:02.0", "mem", "early");
+    trace.line_ps(3000, "smmu", "xlate", "late2");
+    trace.line_ps(2000, "dma", "cmd_end", "");
+    EXPECT_EQ(out.str(), ""); // the kernel is at 0: any of them could still be preceded
+    trace.flush();
+    EXPECT_EQ(out.str(), "1000 ps pcie.00:02.0: mem early\n2000 ps dma: cmd_end\n3000 ps smmu: xlate late\n"
+                         "3000 ps smmu: xlate late2\n");
+    trace.line_ps(500, "gic", "irq", "intid=33 level=1");
+    trace.set_stream(nullptr); // writes what is held back
+    EXPECT_EQ(out.str().substr(out.str().rfind("500 ps")), "500 ps gic: irq intid=33 level=1\n");
+}
+
 } // namespace

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
 
@@ -410,10 +411,15 @@ TEST(DmaMaster, RejectsBadChunkSize) {
 
 TEST(DmaMaster, StatsListEveryCounter) {
     DmaMaster dma("dma", 1);
+    vp::Stats stats;
+    dma.register_stats(stats);
     std::ostringstream os;
-    dma.dump_stats(os);
-    for (const char *name : {"jobs 0", "bytes 0", "faults 0", "rejected_starts 0", "transactions 0"})
-        EXPECT_NE(os.str().find(name), std::string::npos) << name;
+    ASSERT_TRUE(stats.write_json(os));
+    const nlohmann::json doc = nlohmann::json::parse(os.str());
+    for (const char *name :
+         {"dma.jobs", "dma.bytes", "dma.faults", "dma.rejected_starts", "dma.transactions"})
+        EXPECT_EQ(doc.at(name), 0u) << name;
+    EXPECT_EQ(doc.size(), 5u) << os.str();
 }
 
 } // namespace

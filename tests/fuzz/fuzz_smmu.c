@@ -153,10 +153,10 @@ static uint64_t host_now(void *ctx, smmu_call *call) {
 }
 
 /* Formatting every trace line is part of what is fuzzed (FZ_OP_TRACE); the lines themselves are not kept. */
-static void host_trace(void *ctx, smmu_call *call, const char *line) {
+static void host_trace(void *ctx, smmu_call *call, const char *kind, const char *fields) {
     (void)ctx;
     (void)call;
-    FZ_CHECK(line != NULL && strlen(line) < 4096, "trace line");
+    FZ_CHECK(kind != NULL && fields != NULL && strlen(kind) < 32 && strlen(fields) < 4096, "trace line");
 }
 
 static bool host_send_msg(void *ctx, smmu_call *call, const smmu_msg *m) {

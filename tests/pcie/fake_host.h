@@ -259,7 +259,7 @@ struct Host {
         h->msi.push_back({addr, data});
     }
     static void intx_cb(void *ctx, bool level) { static_cast<Host *>(ctx)->intx.push_back(level); }
-    pcie_ep_host_ops ops() { return pcie_ep_host_ops{mem_cb, msg_cb, sched_cb, msi_cb, intx_cb}; }
+    pcie_ep_host_ops ops() { return pcie_ep_host_ops{mem_cb, msg_cb, sched_cb, msi_cb, intx_cb, nullptr}; }
 };
 
 // ---- configuration helpers (offsets from the PCI and PCIe specifications) ----

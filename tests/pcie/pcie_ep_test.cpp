@@ -140,7 +140,7 @@ class PcieEp : public ::testing::Test {
   protected:
     Host host;
     Dev dev;
-    pcie_ep_host_ops ops{host_mem, host_msg, host_schedule, host_msi, host_intx};
+    pcie_ep_host_ops ops{host_mem, host_msg, host_schedule, host_msi, host_intx, nullptr};
     pcie_ep_device_ops dops{dev_bar_read,         dev_bar_write,    dev_mem_done,
                             dev_translation_done, dev_prg_response, dev_config_changed};
     pcie_ep *ep = nullptr;

@@ -4,8 +4,10 @@
 usage: platform_checks.py MODE VP [ARGS...]
   usage-error VP TEXT ARGS...   exit 2, nothing on stdout, exactly one stderr line, containing TEXT
   stats VP ELF                  --stats gives valid JSON whose cpu.instructions matches the summary line
-  deterministic VP ELF          two runs give byte-identical statistics, UART output and VCD files, and
-                                --vcd does not change the statistics
+  deterministic VP ELF          two runs give byte-identical statistics (outside `host`), UART output and VCD
+                                files, and --vcd does not change the statistics
+  stats-deterministic VP ELF    two runs give byte-identical --stats files once the `host` line is removed;
+                                the document's shape: counters, histograms, host figures
   vcd VP ELF                    --vcd writes a VCD with the IRQ lines declared
   quantum-override VP ELF CFG   --quantum on the command line wins over cpu.quantum in CFG
   uart-file VP ELF              uart.file gets exactly what stdout got
@@ -66,9 +68,43 @@ def stats_of(vp, elf, extra, directory, name):
         stats = json.loads(text, object_pairs_hook=no_duplicates)
     except ValueError as error:
         fail("statistics are not valid JSON (%s):\n%s" % (error, text))
-    if not isinstance(stats, dict) or any(isinstance(v, (dict, list)) for v in stats.values()):
-        fail("statistics are not one flat JSON object")
-    return stats, instructions, out, text
+    if not isinstance(stats, dict):
+        fail("statistics are not one JSON object")
+    check_shape(stats)
+    return stats, instructions, out, without_host(text)
+
+
+HISTOGRAM_KEYS = ["count", "sum", "min", "max", "buckets"]
+BUCKET = re.compile(r"^(0|<2\^([1-9]|[1-5][0-9]|6[0-4]))$")
+
+
+def check_shape(stats):
+    """Every value is a number, a histogram object or (only under `host`) the host-side figures."""
+    for name, value in stats.items():
+        if name == "host":
+            if not isinstance(value, dict) or set(value) != {"seconds", "mips"}:
+                fail("the host section is %r, want seconds and mips" % (value,))
+            if any(not isinstance(v, (int, float)) or v < 0 for v in value.values()):
+                fail("host figures must be non-negative numbers: %r" % (value,))
+        elif isinstance(value, dict):
+            if list(value) != HISTOGRAM_KEYS:
+                fail("%s: a histogram has the keys %s, got %s" % (name, HISTOGRAM_KEYS, list(value)))
+            buckets = value["buckets"]
+            if not isinstance(buckets, dict) or any(not BUCKET.match(b) for b in buckets):
+                fail("%s: bad buckets %r" % (name, buckets))
+            if sum(buckets.values()) != value["count"] or value["min"] > value["max"] or \
+                    (value["count"] and not value["min"] * value["count"] <= value["sum"] <= value["max"] *
+                     value["count"]):
+                fail("%s: inconsistent histogram %r" % (name, value))
+        elif isinstance(value, bool) or not isinstance(value, (int, float)):
+            fail("%s: %r is neither a number nor a histogram" % (name, value))
+    if "host" not in stats:
+        fail("no host section")
+
+
+def without_host(text):
+    """The document without its host-side figures, which differ from run to run."""
+    return "\n".join(line for line in text.split("\n") if not line.startswith(' "host": '))
 
 
 def read_vcd(path):
@@ -158,6 +194,29 @@ def main():
                                                                                  instructions))
             if stats.get("platform.exit_status") != 0 or stats.get("uart.bytes_transmitted", 0) <= 0:
                 fail("platform.exit_status or uart.bytes_transmitted wrong: %r" % stats)
+        elif mode == "stats-deterministic":
+            first = stats_of(vp, args[0], [], directory, "a.json")
+            second = stats_of(vp, args[0], [], directory, "b.json")
+            if first[3] != second[3]:
+                a, b = first[3].split("\n"), second[3].split("\n")
+                where = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+                fail("two runs give different statistics outside host, line %d:\n%s\n%s" % (
+                    where + 1, a[where] if where < len(a) else "", b[where] if where < len(b) else ""))
+            stats = first[0]
+            histograms = [name for name, value in stats.items() if name != "host" and isinstance(value, dict)]
+            for needed in ["smmu.stall.residency_ps", "smmu.engine.walk.steps.s1.level3", "cpu.instructions",
+                           "platform.sim_time_ps", "smmu.engine.tlb.hits", "smmu.config_cache.misses",
+                           "smmu.cmd.SYNC", "dma.bytes"]:
+                if needed not in stats:
+                    fail("no statistic %s" % needed)
+            if not histograms:
+                fail("no histogram in the statistics")
+            walked = sum(stats["smmu.engine.walk.steps.s%d.level%d" % (s, l)] for s in (1, 2) for l in range(4))
+            if walked != stats["smmu.engine.walk.mem_reads.s1"] + stats["smmu.engine.walk.mem_reads.s2"] or \
+                    walked == 0:
+                fail("walk steps per level (%d in all) do not add up to the descriptor reads" % walked)
+            if stats["platform.sim_time_ps"] <= 0 or stats["cpu.instructions"] <= 0:
+                fail("no simulated time or no instructions")
         elif mode == "deterministic":
             waves = [os.path.join(directory, name) for name in ("a.vcd", "b.vcd")]
             first = stats_of(vp, args[0], ["--vcd", waves[0]], directory, "a.json")
@@ -231,6 +290,7 @@ def main():
             summary(err)
             with open(stats) as file:
                 values = json.load(file)
+            check_shape(values)
             if values.get("platform.exit_status") != 143 or values.get("cpu.instructions", 0) <= 0:
                 fail("statistics after SIGTERM: %r" % values)
             changes, _ = read_vcd(waves)

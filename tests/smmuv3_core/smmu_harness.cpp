@@ -114,8 +114,12 @@ static void host_advance(void *ctx, smmu_call *, uint64_t ps) {
 static void host_changed(void *ctx, smmu_call *) {
     H(ctx)->translations_changed++;
 }
-static void host_trace(void *ctx, smmu_call *, const char *line) {
-    H(ctx)->trace.emplace_back(line);
+// As the platform's trace prints it, without the time: "smmu: KIND FIELDS".
+static void host_trace(void *ctx, smmu_call *, const char *kind, const char *fields) {
+    std::string line = std::string("smmu: ") + kind;
+    if (*fields)
+        line += std::string(" ") + fields;
+    H(ctx)->trace.push_back(line);
 }
 static bool host_send_msg(void *ctx, smmu_call *, const smmu_msg *msg) {
     H(ctx)->sent_msgs.push_back(*msg);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <string>
 #include <tuple>
 
 #include "engine_test_support.h"
@@ -52,6 +53,9 @@ class WalkTest : public ::testing::Test {
             &arg);
         EXPECT_TRUE(arg.found) << name;
         return arg.value;
+    }
+    static std::string StepName(int stage, int level) {
+        return "walk.steps.s" + std::to_string(stage) + ".level" + std::to_string(level);
     }
 
     TestHost host_;
@@ -168,11 +172,19 @@ TEST_F(WalkTest, EveryGranuleAndStartLevel) {
             uint64_t pa = 0x0000'1234'5000'0000ull + (va & ((1ull << granule) - 1));
             pt_.Map(tt, va, pa, 3);
             uint64_t reads_before = host_.reads;
+            uint64_t steps_before[4];
+            for (int level = 0; level < 4; level++)
+                steps_before[level] = Stat(StepName(1, level).c_str());
             smmu_engine_inv_all(engine_.get());
             ASSERT_TRUE(Translate(&s1, nullptr, va, kRead)) << "granule " << int(granule) << " tsz " << tsz;
             EXPECT_EQ(out_.oa, pa);
             EXPECT_EQ(out_.size_shift, granule);
             EXPECT_EQ(host_.reads - reads_before, static_cast<uint64_t>(4 - tt.start_level));
+            // One step at each level from the start level down to level 3, none above it.
+            for (int level = 0; level < 4; level++)
+                EXPECT_EQ(Stat(StepName(1, level).c_str()) - steps_before[level],
+                          level >= tt.start_level ? 1u : 0u)
+                    << "granule " << int(granule) << " tsz " << tsz << " level " << level;
         }
     }
 }
@@ -767,6 +779,15 @@ TEST_F(NestedTest, TranslatesThroughBothStages) {
     EXPECT_EQ(fault_.fclass, SMMU_CLASS_IN);
     EXPECT_EQ(fault_.ipa, 0x8000'0234u);
     EXPECT_EQ(Stat("walks.nested"), 2u);
+    // Every descriptor read is one step of its stage at its level; the stage-1 leaf is at level 3.
+    for (int stage = 1; stage <= 2; stage++) {
+        uint64_t steps = 0;
+        for (int level = 0; level < 4; level++)
+            steps += Stat(StepName(stage, level).c_str());
+        EXPECT_EQ(steps, Stat(stage == 1 ? "walk.mem_reads.s1" : "walk.mem_reads.s2")) << "stage " << stage;
+    }
+    EXPECT_GE(Stat("walk.steps.s1.level3"), 1u);
+    EXPECT_EQ(Stat("walk.steps.s2.level0"), 0u) << "stage 2 starts at level 1";
 }
 
 // The engine reports each stage's own attributes, from a walk and from the TLB; the control plane combines

@@ -1,5 +1,8 @@
 #include "endpoint.h"
+#include "root_complex.h"
 
+#include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <ostream>
 #include <stdexcept>
@@ -43,6 +46,10 @@ uint8_t log2_of(uint64_t size) {
     return log2;
 }
 
+uint64_t ps_of(const sc_time &t) {
+    return static_cast<uint64_t>(std::llround(t.to_seconds() * 1e12));
+}
+
 bool single_access(const tlm::tlm_generic_payload &gp, bool allow8) {
     const unsigned len = gp.get_data_length();
     const bool size_ok = len == 1 || len == 2 || len == 4 || (allow8 && len == 8);
@@ -62,7 +69,7 @@ unsigned PcieEndpoint::validated_lanes(unsigned lanes) {
 
 const pcie_ep_host_ops PcieEndpoint::host_ops_ = {
     &PcieEndpoint::host_mem_request, &PcieEndpoint::host_send_msg, &PcieEndpoint::host_schedule,
-    &PcieEndpoint::host_msi_write, &PcieEndpoint::host_set_intx};
+    &PcieEndpoint::host_msi_write,   &PcieEndpoint::host_set_intx, &PcieEndpoint::host_trace};
 
 PcieEndpoint::PcieEndpoint(sc_core::sc_module_name name, uint16_t bdf, const std::string &personality,
                            const DeviceParams &device_params, const Params &params)
@@ -146,9 +153,100 @@ bool PcieEndpoint::claims(uint64_t addr, unsigned size) const {
 // Host interface of the function core. Nothing here calls back into the core: the answers come from the
 // processes below.
 
+// ---------------------------------------------------------------------------------------------------------------
+// Observability.
+
+namespace {
+
+std::string pasid_text(bool valid, uint32_t pasid) {
+    if (!valid)
+        return "-";
+    char text[16];
+    std::snprintf(text, sizeof text, "0x%x", pasid);
+    return text;
+}
+
+std::string hex_text(uint64_t value) {
+    char text[24];
+    std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(value));
+    return text;
+}
+
+const char *completion_name(unsigned status) {
+    return status == PCIE_EP_CPL_SC   ? "SC"
+           : status == PCIE_EP_CPL_UR ? "UR"
+           : status == PCIE_EP_CPL_CA ? "CA"
+                                      : "?";
+}
+
+} // namespace
+
+void PcieEndpoint::set_trace(Trace *trace) {
+    trace_ = trace;
+    trace_name_ = "pcie." + pcie_bdf_text(bdf_);
+}
+
+void PcieEndpoint::host_trace(void *ctx, const char *kind, const char *fields) {
+    auto *self = static_cast<PcieEndpoint *>(ctx);
+    self->trace_line(kind, fields);
+    if (self->signals_on_)
+        self->sample_signals();
+}
+
+// Every line of this function is made at the kernel's time: the shell calls the core only from processes
+// running at the time of the step (arrivals_, the scheduler, the lanes after their completion's time).
+void PcieEndpoint::trace_line(const char *kind, const std::string &fields) {
+    if (trace_)
+        trace_->line(sc_core::sc_time_stamp(), trace_name_, kind, fields);
+}
+
+void PcieEndpoint::trace(sc_core::sc_trace_file *tf) {
+    signals_on_ = true;
+    for (auto *sig : {&ats_in_flight_signal_, &atc_entries_signal_, &pri_requests_signal_,
+                      &pri_groups_signal_, &msi_count_signal_})
+        sc_core::sc_trace(tf, *sig, sig->name());
+    sc_core::sc_trace(tf, stop_marker_pulse_, stop_marker_pulse_.name());
+    sc_core::sc_trace(tf, prg_response_pulse_, prg_response_pulse_.name());
+    sample_signals();
+}
+
+void PcieEndpoint::sample_signals() {
+    const sc_time now = sc_core::sc_time_stamp();
+    pcie_ep_stats stats{};
+    pcie_ep_get_stats(ep_, &stats);
+    uint32_t requests = 0, groups = 0;
+    pcie_ep_pri_outstanding(ep_, &requests, &groups);
+    ats_in_flight_signal_.change_at(now, ats_in_flight_);
+    atc_entries_signal_.change_at(now, stats.atc_entries);
+    pri_requests_signal_.change_at(now, requests);
+    pri_groups_signal_.change_at(now, groups);
+    msi_count_signal_.change_at(now, msis_sent_);
+}
+
+void PcieEndpoint::pulse(TimedSignal<bool> &signal) {
+    const sc_time now = sc_core::sc_time_stamp();
+    signal.write_at(now, true);
+    signal.write_at(now + sc_time(1, sc_core::SC_NS), false);
+}
+
 void PcieEndpoint::host_mem_request(void *ctx, uint32_t tag, const pcie_ep_mem_req *req) {
     auto *self = static_cast<PcieEndpoint *>(ctx);
-    self->requests_.push_back(Request{tag, *req});
+    if (req->at == PCIE_EP_AT_TRANSLATION_REQ) {
+        ++self->ats_in_flight_;
+        if (self->trace_)
+            self->trace_line("ats_req", "tag=" + std::to_string(tag) + " addr=" + hex_text(req->addr) +
+                                            " pasid=" + pasid_text(req->pasid_valid, req->pasid) +
+                                            " nw=" + (req->no_write ? "1" : "0"));
+        if (self->signals_on_)
+            self->sample_signals();
+    } else if (self->trace_ && self->trace_->wants(self->trace_name_, "mem")) {
+        self->trace_line("mem", "tag=" + std::to_string(tag) + " at=" +
+                                    (req->at == PCIE_EP_AT_TRANSLATED ? "translated" : "untranslated") +
+                                    " addr=" + hex_text(req->addr) + " len=" + std::to_string(req->len) +
+                                    " dir=" + (req->write ? "w" : "r") +
+                                    " pasid=" + pasid_text(req->pasid_valid, req->pasid));
+    }
+    self->requests_.push_back(Request{tag, *req, sc_core::sc_time_stamp()});
     self->request_event_.notify(sc_core::SC_ZERO_TIME);
 }
 
@@ -156,8 +254,30 @@ void PcieEndpoint::host_send_msg(void *ctx, const pcie_ep_msg *msg) {
     auto *self = static_cast<PcieEndpoint *>(ctx);
     const TxnKind kind =
         msg->kind == PCIE_EP_MSG_INV_COMPLETION ? TxnKind::AtsInvalidationCompletion : TxnKind::PageRequest;
+    const bool is_stop_marker = kind == TxnKind::PageRequest && msg->last && !msg->read && !msg->write;
+    if (self->trace_) {
+        if (kind == TxnKind::AtsInvalidationCompletion)
+            self->trace_line("atc_inv_cpl", "itags=" + hex_text(msg->itag_vector) +
+                                                " cc=" + std::to_string(msg->completion_count));
+        else if (is_stop_marker)
+            self->trace_line("stop_marker", "pasid=" + pasid_text(msg->pasid_valid, msg->pasid) +
+                                                " prgi=" + hex_text(msg->prg_index));
+        else
+            self->trace_line("page_req", "addr=" + hex_text(msg->addr) +
+                                             " pasid=" + pasid_text(msg->pasid_valid, msg->pasid) + " prgi=" +
+                                             hex_text(msg->prg_index) + " last=" + (msg->last ? "1" : "0") +
+                                             " rw=" + (msg->read ? "r" : "-") + (msg->write ? "w" : "-") +
+                                             (msg->exec ? "x" : "") + (msg->priv ? "p" : ""));
+    }
+    if (self->signals_on_) {
+        if (is_stop_marker)
+            self->pulse(self->stop_marker_pulse_);
+        self->sample_signals();
+    }
     self->posted_.push_back(Posted{kind, *msg, 0, 0});
     self->posted_event_.notify(sc_core::SC_ZERO_TIME);
+    if (kind == TxnKind::PageRequest && msg->last && !is_stop_marker) // a Stop Marker gets no response
+        self->groups_sent_[msg->prg_index] = sc_core::sc_time_stamp();
     // A completion frees room in the Invalidate Queue: what flow control held back can go in now.
     if (kind == TxnKind::AtsInvalidationCompletion && !self->held_invalidations_.empty())
         self->at_time(sc_core::sc_time_stamp(), [self] { self->retry_held_invalidations(); });
@@ -171,12 +291,19 @@ void PcieEndpoint::host_schedule(void *ctx, uint64_t delay_ps, void (*fn)(void *
 
 void PcieEndpoint::host_msi_write(void *ctx, uint64_t addr, uint32_t data) {
     auto *self = static_cast<PcieEndpoint *>(ctx);
+    ++self->msis_sent_;
+    if (self->trace_)
+        self->trace_line("msi", "addr=" + hex_text(addr) + " data=" + hex_text(data));
+    if (self->signals_on_)
+        self->sample_signals();
     self->posted_.push_back(Posted{TxnKind::Memory, pcie_ep_msg{}, addr, data});
     self->posted_event_.notify(sc_core::SC_ZERO_TIME);
 }
 
 void PcieEndpoint::host_set_intx(void *ctx, bool asserted) {
     auto *self = static_cast<PcieEndpoint *>(ctx);
+    if (self->trace_)
+        self->trace_line("intx", asserted ? "level=1" : "level=0");
     self->posted_.push_back(
         Posted{asserted ? TxnKind::IntxAssert : TxnKind::IntxDeassert, pcie_ep_msg{}, 0, 0});
     self->posted_event_.notify(sc_core::SC_ZERO_TIME);
@@ -247,7 +374,6 @@ void PcieEndpoint::lane_thread(unsigned index) {
 
         sc_time delay = sc_core::SC_ZERO_TIME;
         link_up_socket->b_transport(gp, delay);
-        sc_core::wait(delay); // the completion arrives at its annotated time
 
         pcie_ep_cpl_status status = completion_status(gp);
         if (translation && status == PCIE_EP_CPL_SC && !attr.ats_valid)
@@ -256,8 +382,8 @@ void PcieEndpoint::lane_thread(unsigned index) {
             ++counters_.completions_ur;
         else if (status == PCIE_EP_CPL_CA)
             ++counters_.completions_ca;
+        pcie_ep_ats_cpl cpl{};
         if (translation) {
-            pcie_ep_ats_cpl cpl{};
             cpl.status = static_cast<uint8_t>(status == PCIE_EP_CPL_SC ? static_cast<uint8_t>(attr.ats.status)
                                                                        : static_cast<uint8_t>(status));
             if (status == PCIE_EP_CPL_SC) {
@@ -273,12 +399,45 @@ void PcieEndpoint::lane_thread(unsigned index) {
                 cpl.untranslated_only = ats.untranslated_only;
                 cpl.non_snooped = ats.non_snooped;
             }
-            pcie_ep_translation_done(ep_, request.tag, &cpl);
-        } else {
-            if (status == PCIE_EP_CPL_SC)
-                (write ? counters_.bytes_written : counters_.bytes_read) += len;
-            pcie_ep_mem_done(ep_, request.tag, status);
         }
+        // The completion reaches the function at its annotated time. Completions of several lanes due at the
+        // same time are applied in the order their requests completed here, not in the order the kernel
+        // resumes the lanes (which depends on everything else it has scheduled, the CPU's quantum included),
+        // so the function's tags and ATC see the same sequence in every run.
+        completions_.at(sc_core::sc_time_stamp() + delay,
+                        [this, request, status, cpl, translation, write, len] {
+                            complete(request, status, cpl, translation, write, len);
+                        });
+        sc_core::wait(delay); // the lane is busy until then
+    }
+}
+
+void PcieEndpoint::complete(const Request &request, pcie_ep_cpl_status status, const pcie_ep_ats_cpl &cpl,
+                            bool translation, bool write, unsigned len) {
+    const pcie_ep_mem_req &req = request.req;
+    if (translation) {
+        ats_round_trip_ps_.add(ps_of(sc_core::sc_time_stamp() - request.issued));
+        --ats_in_flight_;
+        const bool cached = pcie_ep_translation_done(ep_, request.tag, &cpl);
+        if (trace_) {
+            std::string fields =
+                "tag=" + std::to_string(request.tag) + " status=" + completion_name(cpl.status);
+            if (cpl.status == PCIE_EP_CPL_SC)
+                fields += " out=" + hex_text(cpl.addr) + " size=2^" + std::to_string(cpl.size_log2) +
+                          " perm=" + (cpl.read ? "r" : "") + (cpl.write ? "w" : "") + (cpl.exec ? "x" : "") +
+                          (cpl.priv ? "p" : "") + (cpl.global ? "g" : "") +
+                          (cpl.untranslated_only ? "u" : "");
+            trace_line("ats_cpl", fields + " cached=" + (cached ? "1" : "0"));
+        }
+        if (signals_on_)
+            sample_signals();
+    } else {
+        if (status == PCIE_EP_CPL_SC)
+            (write ? counters_.bytes_written : counters_.bytes_read) += len;
+        else if (trace_)
+            trace_line("mem_cpl", "tag=" + std::to_string(request.tag) +
+                                      " status=" + completion_name(status) + " addr=" + hex_text(req.addr));
+        pcie_ep_mem_done(ep_, request.tag, status);
     }
 }
 
@@ -432,7 +591,20 @@ void PcieEndpoint::link_down_b_transport(tlm::tlm_generic_payload &gp, sc_time &
         const uint16_t index = attr->prg_index;
         const auto code = static_cast<uint8_t>(attr->prg_response);
         ++counters_.prg_responses;
-        arrivals_.at(when, [this, index, code] { pcie_ep_prg_response(ep_, index, code); });
+        arrivals_.at(when, [this, index, code] {
+            if (trace_)
+                trace_line("prg_resp", "prgi=" + hex_text(index) + " code=" + hex_text(code));
+            if (signals_on_)
+                pulse(prg_response_pulse_);
+            auto group = groups_sent_.find(index);
+            if (group != groups_sent_.end()) {
+                pri_response_time_ps_.add(ps_of(sc_core::sc_time_stamp() - group->second));
+                groups_sent_.erase(group);
+            }
+            pcie_ep_prg_response(ep_, index, code);
+            if (signals_on_)
+                sample_signals();
+        });
         gp.set_response_status(tlm::TLM_OK_RESPONSE);
         return;
     }
@@ -458,29 +630,49 @@ unsigned PcieEndpoint::link_down_transport_dbg(tlm::tlm_generic_payload &gp) {
 // Link-level flow control: an invalidation the function cannot take now waits here, and the ones behind it
 // wait too, so they reach the function in the order they were sent.
 void PcieEndpoint::receive_invalidation(const pcie_ep_inv_req &req) {
+    const char *outcome = "accepted";
     if (!held_invalidations_.empty()) {
         held_invalidations_.push_back(req);
         ++counters_.invalidations_held;
-        return;
+        outcome = "held";
+    } else {
+        switch (pcie_ep_ats_invalidate(ep_, &req)) {
+        case PCIE_EP_INV_QUEUE_FULL:
+            held_invalidations_.push_back(req);
+            ++counters_.invalidations_held;
+            outcome = "held";
+            break;
+        case PCIE_EP_INV_BAD_ITAG:
+            ++counters_.invalidations_dropped;
+            outcome = "bad_itag";
+            break;
+        default:
+            break;
+        }
     }
-    switch (pcie_ep_ats_invalidate(ep_, &req)) {
-    case PCIE_EP_INV_QUEUE_FULL:
-        held_invalidations_.push_back(req);
-        ++counters_.invalidations_held;
-        break;
-    case PCIE_EP_INV_BAD_ITAG:
-        ++counters_.invalidations_dropped;
-        break;
-    default:
-        break;
-    }
+    if (trace_)
+        trace_line("atc_inv", "addr=" + hex_text(req.addr) + " size=2^" + std::to_string(req.size_log2) +
+                                  " pasid=" + pasid_text(req.pasid_valid, req.pasid) +
+                                  " global=" + (req.global ? "1" : "0") +
+                                  " itag=" + std::to_string(req.itag) + " " + outcome);
+    if (signals_on_)
+        sample_signals();
 }
 
 void PcieEndpoint::retry_held_invalidations() {
     while (!held_invalidations_.empty()) {
-        const pcie_ep_inv_result result = pcie_ep_ats_invalidate(ep_, &held_invalidations_.front());
+        const pcie_ep_inv_req &req = held_invalidations_.front();
+        const pcie_ep_inv_result result = pcie_ep_ats_invalidate(ep_, &req);
         if (result == PCIE_EP_INV_QUEUE_FULL)
             return;
+        if (trace_)
+            trace_line("atc_inv",
+                       "addr=" + hex_text(req.addr) + " size=2^" + std::to_string(req.size_log2) +
+                           " pasid=" + pasid_text(req.pasid_valid, req.pasid) +
+                           " global=" + (req.global ? "1" : "0") + " itag=" + std::to_string(req.itag) + " " +
+                           (result == PCIE_EP_INV_BAD_ITAG ? "bad_itag" : "accepted") + " retried");
+        if (signals_on_)
+            sample_signals();
         if (result == PCIE_EP_INV_BAD_ITAG)
             ++counters_.invalidations_dropped;
         held_invalidations_.pop_front();
@@ -527,11 +719,11 @@ void PcieEndpoint::stats(const std::function<void(const std::string &, uint64_t)
     cb("atc.invalidated", atc.invalidated);
 }
 
-void PcieEndpoint::dump_stats(std::ostream &os, const std::string &prefix) const {
-    const std::string head = prefix.empty() ? std::string(name()) + "." : prefix;
-    stats([&os, &head](const std::string &name, uint64_t value) {
-        os << head << name << ' ' << value << '\n';
-    });
+void PcieEndpoint::register_stats(Stats &stats, const std::string &prefix) const {
+    const std::string p = prefix.empty() ? std::string(name()) : prefix;
+    stats.counters_from(p, [this](const auto &each) { this->stats(each); });
+    stats.histogram(p + ".ats.round_trip_ps", &ats_round_trip_ps_);
+    stats.histogram(p + ".pri.response_time_ps", &pri_response_time_ps_);
 }
 
 } // namespace vp

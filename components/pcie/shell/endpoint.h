@@ -22,7 +22,9 @@
 #include <tlm_utils/simple_target_socket.h>
 
 #include "pcie_ep.h"
+#include "stats.h"
 #include "timed.h"
+#include "trace.h"
 #include "txn_attr.h"
 
 struct pcie_dev;
@@ -66,6 +68,14 @@ class PcieEndpoint : public sc_core::sc_module {
     // Whether a BAR of this function decodes [addr, addr + size) now (Memory Space on, BAR assigned).
     bool claims(uint64_t addr, unsigned size) const;
 
+    // Text trace (docs/trace.md): ATS requests and completions, ATC lookups and invalidations, page requests,
+    // stop markers, PRG responses, MSIs, INTx and the personality's commands, as lines of component
+    // "pcie.BB:DD.F". nullptr turns it off.
+    void set_trace(Trace *trace);
+    // Adds ATS requests in flight, ATC occupancy, outstanding page requests and groups, MSIs sent, and
+    // stop-marker and PRG-response pulses (each 1 ns high) under the module's name, each change at its time.
+    void trace(sc_core::sc_trace_file *tf);
+
     struct Counters {
         uint64_t mem_requests = 0;         // memory requests sent (reads, writes, translation requests)
         uint64_t translation_requests = 0; // of which ATS Translation Requests
@@ -85,13 +95,20 @@ class PcieEndpoint : public sc_core::sc_module {
     const Counters &counters() const { return counters_; }
     // The shell's counters, then the personality's (pcie_dev_stats) or, for a bare core, its ATC counters.
     void stats(const std::function<void(const std::string &name, uint64_t value)> &cb) const;
-    // `PREFIX` + name + ' ' + value lines; PREFIX defaults to the module name and a dot.
-    void dump_stats(std::ostream &os, const std::string &prefix = "") const;
+    // Registers stats() as `PREFIX.name` counters (PREFIX: the module name when empty) and the latency
+    // histograms `PREFIX.ats.round_trip_ps` and `PREFIX.pri.response_time_ps`.
+    void register_stats(Stats &stats, const std::string &prefix = "") const;
+    // Translation Request to its completion, as the function sees it (from the core's request, so time
+    // spent waiting for a free lane counts), in ps.
+    const Histogram &ats_round_trip() const { return ats_round_trip_ps_; }
+    // A page request group's last Page Request to its PRG Response, in ps (Stop Markers get no response).
+    const Histogram &pri_response_time() const { return pri_response_time_ps_; }
 
   private:
     struct Request {
         uint32_t tag;
         pcie_ep_mem_req req;
+        sc_core::sc_time issued;
     };
     // A posted TLP toward the root complex: a message or an MSI write.
     struct Posted {
@@ -111,6 +128,9 @@ class PcieEndpoint : public sc_core::sc_module {
     void link_down_b_transport(tlm::tlm_generic_payload &gp, sc_core::sc_time &delay);
     unsigned link_down_transport_dbg(tlm::tlm_generic_payload &gp);
     void lane_thread(unsigned index);
+    // A memory request's completion reaching the function core (and its device).
+    void complete(const Request &request, pcie_ep_cpl_status status, const pcie_ep_ats_cpl &cpl,
+                  bool translation, bool write, unsigned len);
     void posted_thread();
     void scheduler_method();
     void receive_invalidation(const pcie_ep_inv_req &req);
@@ -123,7 +143,12 @@ class PcieEndpoint : public sc_core::sc_module {
     static void host_schedule(void *ctx, uint64_t delay_ps, void (*fn)(void *arg), void *arg);
     static void host_msi_write(void *ctx, uint64_t addr, uint32_t data);
     static void host_set_intx(void *ctx, bool asserted);
+    static void host_trace(void *ctx, const char *kind, const char *fields);
     static const pcie_ep_host_ops host_ops_;
+    void trace_line(const char *kind, const std::string &fields);
+    // The waveform signals' values now (after a step of the core).
+    void sample_signals();
+    void pulse(TimedSignal<bool> &signal);
 
     const uint16_t bdf_;
     pcie_dev *dev_ = nullptr;
@@ -142,9 +167,24 @@ class PcieEndpoint : public sc_core::sc_module {
     sc_core::sc_event timed_work_event_;
     // What the root complex sends, applied at its annotated time.
     TimedActions arrivals_;
+    // Completions of the lanes' requests, applied at their annotated time in the order they were answered.
+    TimedActions completions_{"completions"};
     // ATS Invalidate Requests refused with QUEUE_FULL, in arrival order.
     std::deque<pcie_ep_inv_req> held_invalidations_;
     Counters counters_;
+    Histogram ats_round_trip_ps_;
+    Histogram pri_response_time_ps_;
+    // When the last Page Request of each outstanding group went out, by PRG index.
+    std::map<uint16_t, sc_core::sc_time> groups_sent_;
+
+    Trace *trace_ = nullptr;
+    std::string trace_name_; // "pcie.BB:DD.F"
+    bool signals_on_ = false;
+    uint64_t ats_in_flight_ = 0, msis_sent_ = 0;
+    TimedSignal<uint64_t> ats_in_flight_signal_{"ats_in_flight"}, atc_entries_signal_{"atc_entries"},
+        pri_requests_signal_{"pri_outstanding"}, pri_groups_signal_{"pri_groups"},
+        msi_count_signal_{"msi_count"};
+    TimedSignal<bool> stop_marker_pulse_{"stop_marker"}, prg_response_pulse_{"prg_response"};
 };
 
 } // namespace vp

@@ -340,6 +340,13 @@ void PcieRootComplex::message_b_transport(tlm::tlm_generic_payload &gp, sc_time 
     }
     uint16_t rid = 0;
     const int port = rid_of(attr->stream_id, rid) ? port_of_bdf(rid) : -1;
+    if (trace_) {
+        char fields[96];
+        std::snprintf(fields, sizeof fields, "msg=%s sid=0x%x to=%s%s",
+                      attr->kind == TxnKind::PrgResponse ? "prg_resp" : "ats_inv", attr->stream_id,
+                      port < 0 ? "-" : pcie_bdf_text(rid).c_str(), port < 0 ? " dropped" : "");
+        trace_line(sc_core::sc_time_stamp() + delay, "msg_down", fields);
+    }
     if (port < 0) {
         // Nobody can take it: the SMMU treats it as answered (as after an Unsupported Request).
         ++counters_.downstream_dropped;
@@ -372,6 +379,13 @@ void PcieRootComplex::link_up_b_transport(int port, tlm::tlm_generic_payload &gp
     case TxnKind::Memory: {
         const bool non_posted = gp.is_read() || attr->at == PcieAt::TranslationRequest;
         if (!mapped) {
+            if (trace_) {
+                char fields[80];
+                std::snprintf(fields, sizeof fields, "from=%s addr=0x%llx",
+                              pcie_bdf_text(attr->requester_id).c_str(),
+                              static_cast<unsigned long long>(gp.get_address()));
+                trace_line(sc_core::sc_time_stamp() + delay, "unmapped", fields);
+            }
             ++counters_.unmapped_rid_requests;
             gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE); // Unsupported Request
             if (non_posted)
@@ -392,6 +406,18 @@ void PcieRootComplex::link_up_b_transport(int port, tlm::tlm_generic_payload &gp
     }
     case TxnKind::PageRequest:
     case TxnKind::AtsInvalidationCompletion:
+        if (trace_) {
+            char fields[96];
+            if (mapped)
+                std::snprintf(fields, sizeof fields, "msg=%s from=%s sid=0x%x",
+                              attr->kind == TxnKind::PageRequest ? "page_req" : "atc_inv_cpl",
+                              pcie_bdf_text(attr->requester_id).c_str(), sid);
+            else
+                std::snprintf(fields, sizeof fields, "msg=%s from=%s sid=- dropped",
+                              attr->kind == TxnKind::PageRequest ? "page_req" : "atc_inv_cpl",
+                              pcie_bdf_text(attr->requester_id).c_str());
+            trace_line(sc_core::sc_time_stamp() + delay, "msg_up", fields);
+        }
         if (!mapped) {
             ++counters_.unmapped_rid_messages;
             gp.set_response_status(tlm::TLM_OK_RESPONSE); // posted: dropped here, nobody is told
@@ -431,6 +457,13 @@ void PcieRootComplex::intx_message(int port, const TxnAttr &attr, const sc_time 
     else
         --intx_sources_[line];
     intx_writers_[line]->write_after(delay, intx_sources_[line] != 0);
+    if (trace_) {
+        char fields[64];
+        std::snprintf(fields, sizeof fields, "from=%s line=INT%c sources=%u",
+                      pcie_bdf_text(endpoints_[port]->bdf()).c_str(), static_cast<char>('A' + line),
+                      intx_sources_[line]);
+        trace_line(sc_core::sc_time_stamp() + delay, "intx", fields);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -457,11 +490,9 @@ void PcieRootComplex::stats(const std::function<void(const std::string &, uint64
     cb("intx_deassert", counters_.intx_deassert);
 }
 
-void PcieRootComplex::dump_stats(std::ostream &os, const std::string &prefix) const {
-    const std::string head = prefix.empty() ? std::string(name()) + "." : prefix;
-    stats([&os, &head](const std::string &name, uint64_t value) {
-        os << head << name << ' ' << value << '\n';
-    });
+void PcieRootComplex::register_stats(Stats &stats, const std::string &prefix) const {
+    stats.counters_from(prefix.empty() ? std::string(name()) : prefix,
+                        [this](const auto &each) { this->stats(each); });
 }
 
 } // namespace vp

@@ -21,7 +21,9 @@
 #include <tlm_utils/simple_target_socket.h>
 
 #include "pcie_ep.h"
+#include "stats.h"
 #include "timed.h"
+#include "trace.h"
 #include "txn_attr.h"
 
 namespace vp {
@@ -99,6 +101,14 @@ class PcieRootComplex : public sc_core::sc_module {
 
     pcie_ep *host_bridge() { return host_bridge_; }
 
+    // Text trace (docs/trace.md): messages routed each way (or dropped), requests refused for want of a
+    // StreamID and INTx line changes, as lines of component NAME (the platform uses "pcie.rc"). nullptr
+    // turns it off.
+    void set_trace(Trace *trace, const std::string &name = "pcie.rc") {
+        trace_ = trace;
+        trace_name_ = name;
+    }
+
     struct Counters {
         uint64_t ecam_reads = 0, ecam_writes = 0;
         uint64_t ecam_absent = 0; // accesses to functions that do not exist (all-ones / dropped)
@@ -119,8 +129,8 @@ class PcieRootComplex : public sc_core::sc_module {
     };
     const Counters &counters() const { return counters_; }
     void stats(const std::function<void(const std::string &name, uint64_t value)> &cb) const;
-    // `PREFIX` + name + ' ' + value lines; PREFIX defaults to the module name and a dot.
-    void dump_stats(std::ostream &os, const std::string &prefix = "") const;
+    // Registers stats() as `PREFIX.name` counters (PREFIX: the module name when empty).
+    void register_stats(Stats &stats, const std::string &prefix = "") const;
 
   private:
     void ecam_b_transport(tlm::tlm_generic_payload &gp, sc_core::sc_time &delay);
@@ -148,6 +158,12 @@ class PcieRootComplex : public sc_core::sc_module {
     std::vector<std::array<bool, kIntxLines>> intx_asserted_;
     std::array<unsigned, kIntxLines> intx_sources_{};
     std::vector<std::unique_ptr<TimedWriter<bool>>> intx_writers_;
+    Trace *trace_ = nullptr;
+    std::string trace_name_;
+    void trace_line(const sc_core::sc_time &when, const char *kind, const std::string &fields) {
+        if (trace_)
+            trace_->line(when, trace_name_, kind, fields);
+    }
 };
 
 } // namespace vp

@@ -10,17 +10,31 @@
 
 /* ---- Trace ---- */
 
-void smmu_tracef(smmu *s, const char *fmt, ...) {
-    char line[320];
+void smmu_tracef(smmu *s, const char *kind, const char *fmt, ...) {
+    char fields[320];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
+    vsnprintf(fields, sizeof(fields), fmt, ap);
     va_end(ap);
-    s->host.trace(s->host_ctx, s->call, line);
+    s->host.trace(s->host_ctx, s->call, kind, fields);
 }
 
 void smmu_set_trace(smmu *s, bool on) {
     s->trace_on = on;
+    smmu_engine_set_trace(s->eng, on && s->host.trace);
+}
+
+void smmu_get_activity(const smmu *s, smmu_activity *a) {
+    smmu_engine_activity e;
+    smmu_engine_get_activity(s->eng, &e);
+    a->walk_stage = e.walk_stage;
+    a->walk_level = e.walk_level;
+    a->tlb_hits = e.tlb_hits;
+    a->tlb_misses = e.tlb_misses;
+    a->walk_cache_hits = e.walk_cache_hits;
+    a->walk_cache_misses = e.walk_cache_misses;
+    a->config_cache_hits = s->cc.stats.hits;
+    a->config_cache_misses = s->cc.stats.misses;
 }
 
 const char *smmu_ssid_str(char *buf, bool ssv, uint32_t ssid) {

@@ -163,6 +163,18 @@ void smmu_ats_inv_completion(smmu *s, smmu_call *call, uint32_t sid, uint32_t it
 /* Text trace on/off (host->trace must be set for lines to appear). */
 void smmu_set_trace(smmu *s, bool on);
 
+/* What the SMMU is doing now, for waveforms (no side effects, no host call): the table walk in progress
+ * (walk_stage 1 or 2 and the level of its last step; walk_stage 0 when none is) and the hits and misses of
+ * each cache so far. */
+typedef struct smmu_activity {
+    uint8_t walk_stage;
+    int8_t walk_level;
+    uint64_t tlb_hits, tlb_misses;
+    uint64_t walk_cache_hits, walk_cache_misses;
+    uint64_t config_cache_hits, config_cache_misses;
+} smmu_activity;
+void smmu_get_activity(const smmu *s, smmu_activity *a);
+
 /* A PRI Page Request (or Stop Marker) from a PCIe endpoint, as the root complex delivers it (IHI0070 chapter
  * 8). A Stop Marker is last = 1, read = write = 0 with ssv = 1; the same bits without a PASID are an ordinary
  * request. */

@@ -27,7 +27,7 @@ static void drop(smmu *s, unsigned i) {
 unsigned smmu_atc_inv_send(smmu *s, const smmu_cmd *c) {
     /* IGNORED with SMMUEN = 0 (nothing can have been cached through a disabled SMMU's answers). */
     if (!smmu_enabled(s)) {
-        SMMU_TRACE(s, "smmu: cmd ATC_INV sid=0x%x ignored (SMMUEN=0)", c->sid);
+        SMMU_TRACE(s, "cmd", "ATC_INV sid=0x%x ignored (SMMUEN=0)", c->sid);
         return SMMU_CERROR_NONE;
     }
     uint32_t used = 0;
@@ -38,7 +38,7 @@ unsigned smmu_atc_inv_send(smmu *s, const smmu_cmd *c) {
          */
         if (!s->cmd_retry) {
             s->st.atc_inv_itag_waits++;
-            SMMU_TRACE(s, "smmu: cmd ATC_INV sid=0x%x waits for a free itag", c->sid);
+            SMMU_TRACE(s, "cmd", "ATC_INV sid=0x%x waits for a free itag", c->sid);
         }
         s->cmdq_wake_ps = UINT64_MAX;
         return SMMU_CMD_BLOCKED;
@@ -60,13 +60,13 @@ unsigned smmu_atc_inv_send(smmu *s, const smmu_cmd *c) {
     msg.global = c->ssv && c->global; /* Global means nothing without a PASID */
     msg.itag = itag;
     char ssid_text[16];
-    SMMU_TRACE(s, "smmu: cmd ATC_INV sid=0x%x ssid=%s addr=0x%llx size=2^%u global=%d itag=%u", c->sid,
+    SMMU_TRACE(s, "cmd", "ATC_INV sid=0x%x ssid=%s addr=0x%llx size=2^%u global=%d itag=%u", c->sid,
                smmu_ssid_str(ssid_text, c->ssv, c->ssid), (unsigned long long)addr, size_log2, msg.global,
                itag);
     if (!s->host.send_msg || !s->host.send_msg(s->host_ctx, s->call, &msg)) {
         /* No endpoint took it (as after an Unsupported Request): complete, with no guarantee. */
         s->st.atc_inv_undeliverable++;
-        SMMU_TRACE(s, "smmu: atc_inv sid=0x%x itag=%u undeliverable", c->sid, itag);
+        SMMU_TRACE(s, "atc_inv", "sid=0x%x itag=%u undeliverable", c->sid, itag);
         return SMMU_CERROR_NONE;
     }
     s->st.atc_inv_sent++;
@@ -93,7 +93,7 @@ void smmu_ats_inv_completion(smmu *s, smmu_call *call, uint32_t sid, uint32_t it
         if (i == s->atc_inv_count) {
             /* Not outstanding (late after a timeout, or a misbehaving endpoint): ignored. */
             s->st.atc_inv_stray_completions++;
-            SMMU_TRACE(s, "smmu: atc_inv completion sid=0x%x itag=%u stray", sid, itag);
+            SMMU_TRACE(s, "atc_inv", "completion sid=0x%x itag=%u stray", sid, itag);
             continue;
         }
         smmu_atc_inv *e = &s->atc_inv[i];
@@ -101,7 +101,7 @@ void smmu_ats_inv_completion(smmu *s, smmu_call *call, uint32_t sid, uint32_t it
             e->expected = (uint8_t)cc;
         e->received++;
         s->st.atc_inv_completions++;
-        SMMU_TRACE(s, "smmu: atc_inv completion sid=0x%x itag=%u %u/%u", sid, itag, e->received, e->expected);
+        SMMU_TRACE(s, "atc_inv", "completion sid=0x%x itag=%u %u/%u", sid, itag, e->received, e->expected);
         if (e->received >= e->expected) {
             drop(s, i);
             freed = true;

@@ -159,5 +159,19 @@ void smmu_ats_translate(smmu *s, smmu_call *call, const smmu_txn *t, smmu_ats_re
     smmu_call *outer = smmu_call_enter(s, call);
     ats_translate(s, t, r);
     smmu_txn_charge(s);
+    if (smmu_tracing(s)) {
+        char ssid_text[16];
+        if (r->status == SMMU_ATS_SUCCESS)
+            smmu_tracef(s, "ats",
+                        "sid=0x%x ssid=%s addr=0x%llx nw=%d status=SC out=0x%llx size=2^%u perm=%s%s%s%s%s%s",
+                        t->sid, smmu_ssid_str(ssid_text, t->ssv, t->ssid), (unsigned long long)t->addr,
+                        t->no_write, (unsigned long long)r->addr, r->size_log2, r->read ? "r" : "",
+                        r->write ? "w" : "", r->exec ? "x" : "", r->priv ? "p" : "", r->global ? "g" : "",
+                        r->untranslated_only ? "u" : "");
+        else
+            smmu_tracef(s, "ats", "sid=0x%x ssid=%s addr=0x%llx nw=%d status=%s", t->sid,
+                        smmu_ssid_str(ssid_text, t->ssv, t->ssid), (unsigned long long)t->addr, t->no_write,
+                        r->status == SMMU_ATS_UR ? "UR" : "CA");
+    }
     smmu_call_leave(s, outer);
 }

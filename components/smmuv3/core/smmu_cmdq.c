@@ -27,13 +27,13 @@ static void trace_range(smmu *s, const smmu_cmd *c, bool vmid, bool asid) {
         snprintf(ids, sizeof(ids), " vmid=0x%x", c->vmid);
     else if (asid)
         snprintf(ids, sizeof(ids), " asid=0x%x", c->asid);
-    smmu_tracef(s, "smmu: cmd %s%s addr=0x%llx bytes=0x%llx leaf=%d ttl=%u", smmu_opcode_name(c->opcode), ids,
+    smmu_tracef(s, "cmd", "%s%s addr=0x%llx bytes=0x%llx leaf=%d ttl=%u", smmu_opcode_name(c->opcode), ids,
                 (unsigned long long)c->addr, (unsigned long long)c->num_bytes, c->leaf, c->ttl);
 }
 
 static unsigned cmd_sync(smmu *s, const smmu_cmd *c) {
     if (!s->cmd_retry)
-        SMMU_TRACE(s, "smmu: cmd SYNC cs=%s msiaddr=0x%llx msidata=0x%x",
+        SMMU_TRACE(s, "cmd", "SYNC cs=%s msiaddr=0x%llx msidata=0x%x",
                    c->cs == SMMU_SYNC_CS_IRQ ? "irq" : (c->cs == SMMU_SYNC_CS_SEV ? "sev" : "none"),
                    (unsigned long long)c->msi_addr, c->msi_data);
     /* Earlier invalidations, configuration and TLB commands completed when they were consumed; earlier
@@ -44,10 +44,10 @@ static unsigned cmd_sync(smmu *s, const smmu_cmd *c) {
         if (!timed_out) {
             s->cmdq_wake_ps = deadline;
             if (!s->cmd_retry)
-                SMMU_TRACE(s, "smmu: cmd SYNC waits for atc_inv completions");
+                SMMU_TRACE(s, "cmd", "SYNC waits for atc_inv completions");
             return SMMU_CMD_BLOCKED;
         }
-        SMMU_TRACE(s, "smmu: cmd SYNC atc_inv timeout");
+        SMMU_TRACE(s, "cmd", "SYNC atc_inv timeout");
         return SMMU_CERROR_ATC_INV_SYNC; /* CONS stays at the SYNC, which signals nothing */
     }
     if (c->cs == SMMU_SYNC_CS_IRQ) {
@@ -64,7 +64,7 @@ static unsigned cmd_sync(smmu *s, const smmu_cmd *c) {
         smmu_irq_pulse(s, SMMU_IRQ_CMD_SYNC);
     } else if (c->cs == SMMU_SYNC_CS_SEV && smmu_has(s, 0, SMMU_IDR0_SEV)) {
         s->st.sync_sev++;
-        SMMU_TRACE(s, "smmu: sev");
+        SMMU_TRACE(s, "sev", "%s", "");
     }
     return SMMU_CERROR_NONE;
 }
@@ -77,42 +77,42 @@ unsigned smmu_cmd_execute(smmu *s, const smmu_cmd *c) {
     case SMMU_OP_PREFETCH_CONFIG:
     case SMMU_OP_PREFETCH_ADDR:
         /* Prefetch is a hint: this model does not prefetch and never reports errors for it. */
-        SMMU_TRACE(s, "smmu: cmd %s sid=0x%x ssid=%s", smmu_opcode_name(c->opcode), c->sid,
+        SMMU_TRACE(s, "cmd", "%s sid=0x%x ssid=%s", smmu_opcode_name(c->opcode), c->sid,
                    smmu_ssid_str(ssid_text, c->ssv, c->ssid));
         return SMMU_CERROR_NONE;
     case SMMU_OP_CFGI_STE:
-        SMMU_TRACE(s, "smmu: cmd CFGI_STE sid=0x%x leaf=%d", c->sid, c->leaf);
+        SMMU_TRACE(s, "cmd", "CFGI_STE sid=0x%x leaf=%d", c->sid, c->leaf);
         smmu_cc_inv_ste_range(s, c->sid, 1, c->leaf);
         config_changed(s);
         return SMMU_CERROR_NONE;
     case SMMU_OP_CFGI_STE_RANGE:
         if (c->range == SMMU_CFGI_RANGE_ALL) {
-            SMMU_TRACE(s, "smmu: cmd CFGI_ALL");
+            SMMU_TRACE(s, "cmd", "CFGI_ALL");
             smmu_cc_inv_all(s);
         } else {
             uint64_t count = UINT64_C(1) << (c->range + 1);
             uint32_t first = (uint32_t)(c->sid & ~(count - 1u));
-            SMMU_TRACE(s, "smmu: cmd CFGI_STE_RANGE sid=0x%x range=%u", first, c->range);
+            SMMU_TRACE(s, "cmd", "CFGI_STE_RANGE sid=0x%x range=%u", first, c->range);
             smmu_cc_inv_ste_range(s, first, count, false);
         }
         config_changed(s);
         return SMMU_CERROR_NONE;
     case SMMU_OP_CFGI_CD:
-        SMMU_TRACE(s, "smmu: cmd CFGI_CD sid=0x%x ssid=0x%x leaf=%d", c->sid, c->ssid, c->leaf);
+        SMMU_TRACE(s, "cmd", "CFGI_CD sid=0x%x ssid=0x%x leaf=%d", c->sid, c->ssid, c->leaf);
         smmu_cc_inv_cd(s, c->sid, c->ssid, c->leaf);
         config_changed(s);
         return SMMU_CERROR_NONE;
     case SMMU_OP_CFGI_CD_ALL:
-        SMMU_TRACE(s, "smmu: cmd CFGI_CD_ALL sid=0x%x", c->sid);
+        SMMU_TRACE(s, "cmd", "CFGI_CD_ALL sid=0x%x", c->sid);
         smmu_cc_inv_cd_all(s, c->sid);
         config_changed(s);
         return SMMU_CERROR_NONE;
     case SMMU_OP_TLBI_NH_ALL:
-        SMMU_TRACE(s, "smmu: cmd TLBI_NH_ALL vmid=0x%x", c->vmid);
+        SMMU_TRACE(s, "cmd", "TLBI_NH_ALL vmid=0x%x", c->vmid);
         smmu_engine_inv_nh_all(s->eng, c->vmid, s2p);
         return SMMU_CERROR_NONE;
     case SMMU_OP_TLBI_NH_ASID:
-        SMMU_TRACE(s, "smmu: cmd TLBI_NH_ASID vmid=0x%x asid=0x%x", c->vmid, c->asid);
+        SMMU_TRACE(s, "cmd", "TLBI_NH_ASID vmid=0x%x asid=0x%x", c->vmid, c->asid);
         smmu_engine_inv_asid(s->eng, SMMU_REGIME_NS_EL1, c->vmid, c->asid);
         return SMMU_CERROR_NONE;
     case SMMU_OP_TLBI_NH_VA:
@@ -124,12 +124,12 @@ unsigned smmu_cmd_execute(smmu *s, const smmu_cmd *c) {
         return SMMU_CERROR_NONE;
     }
     case SMMU_OP_TLBI_EL2_ALL:
-        SMMU_TRACE(s, "smmu: cmd TLBI_EL2_ALL");
+        SMMU_TRACE(s, "cmd", "TLBI_EL2_ALL");
         smmu_engine_inv_regime_all(s->eng, SMMU_REGIME_EL2);
         smmu_engine_inv_regime_all(s->eng, SMMU_REGIME_EL2_E2H);
         return SMMU_CERROR_NONE;
     case SMMU_OP_TLBI_EL2_ASID:
-        SMMU_TRACE(s, "smmu: cmd TLBI_EL2_ASID asid=0x%x", c->asid);
+        SMMU_TRACE(s, "cmd", "TLBI_EL2_ASID asid=0x%x", c->asid);
         smmu_engine_inv_asid(s->eng, SMMU_REGIME_EL2_E2H, 0, c->asid);
         return SMMU_CERROR_NONE;
     case SMMU_OP_TLBI_EL2_VA:
@@ -143,7 +143,7 @@ unsigned smmu_cmd_execute(smmu *s, const smmu_cmd *c) {
         return SMMU_CERROR_NONE;
     }
     case SMMU_OP_TLBI_S12_VMALL:
-        SMMU_TRACE(s, "smmu: cmd TLBI_S12_VMALL vmid=0x%x", c->vmid);
+        SMMU_TRACE(s, "cmd", "TLBI_S12_VMALL vmid=0x%x", c->vmid);
         smmu_engine_inv_vmid_all(s->eng, c->vmid);
         return SMMU_CERROR_NONE;
     case SMMU_OP_TLBI_S2_IPA:
@@ -151,7 +151,7 @@ unsigned smmu_cmd_execute(smmu *s, const smmu_cmd *c) {
         smmu_engine_inv_ipa(s->eng, c->vmid, c->addr, c->num_bytes, c->leaf, c->ttl);
         return SMMU_CERROR_NONE;
     case SMMU_OP_TLBI_NSNH_ALL:
-        SMMU_TRACE(s, "smmu: cmd TLBI_NSNH_ALL");
+        SMMU_TRACE(s, "cmd", "TLBI_NSNH_ALL");
         smmu_engine_inv_all(s->eng);
         return SMMU_CERROR_NONE;
     case SMMU_OP_SYNC:
@@ -187,7 +187,7 @@ static void cmdq_error(smmu *s, unsigned cerror) {
     } else {
         s->st.cmd_errors_abt++;
     }
-    SMMU_TRACE(s, "smmu: cmdq error %s cons=0x%x", name, q->cons);
+    SMMU_TRACE(s, "cmdq", "error %s cons=0x%x", name, q->cons);
     /* ERR is visible before GERROR.CMDQ_ERR toggles. */
     smmu_gerror_raise(s, SMMU_GERROR_CMDQ_ERR);
 }
@@ -228,7 +228,7 @@ static smmu_cmdq_status cmdq_step(smmu *s, uint64_t *wake_ps) {
         s->cmd_retry = false;
         if (cerror != SMMU_CERROR_ATC_INV_SYNC) {
             const char *name = smmu_opcode_name(cmd.opcode);
-            SMMU_TRACE(s, "smmu: cmd %s (0x%02x) illegal: 0x%016llx 0x%016llx", name ? name : "UNKNOWN",
+            SMMU_TRACE(s, "cmd", "%s (0x%02x) illegal: 0x%016llx 0x%016llx", name ? name : "UNKNOWN",
                        cmd.opcode, (unsigned long long)cmd.raw[0], (unsigned long long)cmd.raw[1]);
         }
         cmdq_error(s, cerror);

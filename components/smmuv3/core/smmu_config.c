@@ -60,11 +60,15 @@ static smmu_cc_entry *cc_lookup(smmu *s, unsigned kind, uint32_t sid, uint32_t i
     s->pending_ps += s->p.config_cache.lookup_ps;
     vp_setassoc_note_lookup(&s->cc);
     uint32_t slot = cc_probe(s, kind, sid, index);
+    static const char *const kinds[] = {"?", "STE", "L1STD", "CD", "L1CD"};
+    const char *what = kind < sizeof(kinds) / sizeof(kinds[0]) ? kinds[kind] : "?";
     if (slot == VP_SETASSOC_NONE) {
         vp_setassoc_note_miss(&s->cc);
+        SMMU_TRACE(s, "config_cache", "miss %s sid=0x%x index=0x%x", what, sid, index);
         return NULL;
     }
     vp_setassoc_hit(&s->cc, slot);
+    SMMU_TRACE(s, "config_cache", "hit %s sid=0x%x index=0x%x", what, sid, index);
     return vp_setassoc_entry(&s->cc, slot);
 }
 
@@ -383,7 +387,7 @@ const smmu_ste_cfg *smmu_get_ste(smmu *s, uint32_t sid, smmu_cfg_fault *f) {
         } else {
             uint64_t l1_addr = (base + (uint64_t)l1_index * SMMU_L1STD_SIZE) & smmu_oas_mask(s);
             s->st.cc_fetches++;
-            SMMU_TRACE(s, "smmu: fetch L1STD sid=0x%x pa=0x%llx", sid, (unsigned long long)l1_addr);
+            SMMU_TRACE(s, "fetch", "L1STD sid=0x%x pa=0x%llx", sid, (unsigned long long)l1_addr);
             if (!smmu_mem_read(s, SMMU_MEM_STE, l1_addr, &l1desc, sizeof(l1desc), &attrs))
                 return ste_fault(f, SMMU_EVT_F_STE_FETCH, l1_addr);
             le_dwords(&l1desc, 1);
@@ -406,7 +410,7 @@ const smmu_ste_cfg *smmu_get_ste(smmu *s, uint32_t sid, smmu_cfg_fault *f) {
 
     uint64_t d[SMMU_STE_DWORDS];
     s->st.cc_fetches++;
-    SMMU_TRACE(s, "smmu: fetch STE sid=0x%x pa=0x%llx", sid, (unsigned long long)ste_addr);
+    SMMU_TRACE(s, "fetch", "STE sid=0x%x pa=0x%llx", sid, (unsigned long long)ste_addr);
     if (!smmu_mem_read(s, SMMU_MEM_STE, ste_addr, d, SMMU_STE_SIZE, &attrs))
         return ste_fault(f, SMMU_EVT_F_STE_FETCH, ste_addr);
     le_dwords(d, SMMU_STE_DWORDS);
@@ -615,7 +619,7 @@ const smmu_cd_cfg *smmu_get_cd(smmu *s, uint32_t sid, const smmu_ste_cfg **ste_i
             if (l1_addr >> s->oas_bits)
                 return cd_fault(f, SMMU_EVT_C_BAD_STE, 0);
             s->st.cc_fetches++;
-            SMMU_TRACE(s, "smmu: fetch L1CD sid=0x%x ssid=0x%x addr=0x%llx", sid, index,
+            SMMU_TRACE(s, "fetch", "L1CD sid=0x%x ssid=0x%x addr=0x%llx", sid, index,
                        (unsigned long long)l1_addr);
             if (!fetch_cd_mem(s, sid, ste, l1_addr, &l1desc, sizeof(l1desc), f))
                 return NULL;
@@ -638,7 +642,7 @@ const smmu_cd_cfg *smmu_get_cd(smmu *s, uint32_t sid, const smmu_ste_cfg **ste_i
 
     uint64_t d[SMMU_CD_DWORDS];
     s->st.cc_fetches++;
-    SMMU_TRACE(s, "smmu: fetch CD sid=0x%x ssid=0x%x addr=0x%llx", sid, index, (unsigned long long)cd_addr);
+    SMMU_TRACE(s, "fetch", "CD sid=0x%x ssid=0x%x addr=0x%llx", sid, index, (unsigned long long)cd_addr);
     if (!fetch_cd_mem(s, sid, ste, cd_addr, d, SMMU_CD_SIZE, f))
         return NULL;
     le_dwords(d, SMMU_CD_DWORDS);

@@ -1,5 +1,7 @@
 /* The translation engine: TLB lookup, walks on a miss (smmu_walk.c), TLB fill, invalidation scopes and
  * statistics. The contract is smmu_xlate.h. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +28,28 @@ smmu_call *smmu_engine_set_call(smmu_engine *eng, smmu_call *call) {
     smmu_call *previous = eng->call;
     eng->call = call;
     return previous;
+}
+
+void smmu_engine_set_trace(smmu_engine *eng, bool on) {
+    eng->trace_on = on && eng->host->trace;
+}
+
+void smmu_engine_tracef(smmu_engine *eng, const char *kind, const char *fmt, ...) {
+    char fields[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(fields, sizeof(fields), fmt, ap);
+    va_end(ap);
+    eng->host->trace(eng->host_ctx, eng->call, kind, fields);
+}
+
+void smmu_engine_get_activity(const smmu_engine *eng, smmu_engine_activity *a) {
+    a->walk_stage = eng->walk_stage;
+    a->walk_level = eng->walk_level;
+    a->tlb_hits = eng->tlb.stats.hits;
+    a->tlb_misses = eng->tlb.stats.misses;
+    a->walk_cache_hits = eng->walk_cache.stats.hits;
+    a->walk_cache_misses = eng->walk_cache.stats.misses;
 }
 
 void smmu_engine_destroy(smmu_engine *eng) {
@@ -89,7 +113,21 @@ static uint32_t tlb_probe(const vp_setassoc *tlb, uint32_t set, const tlb_key *k
 
 /* A usable hit: present and permitting `acc` without a hardware update (those must walk to update memory).
  * Page and block sets are probed in parallel: one lookup. */
-static const smmu_tlb_entry *tlb_lookup(smmu_engine *eng, const tlb_key *key, uint64_t ia, smmu_access acc) {
+static uint64_t span_mask(unsigned span_shift);
+
+static const char *tlb_kind_name(uint64_t ctx_tag) {
+    switch (ctx_tag & 3) {
+    case SMMU_TLB_KIND_S1:
+        return "s1";
+    case SMMU_TLB_KIND_S2:
+        return "s2";
+    default:
+        return "nested";
+    }
+}
+
+static const smmu_tlb_entry *tlb_lookup(smmu_engine *eng, uint32_t sid, const tlb_key *key, uint64_t ia,
+                                        smmu_access acc) {
     vp_setassoc *tlb = &eng->tlb;
     if (!vp_setassoc_enabled(tlb))
         return NULL;
@@ -100,9 +138,15 @@ static const smmu_tlb_entry *tlb_lookup(smmu_engine *eng, const tlb_key *key, ui
         slot = tlb_probe(tlb, tlb_set_for(tlb, key, ia, true), key, ia, acc);
     if (slot != VP_SETASSOC_NONE) {
         vp_setassoc_hit(tlb, slot);
-        return vp_setassoc_entry(tlb, slot);
+        const smmu_tlb_entry *e = vp_setassoc_entry(tlb, slot);
+        SMMU_ENGINE_TRACE(eng, "tlb", "hit sid=0x%x kind=%s addr=0x%llx out=0x%llx size=2^%u", sid,
+                          tlb_kind_name(key->ctx_tag), (unsigned long long)ia,
+                          (unsigned long long)(e->out_base | (ia & span_mask(e->span_shift))), e->span_shift);
+        return e;
     }
     vp_setassoc_note_miss(tlb);
+    SMMU_ENGINE_TRACE(eng, "tlb", "miss sid=0x%x kind=%s addr=0x%llx", sid, tlb_kind_name(key->ctx_tag),
+                      (unsigned long long)ia);
     return NULL;
 }
 
@@ -173,7 +217,7 @@ bool smmu_engine_s2_translate(smmu_engine *eng, const smmu_walk_ctx *ctx, uint64
     tlb_key key =
         make_tlb_key(eng, SMMU_TLB_KIND_S2, 0, true, ctx->s2->vmid, ctx->sid, false, 0, tt->granule_shift);
     if (use_tlb) {
-        const smmu_tlb_entry *e = tlb_lookup(eng, &key, ipa, acc);
+        const smmu_tlb_entry *e = tlb_lookup(eng, ctx->sid, &key, ipa, acc);
         if (e) {
             leaf->oa = e->out_base | (ipa & span_mask(e->span_shift));
             leaf->desc = SMMU_FIELD_PREP(SMMU_DESC_S2_MEMATTR, e->s2_mem_attr) |
@@ -249,7 +293,7 @@ static bool translate_s1(smmu_engine *eng, const smmu_walk_ctx *ctx, uint64_t ia
     bool vmid_valid = smmu_walk_ctx_vmid(ctx, &vmid);
     tlb_key key = make_tlb_key(eng, kind, s1->regime, vmid_valid, vmid, ctx->sid, asid_valid, s1->asid,
                                tt->granule_shift);
-    const smmu_tlb_entry *e = tlb_lookup(eng, &key, va, acc);
+    const smmu_tlb_entry *e = tlb_lookup(eng, ctx->sid, &key, va, acc);
     if (e) {
         fill_out(out, e->out_base | (va & span_mask(e->span_shift)), e->span_shift, e->perm, acc, e->mem_attr,
                  e->share, e->flags & SMMU_TLB_F_GLOBAL, true);
@@ -325,6 +369,7 @@ bool smmu_engine_translate(smmu_engine *eng, uint32_t sid, const smmu_s1_cfg *s1
     }
     if (!ok && fault->type <= SMMU_FAULT_WALK_EABT)
         eng->count.faults[fault->type]++;
+    eng->walk_stage = 0;
     return ok;
 }
 
@@ -449,6 +494,12 @@ void smmu_engine_stats(const smmu_engine *eng, void (*cb)(void *arg, const char 
     cb(arg, "walks.nested", eng->count.walks_nested);
     cb(arg, "walk.mem_reads.s1", eng->count.mem_reads_s1);
     cb(arg, "walk.mem_reads.s2", eng->count.mem_reads_s2);
+    static const char *const step_names[2][4] = {
+        {"walk.steps.s1.level0", "walk.steps.s1.level1", "walk.steps.s1.level2", "walk.steps.s1.level3"},
+        {"walk.steps.s2.level0", "walk.steps.s2.level1", "walk.steps.s2.level2", "walk.steps.s2.level3"}};
+    for (unsigned stage = 0; stage < 2; stage++)
+        for (unsigned level = 0; level < 4; level++)
+            cb(arg, step_names[stage][level], eng->count.walk_steps[stage][level]);
     cb(arg, "httu.af_updates", eng->count.af_updates);
     cb(arg, "httu.dirty_updates", eng->count.dirty_updates);
     cb(arg, "httu.cas_retries", eng->count.cas_retries);

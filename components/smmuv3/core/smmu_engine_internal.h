@@ -45,6 +45,7 @@ enum {
 typedef struct smmu_engine_counters {
     uint64_t walks_s1, walks_s2, walks_nested;
     uint64_t mem_reads_s1, mem_reads_s2;
+    uint64_t walk_steps[2][4]; /* descriptor reads by [stage - 1][level] */
     uint64_t af_updates, dirty_updates, cas_retries;
     uint64_t faults[SMMU_FAULT_WALK_EABT + 1];
 } smmu_engine_counters;
@@ -53,10 +54,14 @@ struct smmu_engine {
     smmu_engine_params params;
     const smmu_host_ops *host;
     void *host_ctx;
-    smmu_call *call; /* the host's context of the call in progress (smmu_engine_set_call) */
+    smmu_call *call;        /* the host's context of the call in progress (smmu_engine_set_call) */
     vp_setassoc tlb;        /* smmu_tlb_entry leaf translations */
     vp_setassoc walk_cache; /* smmu_tlb_entry table descriptors */
     smmu_engine_counters count;
+    bool trace_on;
+    /* The walk in progress (walk_stage 0: none), for smmu_engine_get_activity. */
+    uint8_t walk_stage;
+    int8_t walk_level;
 };
 
 /* Everything one translation needs to know while walking: both stage configurations and the StreamID. */
@@ -138,6 +143,15 @@ static inline bool smmu_walk_ctx_vmid(const smmu_walk_ctx *ctx, uint16_t *vmid) 
     *vmid = 0;
     return false;
 }
+
+/* A trace record of the engine (see smmu_host_ops.trace); formats nothing while tracing is off. */
+void smmu_engine_tracef(smmu_engine *eng, const char *kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+#define SMMU_ENGINE_TRACE(eng, kind, ...)                                                                    \
+    do {                                                                                                     \
+        if ((eng)->trace_on)                                                                                 \
+            smmu_engine_tracef((eng), (kind), __VA_ARGS__);                                                  \
+    } while (0)
 
 static inline void smmu_engine_advance(smmu_engine *eng, uint64_t ps) {
     if (ps && eng->host->advance)

@@ -55,7 +55,7 @@ const char *smmu_event_name(unsigned id) {
 
 void smmu_irq_pulse(smmu *s, smmu_irq_line line) {
     s->st.irq_pulses++;
-    SMMU_TRACE(s, "smmu: irq %s",
+    SMMU_TRACE(s, "irq", "%s",
                line == SMMU_IRQ_EVTQ       ? "evtq"
                : line == SMMU_IRQ_PRIQ     ? "priq"
                : line == SMMU_IRQ_CMD_SYNC ? "cmd-sync"
@@ -75,7 +75,7 @@ bool smmu_msi_write(smmu *s, uint64_t addr, uint32_t data, uint32_t cfg2_attr) {
     s->st.msi_writes++;
     smmu_advance(s, s->p.msi_ps);
     bool ok = smmu_mem_write(s, SMMU_MEM_MSI, addr, buf, sizeof(buf), &attrs);
-    SMMU_TRACE(s, "smmu: msi addr=0x%llx data=0x%x%s", (unsigned long long)addr, data, ok ? "" : " abort");
+    SMMU_TRACE(s, "msi", "addr=0x%llx data=0x%x%s", (unsigned long long)addr, data, ok ? "" : " abort");
     if (!ok)
         s->st.msi_aborts++;
     return ok;
@@ -97,7 +97,7 @@ void smmu_gerror_raise(smmu *s, uint32_t bit) {
         return; /* already active: the SMMU does not toggle again until software acknowledges */
     s->gerror ^= bit;
     s->st.gerrors++;
-    SMMU_TRACE(s, "smmu: gerror 0x%x gerror=0x%x gerrorn=0x%x", bit, s->gerror, s->gerrorn);
+    SMMU_TRACE(s, "gerror", "0x%x gerror=0x%x gerrorn=0x%x", bit, s->gerror, s->gerrorn);
     if (bit == SMMU_GERROR_MSI_GERROR_ABT_ERR)
         return; /* never signalled, or an aborting GERROR MSI would loop */
     if (s->irq_ctrlack & SMMU_IRQ_CTRL_GERROR_IRQEN)
@@ -170,7 +170,7 @@ bool smmu_event_write_stall(smmu *s, const uint64_t rec[4], uint32_t sid) {
         return false;
     bool was_empty = false;
     const bool ok = write_record(s, rec, &was_empty);
-    SMMU_TRACE(s, "smmu: event %s sid=0x%x stag=0x%x prod=0x%x%s",
+    SMMU_TRACE(s, "event", "%s sid=0x%x stag=0x%x prod=0x%x%s",
                smmu_event_name((unsigned)SMMU_FIELD_GET(SMMU_EVT0_ID, rec[0])), sid,
                (unsigned)SMMU_FIELD_GET(SMMU_EVT1_STAG, rec[1]), s->evtq.prod,
                ok ? " stall" : " kept=write-abort");
@@ -202,9 +202,8 @@ bool smmu_event_record(smmu *s, const smmu_event *ev) {
     }
     if (why) {
         s->st.events_dropped++;
-        SMMU_TRACE(s, "smmu: event %s sid=0x%x ssid=%s addr=0x%llx dropped=%s", smmu_event_name(ev->id),
-                   ev->sid, smmu_ssid_str(ssid_text, ev->ssv, ev->ssid), (unsigned long long)ev->input_addr,
-                   why);
+        SMMU_TRACE(s, "event", "%s sid=0x%x ssid=%s addr=0x%llx dropped=%s", smmu_event_name(ev->id), ev->sid,
+                   smmu_ssid_str(ssid_text, ev->ssv, ev->ssid), (unsigned long long)ev->input_addr, why);
         return false;
     }
 
@@ -213,11 +212,11 @@ bool smmu_event_record(smmu *s, const smmu_event *ev) {
     bool was_empty = false;
     if (!write_record(s, rec, &was_empty)) {
         s->st.events_dropped++;
-        SMMU_TRACE(s, "smmu: event %s sid=0x%x dropped=write-abort", smmu_event_name(ev->id), ev->sid);
+        SMMU_TRACE(s, "event", "%s sid=0x%x dropped=write-abort", smmu_event_name(ev->id), ev->sid);
         smmu_gerror_raise(s, SMMU_GERROR_EVENTQ_ABT_ERR);
         return false;
     }
-    SMMU_TRACE(s, "smmu: event %s sid=0x%x ssid=%s addr=0x%llx prod=0x%x", smmu_event_name(ev->id), ev->sid,
+    SMMU_TRACE(s, "event", "%s sid=0x%x ssid=%s addr=0x%llx prod=0x%x", smmu_event_name(ev->id), ev->sid,
                smmu_ssid_str(ssid_text, ev->ssv, ev->ssid), (unsigned long long)ev->input_addr, q->prod);
     signal_record(s, was_empty);
     return true;

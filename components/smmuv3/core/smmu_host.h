@@ -94,9 +94,10 @@ typedef struct smmu_host_ops {
     /* Any invalidation that could change a translation or configuration completed: the host must drop every
      * cached translation it handed out (DMI pointers upstream). May be NULL. */
     void (*translations_changed)(void *ctx, smmu_call *call);
-    /* One line of deterministic text trace (no trailing newline). May be NULL; the core formats lines only
-     * when it is set and tracing is enabled. */
-    void (*trace)(void *ctx, smmu_call *call, const char *line);
+    /* One record of the deterministic text trace: KIND is one word (docs/trace.md lists them), FIELDS the
+     * rest of the line (space-separated key=value words, may be empty). The host adds time and component.
+     * May be NULL; the core formats records only when it is set and tracing is enabled. */
+    void (*trace)(void *ctx, smmu_call *call, const char *kind, const char *fields);
     /* Sends a message toward the endpoint of msg->sid (ATS invalidation, PRG response). Returns false if no
      * endpoint can receive it (then the core treats it as answered: an invalidation completes with no
      * guarantee, as after an Unsupported Request). May be NULL (no PCIe: every message is undeliverable). */

@@ -243,11 +243,12 @@ static inline bool smmu_mem_write(smmu *s, smmu_mem_kind kind, uint64_t pa, cons
 static inline bool smmu_tracing(const smmu *s) {
     return s->trace_on && s->host.trace;
 }
-void smmu_tracef(smmu *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-#define SMMU_TRACE(s, ...)                                                                                   \
+/* One trace record: KIND (a word, see docs/trace.md) and its printf-formatted fields. */
+void smmu_tracef(smmu *s, const char *kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+#define SMMU_TRACE(s, kind, ...)                                                                             \
     do {                                                                                                     \
         if (smmu_tracing(s))                                                                                 \
-            smmu_tracef((s), __VA_ARGS__);                                                                   \
+            smmu_tracef((s), (kind), __VA_ARGS__);                                                           \
     } while (0)
 
 /* "0x1f", or "-" without a SubstreamID: for trace lines. buf holds at least 16 bytes. */

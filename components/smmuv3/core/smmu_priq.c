@@ -31,7 +31,7 @@ static void send_prg_response(smmu *s, uint32_t sid, bool ssv, uint32_t ssid, ui
     m.response = code;
     const bool delivered = s->host.send_msg && s->host.send_msg(s->host_ctx, s->call, &m);
     char ssid_text[16];
-    SMMU_TRACE(s, "smmu: pri response sid=0x%x ssid=%s prgi=0x%x resp=%s%s%s%s", sid,
+    SMMU_TRACE(s, "pri", "response sid=0x%x ssid=%s prgi=0x%x resp=%s%s%s%s", sid,
                smmu_ssid_str(ssid_text, ssv, ssid), m.prg_index, resp_name(code), why ? " auto=" : "",
                why ? why : "", delivered ? "" : " undeliverable");
 }
@@ -126,7 +126,7 @@ static smmu_pri_outcome page_request(smmu *s, const smmu_page_req *req) {
     char ssid_text[16];
     if (why) {
         s->st.pri_discarded++;
-        SMMU_TRACE(s, "smmu: pri %s sid=0x%x ssid=%s prgi=0x%x addr=0x%llx lwr=%d%d%d dropped=%s",
+        SMMU_TRACE(s, "pri", "%s sid=0x%x ssid=%s prgi=0x%x addr=0x%llx lwr=%d%d%d dropped=%s",
                    stop ? "stop" : "request", r.sid, smmu_ssid_str(ssid_text, r.ssv, r.ssid), r.prg_index,
                    (unsigned long long)(r.addr & SMMU_PRI1_ADDR), r.last, r.write, r.read, why);
         if (stop)
@@ -150,7 +150,7 @@ static smmu_pri_outcome page_request(smmu *s, const smmu_page_req *req) {
                         &attrs)) {
         s->st.pri_write_aborts++;
         s->st.pri_discarded++;
-        SMMU_TRACE(s, "smmu: pri %s sid=0x%x prgi=0x%x dropped=write-abort", stop ? "stop" : "request", r.sid,
+        SMMU_TRACE(s, "pri", "%s sid=0x%x prgi=0x%x dropped=write-abort", stop ? "stop" : "request", r.sid,
                    r.prg_index);
         smmu_gerror_raise(s, SMMU_GERROR_PRIQ_ABT_ERR);
         if (stop)
@@ -160,7 +160,7 @@ static smmu_pri_outcome page_request(smmu *s, const smmu_page_req *req) {
     }
     q->prod = smmu_q_inc(q, q->prod);
     s->st.pri_recorded++;
-    SMMU_TRACE(s, "smmu: pri %s sid=0x%x ssid=%s prgi=0x%x addr=0x%llx lwr=%d%d%d prod=0x%x",
+    SMMU_TRACE(s, "pri", "%s sid=0x%x ssid=%s prgi=0x%x addr=0x%llx lwr=%d%d%d prod=0x%x",
                stop ? "stop" : "request", r.sid, smmu_ssid_str(ssid_text, r.ssv, r.ssid), r.prg_index,
                (unsigned long long)(r.addr & SMMU_PRI1_ADDR), r.last, r.write, r.read, q->prod);
     /* LO = 1: only entries that complete a group (Last = 1) interrupt; else the queue becoming non-empty. */

@@ -458,9 +458,9 @@ bool smmu_reg_write(smmu *s, smmu_call *call, uint64_t offset, unsigned size, ui
     if (smmu_tracing(s)) {
         const char *name = reg_name(offset);
         if (name)
-            smmu_tracef(s, "smmu: write %s = 0x%llx", name, (unsigned long long)value);
+            smmu_tracef(s, "write", "%s = 0x%llx", name, (unsigned long long)value);
         else
-            smmu_tracef(s, "smmu: write 0x%05llx = 0x%llx", (unsigned long long)offset,
+            smmu_tracef(s, "write", "0x%05llx = 0x%llx", (unsigned long long)offset,
                         (unsigned long long)value);
     }
     if (size == 8 && is_reg64(offset)) {

@@ -74,7 +74,7 @@ bool smmu_stall_begin(smmu *s, smmu_event *ev, uint16_t *stag, bool *written) {
         e->state = SMMU_STALL_PENDING;
         s->stall_pending++;
         s->st.stall_records_delayed++;
-        SMMU_TRACE(s, "smmu: event %s sid=0x%x stag=0x%x waits for the event queue", smmu_event_name(ev->id),
+        SMMU_TRACE(s, "event", "%s sid=0x%x stag=0x%x waits for the event queue", smmu_event_name(ev->id),
                    ev->sid, e->stag);
     }
     *stag = e->stag;
@@ -124,13 +124,13 @@ void smmu_stall_resume(smmu *s, const smmu_cmd *c) {
     for (unsigned i = 0; i < s->stall_max; i++) {
         smmu_stall_entry *e = &s->stalls[i];
         if (e->state == SMMU_STALL_HELD && e->sid == c->sid && e->stag == c->stag) {
-            SMMU_TRACE(s, "smmu: cmd RESUME sid=0x%x stag=0x%x %s", c->sid, c->stag, action_name(action));
+            SMMU_TRACE(s, "cmd", "RESUME sid=0x%x stag=0x%x %s", c->sid, c->stag, action_name(action));
             resolve(s, e, action);
             return;
         }
     }
     s->st.stall_resume_unmatched++;
-    SMMU_TRACE(s, "smmu: cmd RESUME sid=0x%x stag=0x%x matches no stall (ignored)", c->sid, c->stag);
+    SMMU_TRACE(s, "cmd", "RESUME sid=0x%x stag=0x%x matches no stall (ignored)", c->sid, c->stag);
 }
 
 /* CMD_STALL_TERM (4.7.2): every stalled transaction of the StreamID ends with an abort, including those whose
@@ -144,7 +144,7 @@ void smmu_stall_term(smmu *s, uint32_t sid) {
             n++;
         }
     }
-    SMMU_TRACE(s, "smmu: cmd STALL_TERM sid=0x%x terminated=%u", sid, n);
+    SMMU_TRACE(s, "cmd", "STALL_TERM sid=0x%x terminated=%u", sid, n);
 }
 
 smmu_stall_action smmu_stall_outcome(smmu *s, uint32_t sid, uint16_t stag) {

@@ -5,6 +5,7 @@
  *   2. translate: the engine walks the enabled stages, or the request bypasses both;
  *   3. policy: what a fault does to this request (abort or RAZ/WI, whether its event is recorded) and the
  *      result's attributes. */
+#include <stdio.h>
 #include <string.h>
 
 #include "smmu_attrs.h"
@@ -79,7 +80,7 @@ static bool stall(smmu *s, txn_ctx *c, smmu_event *ev, smmu_result *res) {
     bool written;
     if (!smmu_stall_begin(s, ev, &stag, &written))
         return false;
-    SMMU_TRACE(s, "smmu: fault %s sid=0x%x ssid=%s addr=0x%llx stage=%u class=%u stall stag=0x%x",
+    SMMU_TRACE(s, "fault", "%s sid=0x%x ssid=%s addr=0x%llx stage=%u class=%u stall stag=0x%x",
                smmu_event_name(ev->id), t->sid, smmu_ssid_str(ssid_text, t->ssv, t->ssid),
                (unsigned long long)t->addr, ev->s2 ? 2u : 1u, ev->fclass, stag);
     res->status = SMMU_XLATE_STALLED;
@@ -128,7 +129,7 @@ static void walk_fault(smmu *s, txn_ctx *c, const smmu_fault *flt, smmu_result *
          * stalling fault (CD.S and STE.S2S imply recording). */
         record = record || stall_configured;
     }
-    SMMU_TRACE(s, "smmu: fault %s sid=0x%x ssid=%s addr=0x%llx stage=%u level=%d class=%u %s%s",
+    SMMU_TRACE(s, "fault", "%s sid=0x%x ssid=%s addr=0x%llx stage=%u level=%d class=%u %s%s",
                smmu_event_name(id), t->sid, smmu_ssid_str(ssid_text, t->ssv, t->ssid),
                (unsigned long long)t->addr, flt->stage, flt->level, ev.fclass,
                status == SMMU_XLATE_RAZ_WI ? "raz-wi" : "abort", record ? "" : " unrecorded");
@@ -163,7 +164,7 @@ static void config_fault(smmu *s, txn_ctx *c, const smmu_cfg_fault *f, smmu_resu
     else if (t->at == SMMU_AT_TRANSLATION_REQ)
         record = record && (s->cr2 & SMMU_CR2_REC_CFG_ATS);
     c->ats_end = SMMU_ATS_END_CA;
-    SMMU_TRACE(s, "smmu: fault %s sid=0x%x ssid=%s addr=0x%llx abort%s", smmu_event_name(f->event_id), t->sid,
+    SMMU_TRACE(s, "fault", "%s sid=0x%x ssid=%s addr=0x%llx abort%s", smmu_event_name(f->event_id), t->sid,
                smmu_ssid_str(ssid_text, t->ssv, t->ssid), (unsigned long long)t->addr,
                record ? "" : " unrecorded");
     bool recorded = record && smmu_event_record(s, &ev);
@@ -176,7 +177,7 @@ static void forbid(smmu *s, txn_ctx *c, uint8_t id, uint16_t uut_reason, smmu_re
     smmu_event ev;
     base_event(&ev, id, t, c->acc);
     ev.uut_reason = uut_reason;
-    SMMU_TRACE(s, "smmu: fault %s sid=0x%x addr=0x%llx abort", smmu_event_name(id), t->sid,
+    SMMU_TRACE(s, "fault", "%s sid=0x%x addr=0x%llx abort", smmu_event_name(id), t->sid,
                (unsigned long long)t->addr);
     terminate(s, res, SMMU_XLATE_ABORT, id, smmu_event_record(s, &ev));
 }
@@ -429,6 +430,32 @@ static void translate(smmu *s, const smmu_txn *t, smmu_result *res) {
     s->st.translations_ok++;
 }
 
+/* The "xlate" record: the transaction and what became of it, at the time the answer is ready. */
+static void trace_result(smmu *s, const smmu_txn *t, const smmu_result *res) {
+    char ssid_text[16], result[64];
+    switch (res->status) {
+    case SMMU_XLATE_OK:
+        snprintf(result, sizeof(result), "ok pa=0x%llx%s", (unsigned long long)res->pa,
+                 res->bypass ? " bypass" : "");
+        break;
+    case SMMU_XLATE_ABORT:
+        snprintf(result, sizeof(result), "abort event=%s",
+                 res->event_id ? smmu_event_name(res->event_id) : "-");
+        break;
+    case SMMU_XLATE_RAZ_WI:
+        snprintf(result, sizeof(result), "raz_wi event=%s",
+                 res->event_id ? smmu_event_name(res->event_id) : "-");
+        break;
+    default:
+        snprintf(result, sizeof(result), "stall stag=0x%x", res->stag);
+        break;
+    }
+    smmu_tracef(s, "xlate", "sid=0x%x ssid=%s addr=0x%llx len=%u dir=%s%s%s at=%s result=%s", t->sid,
+                smmu_ssid_str(ssid_text, t->ssv, t->ssid), (unsigned long long)t->addr, t->len,
+                t->acc.write ? "w" : "r", t->acc.exec && !t->acc.write ? "x" : "", t->acc.priv ? "p" : "",
+                t->at == SMMU_AT_TRANSLATED ? "translated" : "untranslated", result);
+}
+
 void smmu_txn_charge(smmu *s) {
     if (s->pending_ps) {
         smmu_advance(s, s->pending_ps);
@@ -440,5 +467,7 @@ void smmu_translate(smmu *s, smmu_call *call, const smmu_txn *t, smmu_result *re
     smmu_call *outer = smmu_call_enter(s, call);
     translate(s, t, res);
     smmu_txn_charge(s);
+    if (smmu_tracing(s))
+        trace_result(s, t, res);
     smmu_call_leave(s, outer);
 }

@@ -257,10 +257,13 @@ static bool walk_cache_lookup(smmu_engine *eng, const walk_cache_tag *tag, uint6
             *table = e->out_base;
             *level = l + 1;
             *hier = e->perm;
+            SMMU_ENGINE_TRACE(eng, "walk_cache", "hit stage=%u addr=0x%llx level=%d table=0x%llx", tag->stage,
+                              (unsigned long long)ia, l + 1, (unsigned long long)e->out_base);
             return true;
         }
     }
     vp_setassoc_note_miss(wc);
+    SMMU_ENGINE_TRACE(eng, "walk_cache", "miss stage=%u addr=0x%llx", tag->stage, (unsigned long long)ia);
     return false;
 }
 
@@ -430,11 +433,19 @@ bool smmu_walk_stage(smmu_engine *eng, const smmu_walk_ctx *ctx, unsigned stage,
         uint64_t desc;
         if (!descriptor_pa(eng, ctx, stage, desc_addr, false, &desc_pa, fault))
             return false;
+        eng->count.walk_steps[stage - 1][level & 3]++;
+        eng->walk_stage = (uint8_t)stage;
+        eng->walk_level = (int8_t)level;
         if (!read_descriptor(eng, stage, tt, desc_pa, &desc)) {
+            SMMU_ENGINE_TRACE(eng, "walk", "sid=0x%x stage=%u level=%d addr=0x%llx pa=0x%llx abort", ctx->sid,
+                              stage, level, (unsigned long long)ia, (unsigned long long)desc_pa);
             set_fault(fault, SMMU_FAULT_WALK_EABT, stage, level, eabt_class, fault_ipa);
             fault->fetch_addr = desc_pa;
             return false;
         }
+        SMMU_ENGINE_TRACE(eng, "walk", "sid=0x%x stage=%u level=%d addr=0x%llx pa=0x%llx desc=0x%016llx",
+                          ctx->sid, stage, level, (unsigned long long)ia, (unsigned long long)desc_pa,
+                          (unsigned long long)desc);
 
         if (!(desc & SMMU_DESC_VALID)) {
             set_fault(fault, SMMU_FAULT_TRANSLATION, stage, level, fclass, fault_ipa);

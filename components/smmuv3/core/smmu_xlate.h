@@ -158,6 +158,17 @@ void smmu_engine_destroy(smmu_engine *eng);
 /* The host's context passed to every callback until the next call (see smmu_call in smmu_host.h); returns the
  * previous one so a caller can restore it. NULL after create. */
 smmu_call *smmu_engine_set_call(smmu_engine *eng, smmu_call *call);
+/* Trace records (host->trace) of walk steps and TLB / walk cache lookups on or off. */
+void smmu_engine_set_trace(smmu_engine *eng, bool on);
+
+/* What the engine is doing now, for waveforms: the stage (1 or 2; 0 when no walk is in progress) and level
+ * of the walk step last made, and the lookups of both caches so far. */
+typedef struct smmu_engine_activity {
+    uint8_t walk_stage;
+    int8_t walk_level;
+    uint64_t tlb_hits, tlb_misses, walk_cache_hits, walk_cache_misses;
+} smmu_engine_activity;
+void smmu_engine_get_activity(const smmu_engine *eng, smmu_engine_activity *a);
 
 /* Translate input address `ia` (a VA with s1, an IPA without) of StreamID `sid`. s1 == NULL bypasses stage 1,
  * s2 == NULL bypasses stage 2 (both NULL is not allowed). Returns true with *out filled, or false with *fault

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <ostream>
 #include <stdexcept>
@@ -16,6 +17,7 @@ namespace {
 
 // Register offsets whose writes can change how transactions translate, so DMI handed out upstream must go.
 constexpr uint64_t kRegCr0 = 0x20;
+constexpr uint64_t kRegCr0Ack = 0x24;
 constexpr uint64_t kRegCr2 = 0x2C;
 constexpr uint64_t kRegGbpa = 0x44;
 constexpr uint64_t kRegStrtabBase = 0x80;
@@ -101,7 +103,9 @@ const smmu_host_ops Smmuv3::host_ops_ = {
     },
     [](void *ctx, smmu_call *call, uint64_t ps) { static_cast<Smmuv3 *>(ctx)->advance(call, ps); },
     [](void *ctx, smmu_call *) { static_cast<Smmuv3 *>(ctx)->invalidate_upstream_dmi(); },
-    [](void *ctx, smmu_call *call, const char *line) { static_cast<Smmuv3 *>(ctx)->trace_line(call, line); },
+    [](void *ctx, smmu_call *call, const char *kind, const char *fields) {
+        static_cast<Smmuv3 *>(ctx)->trace_line(call, kind, fields);
+    },
     [](void *ctx, smmu_call *call, const smmu_msg *msg) {
         return static_cast<Smmuv3 *>(ctx)->send_message(call, *msg);
     },
@@ -136,7 +140,12 @@ Smmuv3::Smmuv3(sc_core::sc_module_name name, const Params &params)
       cmdq_prod_("cmdq_prod"), cmdq_cons_("cmdq_cons"), evtq_prod_("evtq_prod"), evtq_cons_("evtq_cons"),
       priq_prod_("priq_prod"), priq_cons_("priq_cons"), tlb_hits_("tlb_hits"), tlb_misses_("tlb_misses"),
       last_sid_("last_sid"), last_ssid_("last_ssid"), last_result_("last_result"), last_addr_("last_addr"),
-      last_pa_("last_pa"), upstream_count_("upstream_count") {
+      last_pa_("last_pa"), upstream_count_("upstream_count"), smmuen_("smmuen"), cr0ack_("cr0ack"),
+      msi_count_("msi_count"), stalled_("stalled"), walk_stage_("walk_stage"), walk_level_("walk_level"),
+      walk_cache_hits_("walk_cache_hits"), walk_cache_misses_("walk_cache_misses"),
+      config_cache_hits_("config_cache_hits"), config_cache_misses_("config_cache_misses") {
+    for (unsigned i = 0; i < kTracedPorts; ++i)
+        port_signals_.push_back(std::make_unique<PortSignals>(i));
     core_ = smmu_create(&params_.core, &host_ops_, this);
     if (!core_)
         throw std::invalid_argument("invalid SMMUv3 parameters: the core refused them");
@@ -162,6 +171,13 @@ Smmuv3::Smmuv3(sc_core::sc_module_name name, const Params &params)
     SC_THREAD(cmdq_thread);
 }
 
+Smmuv3::PortSignals::PortSignals(unsigned index)
+    : sid(("port" + std::to_string(index) + "_sid").c_str()),
+      ssid(("port" + std::to_string(index) + "_ssid").c_str()),
+      rw(("port" + std::to_string(index) + "_rw").c_str()),
+      result(("port" + std::to_string(index) + "_result").c_str()),
+      addr(("port" + std::to_string(index) + "_addr").c_str()) {}
+
 Smmuv3::~Smmuv3() {
     smmu_destroy(core_);
 }
@@ -171,12 +187,40 @@ Smmuv3::~Smmuv3() {
 
 void Smmuv3::upstream_b_transport(int port, tlm::tlm_generic_payload &gp, sc_time &delay) {
     const bool stall_capable = port >= 0 && port < 32 && ((params_.stall_capable_ports >> port) & 1u) != 0;
-    upstream_transport(gp, delay, stall_capable);
+    const bool traced_port = trace_signals_on_ && port >= 0 && static_cast<unsigned>(port) < kTracedPorts;
+    if (traced_port) {
+        PortSignals &p = *port_signals_[port];
+        const TxnAttr *attr = TxnAttr::of(gp);
+        const sc_time at = sc_core::sc_time_stamp() + delay;
+        p.sid.change_at(at, attr ? attr->stream_id : 0);
+        p.ssid.change_at(at, attr && attr->ssv ? attr->substream_id : 0);
+        p.addr.change_at(at, gp.get_address());
+        p.rw.change_at(at, gp.is_write() ? 1 : 0);
+        p.result.change_at(at, kPortBusy);
+    }
+    upstream_transport(port, gp, delay, stall_capable);
     if (trace_signals_on_)
         sample_upstream(sc_core::sc_time_stamp() + delay);
+    if (traced_port) {
+        // Only translated memory requests set last_result_value_; messages and ATS requests answer by status.
+        const TxnAttr *attr = TxnAttr::of(gp);
+        const bool translated =
+            attr && attr->kind == TxnKind::Memory && attr->at != PcieAt::TranslationRequest;
+        uint32_t result = gp.get_response_status() == tlm::TLM_OK_RESPONSE ? kPortOk : kPortError;
+        if (translated && last_result_value_ == kResultAbort)
+            result = kPortFault;
+        else if (translated && last_result_value_ == kResultRazWi)
+            result = kPortRazWi;
+        port_state(port, sc_core::sc_time_stamp() + delay, result);
+    }
 }
 
-void Smmuv3::upstream_transport(tlm::tlm_generic_payload &gp, sc_time &delay, bool stall_capable) {
+void Smmuv3::port_state(int port, const sc_time &at, uint32_t result) {
+    if (trace_signals_on_ && port >= 0 && static_cast<unsigned>(port) < kTracedPorts)
+        port_signals_[port]->result.change_at(at, result);
+}
+
+void Smmuv3::upstream_transport(int port, tlm::tlm_generic_payload &gp, sc_time &delay, bool stall_capable) {
     ++counters_.upstream_transactions;
     TxnAttr *attr = TxnAttr::of(gp);
     if (!attr) {
@@ -207,11 +251,11 @@ void Smmuv3::upstream_transport(tlm::tlm_generic_payload &gp, sc_time &delay, bo
         answer_ats_request(&call, *attr, gp);
         return;
     }
-    translate_request(&call, *attr, gp, stall_capable);
+    translate_request(&call, *attr, gp, stall_capable, port);
 }
 
 void Smmuv3::translate_request(smmu_call *call, const TxnAttr &attr, tlm::tlm_generic_payload &gp,
-                               bool stall_capable) {
+                               bool stall_capable, int port) {
     const uint64_t addr = gp.get_address();
     unsigned char *const data = gp.get_data_ptr();
     const unsigned len = gp.get_data_length();
@@ -261,7 +305,10 @@ void Smmuv3::translate_request(smmu_call *call, const TxnAttr &attr, tlm::tlm_ge
         retried = false;
         if (res.status == SMMU_XLATE_STALLED) {
             ++counters_.upstream_stalls;
-            switch (wait_for_stall(call, txn.sid, res.stag)) {
+            port_state(port, now_with_delay(call), kPortStalled);
+            const smmu_stall_action action = wait_for_stall(call, txn.sid, res.stag);
+            port_state(port, now_with_delay(call), kPortBusy);
+            switch (action) {
             case SMMU_STALL_RETRY:
                 // A new transaction as far as the SMMU is concerned: new configuration and translations
                 // apply.
@@ -363,8 +410,16 @@ smmu_stall_action Smmuv3::wait_for_stall(smmu_call *call, uint32_t sid, uint16_t
     // the CoreCall guard covers core calls only).
     sc_core::wait(*call->delay);
     *call->delay = sc_core::SC_ZERO_TIME;
+    const sc_time stalled_at = sc_core::sc_time_stamp();
     sc_core::sc_event resolved;
     stall_waiters_.push_back({sid, stag, &resolved});
+    if (trace_signals_on_)
+        stalled_.change_at(sc_core::sc_time_stamp(), stall_waiters_.size());
+    if (trace_ && trace_->wants(name(), "stall")) {
+        char fields[64];
+        std::snprintf(fields, sizeof fields, "sid=0x%x stag=0x%x held=%zu", sid, stag, stall_waiters_.size());
+        trace_->line(sc_core::sc_time_stamp(), name(), "stall", fields);
+    }
     smmu_stall_action action;
     for (;;) {
         {
@@ -377,6 +432,16 @@ smmu_stall_action Smmuv3::wait_for_stall(smmu_call *call, uint32_t sid, uint16_t
     }
     stall_waiters_.erase(std::find_if(stall_waiters_.begin(), stall_waiters_.end(),
                                       [&resolved](const StallWaiter &w) { return w.resolved == &resolved; }));
+    if (trace_signals_on_)
+        stalled_.change_at(sc_core::sc_time_stamp(), stall_waiters_.size());
+    if (trace_ && trace_->wants(name(), "resume")) {
+        static const char *const kActions[] = {"waiting", "retry", "abort", "raz_wi"};
+        char fields[80];
+        std::snprintf(fields, sizeof fields, "sid=0x%x stag=0x%x action=%s held=%zu", sid, stag,
+                      action <= SMMU_STALL_RAZ_WI ? kActions[action] : "?", stall_waiters_.size());
+        trace_->line(sc_core::sc_time_stamp(), name(), "resume", fields);
+    }
+    stall_residency_ps_.add(ps_of(sc_core::sc_time_stamp() - stalled_at));
     return action;
 }
 
@@ -733,8 +798,11 @@ bool Smmuv3::mem_access(smmu_call *call, smmu_mem_kind kind, uint64_t pa, void *
     sc_time &delay = call ? *call->delay : scratch_delay_;
     if (write) {
         ++counters_.mem_writes;
-        if (kind == SMMU_MEM_MSI)
+        if (kind == SMMU_MEM_MSI) {
             ++counters_.msi_writes;
+            if (trace_signals_on_)
+                msi_count_.change_at(sc_core::sc_time_stamp() + delay, ++msi_writes_seen_);
+        }
     } else {
         ++counters_.mem_reads;
     }
@@ -841,15 +909,16 @@ void Smmuv3::irq_set(smmu_call *call, smmu_irq_line line, bool level) {
     l.pulse_starts.insert(pos, start);
     irq_writers_[line]->write_at(start, true);
     irq_writers_[line]->write_at(start + width, false);
-    if (trace_os_ && start != requested) {
+    if (trace_ && start != requested && trace_->wants(name(), "irq")) {
         // The core's "irq" line has the requested time; this one gives the edge's own, as the waveform does.
         static const char *const kNames[SMMU_IRQ_COUNT] = {"evtq", "priq", "cmd-sync", "gerror"};
-        *trace_os_ << ps_of(start) << " ps smmu: irq " << kNames[line] << " edge queued from "
-                   << ps_of(requested) << " ps\n";
+        trace_->line(start, name(), "irq",
+                     std::string(kNames[line]) + " edge queued from " + std::to_string(ps_of(requested)) +
+                         " ps");
     }
 }
 
-void Smmuv3::trace_line(smmu_call *call, const char *line) {
+void Smmuv3::trace_line(smmu_call *call, const char *kind, const char *fields) {
     const sc_time at = now_with_delay(call);
     if (trace_signals_on_) {
         // The first line of a register write is the core's "write" line, traced before the write applies.
@@ -859,15 +928,22 @@ void Smmuv3::trace_line(smmu_call *call, const char *line) {
             reg_write_time_known_ = true;
         }
         sample_queue_pointers(at);
+        sample_activity(at);
     }
-    if (trace_os_)
-        *trace_os_ << ps_of(at) << " ps " << line << '\n';
+    if (trace_)
+        trace_->line(at, name(), kind, fields);
+}
+
+void Smmuv3::set_trace(Trace *trace) {
+    trace_ = trace;
+    // The waveform signals take their times from the core's trace records, so the core keeps tracing for
+    // them.
+    smmu_set_trace(core_, trace_ != nullptr || trace_signals_on_);
 }
 
 void Smmuv3::set_trace_stream(std::ostream *os) {
-    trace_os_ = os;
-    // The waveform signals take their times from the core's trace lines, so the core keeps tracing for them.
-    smmu_set_trace(core_, os != nullptr || trace_signals_on_);
+    own_trace_.set_stream(os);
+    set_trace(os ? &own_trace_ : nullptr);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -884,11 +960,24 @@ void Smmuv3::trace(sc_core::sc_trace_file *tf) {
     for (auto *sig : {&cmdq_prod_, &cmdq_cons_, &evtq_prod_, &evtq_cons_, &priq_prod_, &priq_cons_,
                       &last_sid_, &last_ssid_, &last_result_})
         sc_core::sc_trace(tf, *sig, sig->name());
-    for (auto *sig : {&tlb_hits_, &tlb_misses_, &last_addr_, &last_pa_, &upstream_count_})
+    for (auto *sig :
+         {&tlb_hits_, &tlb_misses_, &last_addr_, &last_pa_, &upstream_count_, &msi_count_, &stalled_,
+          &walk_cache_hits_, &walk_cache_misses_, &config_cache_hits_, &config_cache_misses_})
         sc_core::sc_trace(tf, *sig, sig->name());
+    for (auto *sig : {&cr0ack_, &walk_stage_, &walk_level_})
+        sc_core::sc_trace(tf, *sig, sig->name());
+    sc_core::sc_trace(tf, smmuen_, smmuen_.name());
+    const unsigned ports = std::min<unsigned>(kTracedPorts, upstream_socket.size());
+    for (unsigned i = 0; i < ports; ++i) {
+        PortSignals &p = *port_signals_[i];
+        for (auto *sig : {&p.sid, &p.ssid, &p.rw, &p.result})
+            sc_core::sc_trace(tf, *sig, sig->name());
+        sc_core::sc_trace(tf, p.addr, p.addr.name());
+    }
     // The state so far, from now on.
     sample_queue_pointers(sc_core::sc_time_stamp());
     sample_upstream(sc_core::sc_time_stamp());
+    sample_activity(sc_core::sc_time_stamp());
 }
 
 namespace {
@@ -897,12 +986,6 @@ uint32_t peek32(smmu *core, uint64_t offset) {
     uint64_t value = 0;
     smmu_reg_peek(core, offset, 4, &value);
     return static_cast<uint32_t>(value);
-}
-
-// True when NAME ends with SUFFIX.
-bool ends_with(const char *name, const char *suffix) {
-    const size_t n = std::strlen(name), k = std::strlen(suffix);
-    return n >= k && std::strcmp(name + n - k, suffix) == 0;
 }
 
 } // namespace
@@ -914,6 +997,22 @@ void Smmuv3::sample_queue_pointers(const sc_time &at) {
     evtq_cons_.change_at(at, peek32(core_, kRegEvtqCons));
     priq_prod_.change_at(at, peek32(core_, kRegPriqProd));
     priq_cons_.change_at(at, peek32(core_, kRegPriqCons));
+    smmuen_.change_at(at, (peek32(core_, kRegCr0) & 1u) != 0);
+    cr0ack_.change_at(at, peek32(core_, kRegCr0Ack));
+}
+
+// The walk in progress and the cache counters, after a step of the core.
+void Smmuv3::sample_activity(const sc_time &at) {
+    smmu_activity a;
+    smmu_get_activity(core_, &a);
+    walk_stage_.change_at(at, a.walk_stage);
+    walk_level_.change_at(at, a.walk_stage ? static_cast<uint32_t>(a.walk_level) : 0);
+    tlb_hits_.change_at(at, a.tlb_hits);
+    tlb_misses_.change_at(at, a.tlb_misses);
+    walk_cache_hits_.change_at(at, a.walk_cache_hits);
+    walk_cache_misses_.change_at(at, a.walk_cache_misses);
+    config_cache_hits_.change_at(at, a.config_cache_hits);
+    config_cache_misses_.change_at(at, a.config_cache_misses);
 }
 
 // The pointer registers a write covered take their new value at the time of the core's "write" line (the
@@ -929,27 +1028,15 @@ void Smmuv3::stamp_register_write(const smmu_call *call, uint64_t offset, unsign
         if (p.offset >= offset && p.offset < offset + len)
             p.signal->write_at(at, peek32(core_, p.offset));
     }
+    if (kRegCr0 >= offset && kRegCr0 < offset + len) {
+        smmuen_.write_at(at, (peek32(core_, kRegCr0) & 1u) != 0);
+        cr0ack_.write_at(at, peek32(core_, kRegCr0Ack));
+    }
 }
 
 void Smmuv3::sample_upstream(const sc_time &at) {
     sample_queue_pointers(at);
-    struct TlbCounts {
-        uint64_t hits = 0, misses = 0;
-    } tlb;
-    smmu_stats(
-        core_,
-        [](void *arg, const char *name, uint64_t value) {
-            auto *counts = static_cast<TlbCounts *>(arg);
-            if (!std::strstr(name, "tlb") || std::strstr(name, "walk"))
-                return;
-            if (ends_with(name, "hits"))
-                counts->hits += value;
-            else if (ends_with(name, "misses"))
-                counts->misses += value;
-        },
-        &tlb);
-    tlb_hits_.change_at(at, tlb.hits);
-    tlb_misses_.change_at(at, tlb.misses);
+    sample_activity(at);
     last_sid_.change_at(at, last_sid_value_);
     last_ssid_.change_at(at, last_ssid_value_);
     last_result_.change_at(at, last_result_value_);
@@ -997,11 +1084,10 @@ void Smmuv3::stats(const std::function<void(const std::string &, uint64_t)> &cb)
         const_cast<void *>(static_cast<const void *>(&cb)));
 }
 
-void Smmuv3::dump_stats(std::ostream &os) const {
-    // Prefixed with the module name, like every other component, so platform-wide statistics stay flat.
-    stats([&os, this](const std::string &name, uint64_t value) {
-        os << this->name() << '.' << name << ' ' << value << '\n';
-    });
+void Smmuv3::register_stats(Stats &stats, const std::string &prefix) const {
+    const std::string p = prefix.empty() ? std::string(name()) : prefix;
+    stats.counters_from(p, [this](const auto &each) { this->stats(each); });
+    stats.histogram(p + ".stall.residency_ps", &stall_residency_ps_);
 }
 
 } // namespace vp

@@ -20,7 +20,9 @@
 #include <tlm_utils/simple_target_socket.h>
 
 #include "smmu.h"
+#include "stats.h"
 #include "timed.h"
+#include "trace.h"
 #include "txn_attr.h"
 
 // The host's context of one call into the core (see smmu_host.h): the annotated delay of the transaction or
@@ -74,17 +76,35 @@ class Smmuv3 : public sc_core::sc_module {
     Smmuv3(const Smmuv3 &) = delete;
     Smmuv3 &operator=(const Smmuv3 &) = delete;
 
-    // Adds the IRQ lines, queue pointers, TLB counters and the last upstream transaction to a trace file and
-    // starts keeping those signals up to date, each change at the simulated time it happened (they cost
-    // nothing until this is called).
+    // Adds the IRQ lines, SMMUEN / CR0ACK, queue pointers, cache hit/miss counters, the walk in progress,
+    // MSIs, stalled transactions, the current transaction of each upstream port and the last upstream
+    // transaction to a trace file and starts keeping those signals up to date, each change at the simulated
+    // time it happened (they cost nothing until this is called).
     void trace(sc_core::sc_trace_file *tf);
-    // Text trace: one line per core trace record, prefixed with the simulated time in ps. nullptr turns it
-    // off.
+    // Text trace (docs/trace.md): every step of the SMMU as a line of component "smmu" (the module name).
+    // nullptr turns it off. The trace must outlive the tracing.
+    void set_trace(Trace *trace);
+    // The same into a stream of its own (all kinds), for tests; nullptr turns it off.
     void set_trace_stream(std::ostream *os);
+    // Upstream ports whose current transaction trace() shows (port<N>_* signals).
+    static constexpr unsigned kTracedPorts = 4;
+    // Values of the port<N>_result signal.
+    enum PortResult : uint32_t {
+        kPortIdle = 0,
+        kPortBusy = 1, // being translated or forwarded
+        kPortOk = 2,
+        kPortFault = 3, // aborted by the SMMU
+        kPortStalled = 4,
+        kPortRazWi = 5,
+        kPortError = 6, // refused or answered with an error downstream
+    };
 
-    // Every counter of the shell and the core as `name value` lines.
-    void dump_stats(std::ostream &os) const;
+    // Every counter of the shell and the core, by name.
     void stats(const std::function<void(const std::string &name, uint64_t value)> &cb) const;
+    // Registers stats() as `PREFIX.name` counters (PREFIX: the module name when empty) and the histograms.
+    void register_stats(Stats &stats, const std::string &prefix = "") const;
+    // How long stalled transactions were held before software resumed or terminated them, in ps.
+    const Histogram &stall_residency() const { return stall_residency_ps_; }
 
     // Shell counters (the core's own are in stats()).
     struct Counters {
@@ -123,7 +143,8 @@ class Smmuv3 : public sc_core::sc_module {
     class CoreCall;
 
     void upstream_b_transport(int port, tlm::tlm_generic_payload &gp, sc_core::sc_time &delay);
-    void upstream_transport(tlm::tlm_generic_payload &gp, sc_core::sc_time &delay, bool stall_capable);
+    void upstream_transport(int port, tlm::tlm_generic_payload &gp, sc_core::sc_time &delay,
+                            bool stall_capable);
     bool upstream_get_dmi(int port, tlm::tlm_generic_payload &gp, tlm::tlm_dmi &dmi);
     unsigned upstream_transport_dbg(int port, tlm::tlm_generic_payload &gp);
     void reg_b_transport(tlm::tlm_generic_payload &gp, sc_core::sc_time &delay);
@@ -132,7 +153,7 @@ class Smmuv3 : public sc_core::sc_module {
     void walk_invalidate(sc_dt::uint64 start, sc_dt::uint64 end);
 
     void translate_request(smmu_call *call, const TxnAttr &attr, tlm::tlm_generic_payload &gp,
-                           bool stall_capable);
+                           bool stall_capable, int port);
     // Holds a stalled transaction in its own process until software resumes or terminates it.
     smmu_stall_action wait_for_stall(smmu_call *call, uint32_t sid, uint16_t stag);
     void stall_resolved(smmu_call *call, uint32_t sid, uint16_t stag);
@@ -149,13 +170,15 @@ class Smmuv3 : public sc_core::sc_module {
     bool mem_access(smmu_call *call, smmu_mem_kind kind, uint64_t pa, void *buf, unsigned len, bool write);
     void irq_set(smmu_call *call, smmu_irq_line line, bool level);
     void advance(smmu_call *call, uint64_t ps);
-    void trace_line(smmu_call *call, const char *line);
+    void trace_line(smmu_call *call, const char *kind, const char *fields);
     // The simulated time of a core call's current step: kernel time plus what the call has annotated so far.
     static sc_core::sc_time now_with_delay(const smmu_call *call);
 
     // Observability: queue the traced signals' values at time AT (only the ones that changed).
     void sample_queue_pointers(const sc_core::sc_time &at);
     void sample_upstream(const sc_core::sc_time &at);
+    void sample_activity(const sc_core::sc_time &at);
+    void port_state(int port, const sc_core::sc_time &at, uint32_t result);
     void stamp_register_write(const smmu_call *call, uint64_t offset, unsigned len);
 
     static const smmu_host_ops host_ops_;
@@ -163,6 +186,7 @@ class Smmuv3 : public sc_core::sc_module {
     Params params_;
     smmu *core_ = nullptr;
     Counters counters_;
+    Histogram stall_residency_ps_;
 
     // Where host calls outside any transport (none today) add their time; and how many core calls are in
     // progress (a core call never waits, so this is nonzero only while the core's own traffic loops back).
@@ -219,7 +243,8 @@ class Smmuv3 : public sc_core::sc_module {
     } irq_lines_[SMMU_IRQ_COUNT];
     std::array<std::unique_ptr<TimedWriter<bool>>, SMMU_IRQ_COUNT> irq_writers_;
 
-    std::ostream *trace_os_ = nullptr;
+    Trace *trace_ = nullptr;
+    Trace own_trace_; // set_trace_stream's
 
     // Observability signals (updated only after trace() was called), each change at its simulated time: the
     // queue pointers at every core trace line (the core traces while they are on) and at the end of every
@@ -235,6 +260,18 @@ class Smmuv3 : public sc_core::sc_module {
     TimedSignal<uint64_t> last_addr_, last_pa_, upstream_count_;
     uint32_t last_sid_value_ = 0, last_ssid_value_ = 0, last_result_value_ = 0;
     uint64_t last_addr_value_ = 0, last_pa_value_ = 0;
+    TimedSignal<bool> smmuen_;
+    TimedSignal<uint32_t> cr0ack_;
+    TimedSignal<uint64_t> msi_count_, stalled_;
+    TimedSignal<uint32_t> walk_stage_, walk_level_;
+    TimedSignal<uint64_t> walk_cache_hits_, walk_cache_misses_, config_cache_hits_, config_cache_misses_;
+    uint64_t msi_writes_seen_ = 0;
+    struct PortSignals {
+        explicit PortSignals(unsigned index);
+        TimedSignal<uint32_t> sid, ssid, rw, result;
+        TimedSignal<uint64_t> addr;
+    };
+    std::vector<std::unique_ptr<PortSignals>> port_signals_;
 };
 
 } // namespace vp
