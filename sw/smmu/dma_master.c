@@ -31,8 +31,56 @@ static void dma_write(uint32_t offset, uint32_t value) {
     mmio_write32(FW_DMA_MASTER_BASE + offset, value);
 }
 
+/* Whether something answers a 32-bit read at `address`: QEMU's virt decodes nothing at the master's address
+ * and takes a synchronous external abort there, which a temporary vector table turns into "absent" by
+ * stepping over the load (the virtual platform, which has the master, never aborts). IRQs and FIQs stay
+ * masked while the table is swapped; x16/x17 (the call's scratch registers) carry the abort out of the
+ * handler. */
+bool dma_probe_read32(uintptr_t address, uint32_t *value);
+__asm__(".pushsection .text.dma_probe, \"ax\"\n"
+        ".balign 2048\n"
+        "dma_probe_vectors:\n"
+        ".rept 4\n"
+        "    b .\n"
+        "    .balign 128\n"
+        ".endr\n"
+        /* synchronous, current EL with SP_ELx (offset 0x200): skip the aborted load */
+        "    mrs x17, elr_el1\n"
+        "    add x17, x17, #4\n"
+        "    msr elr_el1, x17\n"
+        "    mov x16, #1\n"
+        "    eret\n"
+        "    .balign 128\n"
+        ".rept 11\n"
+        "    b .\n"
+        "    .balign 128\n"
+        ".endr\n"
+        ".global dma_probe_read32\n"
+        ".type dma_probe_read32, %function\n"
+        "dma_probe_read32:\n"
+        "    mrs x15, daif\n"
+        "    msr daifset, #3\n"
+        "    mrs x14, vbar_el1\n"
+        "    adrp x13, dma_probe_vectors\n"
+        "    add x13, x13, :lo12:dma_probe_vectors\n"
+        "    msr vbar_el1, x13\n"
+        "    isb\n"
+        "    mov x16, #0\n"
+        "    mov w12, #0\n"
+        "    ldr w12, [x0]\n"
+        "    msr vbar_el1, x14\n"
+        "    isb\n"
+        "    msr daif, x15\n"
+        "    str w12, [x1]\n"
+        "    cmp x16, #0\n"
+        "    cset w0, eq\n"
+        "    ret\n"
+        ".size dma_probe_read32, . - dma_probe_read32\n"
+        ".popsection\n");
+
 bool dma_master_present(void) {
-    return dma_read(DMA_ID) == DMA_ID_VALUE;
+    uint32_t id = 0;
+    return dma_probe_read32(FW_DMA_MASTER_BASE + DMA_ID, &id) && id == DMA_ID_VALUE;
 }
 
 void dma_start(const struct dma_job *job) {
@@ -57,6 +105,10 @@ uint32_t dma_wait(uint64_t *fault_address) {
         *fault_address = dma_read(DMA_FAULT_LO) | ((uint64_t)dma_read(DMA_FAULT_HI) << 32);
     dma_write(DMA_STATUS, 0);
     return status;
+}
+
+uint32_t dma_status(void) {
+    return dma_read(DMA_STATUS);
 }
 
 uint32_t dma_run(const struct dma_job *job, uint64_t *fault_address) {

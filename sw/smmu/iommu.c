@@ -5,6 +5,7 @@
 
 #include <fw/errno.h>
 #include <fw/page_alloc.h>
+#include <fw/sysreg.h>
 #include <fwsmmu/iommu.h>
 #include <fwsmmu/pgalloc.h>
 
@@ -215,6 +216,25 @@ int smmu_master_disable_iopf(struct smmu_master *master) {
         master->stall_enabled = false;
         iommu_iopf_remove_device(master);
     }
+    return iommu_install_ste(master);
+}
+
+int smmu_master_stall_term(struct smmu_master *master) {
+    struct smmu_device *smmu = master->smmu;
+    if (!master->stall_enabled)
+        return -EINVAL;
+    /* IHI0070 4.7.2: CMD_STALL_TERM only after the STE aborts new transactions of the stream. */
+    if (!smmu_ste_abort(smmu, master->sid) || !smmu_stall_term(smmu, master->sid) || !smmu_cmdq_sync(smmu))
+        return -ETIMEDOUT;
+    /* The records of the terminated transactions are still in the event queue: take them now and answer
+     * their groups Invalid without resolving them (a CMD_RESUME for a STAG that no longer stalls is
+     * ignored), so no page is populated for a transaction that is gone. */
+    bool irqs = local_irqs_enabled();
+    local_irq_disable();
+    smmu_evtq_drain(smmu);
+    if (irqs)
+        local_irq_enable();
+    iommu_iopf_remove_device(master);
     return iommu_install_ste(master);
 }
 

@@ -456,6 +456,24 @@ unsigned int smmu_evtq_drain(struct smmu_device *smmu) {
     return drained;
 }
 
+bool smmu_evtq_restart(struct smmu_device *smmu) {
+    /* EVENTQ_BASE and the pointers may only change while the queue is disabled. */
+    uint32_t cr0 = current_cr0(smmu);
+    if (!smmu_write_cr0(smmu, cr0 & ~(uint32_t)SMMU_CR0_EVENTQEN))
+        return false;
+    reg_write64(smmu, SMMU_EVENTQ_BASE, queue_base_value(&smmu->evtq));
+    reg_write32(smmu, SMMU_EVENTQ_PROD, 0);
+    reg_write32(smmu, SMMU_EVENTQ_CONS, 0);
+    smmu->evtq.prod = smmu->evtq.cons = 0;
+    if (!smmu_write_cr0(smmu, cr0 | (uint32_t)SMMU_CR0_EVENTQEN))
+        return false;
+    /* Acknowledged last: while the error is active the SMMU writes nothing, so no record can reach the
+     * queue before it is usable again. */
+    if (smmu_gerror_active(smmu) & (uint32_t)SMMU_GERROR_EVENTQ_ABT_ERR)
+        ack_gerror(smmu, (uint32_t)SMMU_GERROR_EVENTQ_ABT_ERR);
+    return true;
+}
+
 /* ---- PRI queue ---- */
 
 static void decode_ppr(const volatile uint64_t *record, struct smmu_ppr *ppr) {
@@ -662,7 +680,8 @@ static void gerror_irq(uint32_t intid, void *context) {
     struct smmu_device *smmu = context;
     smmu->gerror_irqs++;
     smmu->gerror_seen = reg_read32(smmu, SMMU_GERROR);
-    uint32_t others = smmu_gerror_active(smmu) & ~(uint32_t)SMMU_GERROR_CMDQ_ERR;
+    smmu->gerror_active = smmu_gerror_active(smmu);
+    uint32_t others = smmu->gerror_active & ~(uint32_t)SMMU_GERROR_CMDQ_ERR;
     if (others) {
         printf("smmu: GERROR 0x%x acknowledged\n", (unsigned int)others);
         ack_gerror(smmu, others);

@@ -25,11 +25,15 @@ struct dma_job {
     bool irq_enable;
 };
 
+/* Safe on QEMU too, where nothing decodes the master's address: false there (the abort is caught). */
 bool dma_master_present(void);
 /* Starts the job; does not wait. */
 void dma_start(const struct dma_job *job);
 /* Polls STATUS until the job ends; returns the final status and clears it (STATUS = 0). */
 uint32_t dma_wait(uint64_t *fault_address);
+/* STATUS now, without clearing it: for wait loops that do other work meanwhile (answering the stall events
+ * of the job's transactions). */
+uint32_t dma_status(void);
 /* dma_start + dma_wait. */
 uint32_t dma_run(const struct dma_job *job, uint64_t *fault_address);
 const char *dma_status_name(uint32_t status);

@@ -155,6 +155,10 @@ int smmu_master_init(struct smmu_master *master, struct smmu_device *smmu, struc
  * PCI function, stall (CD.S, STE.S1STALLD = 0) for a platform master when IDR0.STALL_MODEL = 0. */
 int smmu_master_enable_iopf(struct smmu_master *master, uint32_t requests);
 int smmu_master_disable_iopf(struct smmu_master *master);
+/* A platform master's stalled transactions terminated (a device reset or detach that cannot wait for their
+ * faults): abort STE, CMD_STALL_TERM + SYNC, the queued stall records answered without resolution, then the
+ * STE the master's state asks for again. The master's device sees its stalled transactions abort. */
+int smmu_master_stall_term(struct smmu_master *master);
 /* Looks a master up by StreamID. */
 struct smmu_master *smmu_find_master(uint32_t sid);
 

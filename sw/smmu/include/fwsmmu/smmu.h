@@ -93,7 +93,8 @@ struct smmu_device {
 
     /* Updated by the interrupt handlers (and by polling). */
     volatile uint32_t cmd_sync_irqs, doorbell_irqs, evtq_irqs, gerror_irqs;
-    volatile uint32_t gerror_seen; /* GERROR value read by the last GERROR interrupt */
+    volatile uint32_t gerror_seen;   /* GERROR value read by the last GERROR interrupt */
+    volatile uint32_t gerror_active; /* errors active then (GERROR XOR GERRORN: a bit toggles each time) */
     uint32_t cerrors, last_cerror;
     uint32_t events_lost; /* event queue overflows seen */
 
@@ -154,6 +155,10 @@ unsigned int smmu_evtq_drain(struct smmu_device *smmu);
 void smmu_print_event(const struct smmu_event *event);
 /* The i-th event decoded since start (i < event_count). */
 const struct smmu_event *smmu_event_at(const struct smmu_device *smmu, uint32_t index);
+/* Recovery after EVENTQ_ABT_ERR (the SMMU could not write a record): EVENTQEN off, EVENTQ_BASE again from
+ * smmu->evtq with PROD = CONS = 0, EVENTQEN on, then GERRORN acknowledges the error if it is still active.
+ * Records lost while the queue aborted are not recovered. */
+bool smmu_evtq_restart(struct smmu_device *smmu);
 
 /* ---- PRI queue ---- */
 /* Reads every record from CONS to PROD, calling `handler` for each; on overflow (PROD.OVFLG != OVACKFLG)
