@@ -68,15 +68,23 @@ void Memory::b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &dela
         return;
     }
 
-    for (unsigned int i = 0; i < len; ++i) {
-        if (byte_enables != nullptr && byte_enables[i % be_len] != TLM_BYTE_ENABLED) {
-            continue;
-        }
-        uint8_t *cell = storage_ + offset + (i % footprint);
-        if (cmd == tlm::TLM_READ_COMMAND) {
-            ptr[i] = *cell;
-        } else {
-            *cell = ptr[i];
+    if (byte_enables == nullptr && footprint == len) {
+        // The common case (every DMA, walk and queue access): one copy.
+        if (cmd == tlm::TLM_READ_COMMAND)
+            std::memcpy(ptr, storage_ + offset, len);
+        else
+            std::memcpy(storage_ + offset, ptr, len);
+    } else {
+        for (unsigned int i = 0; i < len; ++i) {
+            if (byte_enables != nullptr && byte_enables[i % be_len] != TLM_BYTE_ENABLED) {
+                continue;
+            }
+            uint8_t *cell = storage_ + offset + (i % footprint);
+            if (cmd == tlm::TLM_READ_COMMAND) {
+                ptr[i] = *cell;
+            } else {
+                *cell = ptr[i];
+            }
         }
     }
     if (cmd == tlm::TLM_READ_COMMAND) {

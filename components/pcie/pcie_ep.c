@@ -98,6 +98,7 @@ struct pcie_ep {
     pcie_ep_params p;
     pcie_ep_host_ops ops;
     void *ctx;
+    bool tracing; /* format trace lines at all: off, a trace costs nothing */
     pcie_ep_device_ops dev_ops;
     void *dev;
     uint8_t cfg[PCIE_EP_CFG_SIZE];
@@ -318,11 +319,15 @@ void pcie_ep_pri_outstanding(const pcie_ep *ep, uint32_t *requests, uint32_t *gr
 }
 
 bool pcie_ep_tracing(const pcie_ep *ep) {
-    return ep->ops.trace != NULL;
+    return ep->tracing;
+}
+
+void pcie_ep_set_tracing(pcie_ep *ep, bool on) {
+    ep->tracing = on && ep->ops.trace != NULL;
 }
 
 void pcie_ep_tracef(pcie_ep *ep, const char *kind, const char *fmt, ...) {
-    if (!ep->ops.trace)
+    if (!ep->tracing)
         return;
     char fields[256];
     va_list ap;
@@ -342,6 +347,7 @@ pcie_ep *pcie_ep_create(const pcie_ep_params *params, const pcie_ep_host_ops *op
     if (ep->p.inv_queue_depth == 32)
         ep->p.inv_queue_depth = 0; /* the register's encoding of 32 */
     ep->ops = *ops;
+    ep->tracing = ops->trace != NULL;
     ep->ctx = ctx;
     if (params->msix_vectors) {
         ep->msix_table = calloc((size_t)params->msix_vectors * 4u, sizeof(uint32_t));
@@ -866,16 +872,16 @@ pcie_ep_result pcie_ep_dma(pcie_ep *ep, const pcie_ep_access *access, uint32_t *
     if (ats_enabled(ep) && !a.untranslated) {
         uint32_t s = atc_find(ep, &a, true);
         char pasid[16] = "-";
-        if (ep->ops.trace && a.pasid_valid)
+        if (ep->tracing && a.pasid_valid)
             snprintf(pasid, sizeof(pasid), "0x%x", a.pasid);
         if (s == VP_SETASSOC_NONE) {
-            if (ep->ops.trace)
+            if (ep->tracing)
                 pcie_ep_tracef(ep, "atc", "miss addr=0x%llx pasid=%s dir=%s", (unsigned long long)a.addr,
                                pasid, a.write ? "w" : "r");
             return PCIE_EP_ATC_MISS;
         }
         atc_entry *e = vp_setassoc_entry(&ep->atc, s);
-        if (ep->ops.trace)
+        if (ep->tracing)
             pcie_ep_tracef(ep, "atc", "hit addr=0x%llx pasid=%s dir=%s out=0x%llx",
                            (unsigned long long)a.addr, pasid, a.write ? "w" : "r",
                            (unsigned long long)(e->tbase + (a.addr - e->ubase)));

@@ -165,6 +165,9 @@ void pcie_ep_set_device(pcie_ep *ep, const pcie_ep_device_ops *ops, void *dev);
 
 /* A trace record through the host's trace op (nothing when it is NULL): for the core and its personality. */
 bool pcie_ep_tracing(const pcie_ep *ep);
+/* Whether the core (and the personality, through pcie_ep_tracef) formats trace lines; on at creation when the
+ * host has a trace op. A host whose trace is off turns it off, so nothing is formatted for nobody. */
+void pcie_ep_set_tracing(pcie_ep *ep, bool on);
 void pcie_ep_tracef(pcie_ep *ep, const char *kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

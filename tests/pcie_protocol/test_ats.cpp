@@ -131,6 +131,8 @@ TEST(PcieProtocol, AtsUnsupportedRequestWhenEatsIsZero) {
         ASSERT_EQ(events.size(), 1u);
         EXPECT_EQ(events[0].id, 0x05) << "F_BAD_ATS_TREQ";
         EXPECT_EQ(events[0].sid, sid);
+        EXPECT_EQ(events[0].input_addr, kIova) << "the page the Translation Request asked for";
+        EXPECT_FALSE(events[0].ssv) << "the frame has no PASID";
 
         // STE.Config = abort: UR as well, without an event.
         e.link.clear();

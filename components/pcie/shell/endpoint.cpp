@@ -104,6 +104,7 @@ PcieEndpoint::PcieEndpoint(sc_core::sc_module_name name, uint16_t bdf, const pci
 }
 
 void PcieEndpoint::init() {
+    update_core_tracing();
     link_down_socket.register_b_transport(this, &PcieEndpoint::link_down_b_transport);
     link_down_socket.register_transport_dbg(this, &PcieEndpoint::link_down_transport_dbg);
     std::vector<Lane>(lane_count_).swap(lanes_);
@@ -184,6 +185,12 @@ const char *completion_name(unsigned status) {
 void PcieEndpoint::set_trace(Trace *trace) {
     trace_ = trace;
     trace_name_ = "pcie." + pcie_bdf_text(bdf_);
+    update_core_tracing();
+}
+
+// The core's trace records feed the text trace and the waveform samples: without either, it formats none.
+void PcieEndpoint::update_core_tracing() {
+    pcie_ep_set_tracing(ep_, trace_ != nullptr || signals_on_);
 }
 
 void PcieEndpoint::host_trace(void *ctx, const char *kind, const char *fields) {
@@ -202,6 +209,7 @@ void PcieEndpoint::trace_line(const char *kind, const std::string &fields) {
 
 void PcieEndpoint::trace(sc_core::sc_trace_file *tf) {
     signals_on_ = true;
+    update_core_tracing();
     for (auto *sig : {&ats_in_flight_signal_, &atc_entries_signal_, &pri_requests_signal_,
                       &pri_groups_signal_, &msi_count_signal_})
         sc_core::sc_trace(tf, *sig, sig->name());

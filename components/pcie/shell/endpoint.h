@@ -145,6 +145,7 @@ class PcieEndpoint : public sc_core::sc_module {
     static void host_set_intx(void *ctx, bool asserted);
     static void host_trace(void *ctx, const char *kind, const char *fields);
     static const pcie_ep_host_ops host_ops_;
+    void update_core_tracing();
     void trace_line(const char *kind, const std::string &fields);
     // The waveform signals' values now (after a step of the core).
     void sample_signals();

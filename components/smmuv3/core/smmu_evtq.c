@@ -34,8 +34,9 @@ static const struct {
     [SMMU_EVT_C_BAD_STREAMID] = {"C_BAD_STREAMID", EVF_SSV},
     [SMMU_EVT_F_STE_FETCH] = {"F_STE_FETCH", EVF_SSV | EVF_FETCH},
     [SMMU_EVT_C_BAD_STE] = {"C_BAD_STE", EVF_SSV},
-    /* Never raised (no ATS); its R/W/X/Priv and Span fields are not modelled. */
-    [SMMU_EVT_F_BAD_ATS_TREQ] = {"F_BAD_ATS_TREQ", 0},
+    /* SubstreamID and InputAddr where every event has them. The R/W/X/Priv and Span fields it also carries
+     * are left 0: their bit positions are not confirmed (protocol-facts 4.1). */
+    [SMMU_EVT_F_BAD_ATS_TREQ] = {"F_BAD_ATS_TREQ", EVF_SSV | EVF_ADDR},
     [SMMU_EVT_F_STREAM_DISABLED] = {"F_STREAM_DISABLED", 0},
     [SMMU_EVT_F_TRANSL_FORBIDDEN] = {"F_TRANSL_FORBIDDEN", EVF_ADDR | EVF_RNW},
     [SMMU_EVT_C_BAD_SUBSTREAMID] = {"C_BAD_SUBSTREAMID", EVF_SSID},
