@@ -23,10 +23,12 @@ build: configure
 # The default platform with the default firmware scenario.
 # DEMO_ARGS go to the platform (e.g. DEMO_ARGS="--vcd demo.vcd"); a typo in DEMO_FW lists the programs.
 DEMO_ARGS ?=
+# A firmware that never powers off stops here (exit 120) instead of running forever; DEMO_ARGS may override it.
+DEMO_MAX_TIME ?= 10s
 demo: build
 	@test -f $(BUILD)/sw/$(DEMO_FW).elf || { echo "make demo: no program '$(DEMO_FW)'; DEMO_FW is one of:" \
 	    $$(ls $(BUILD)/sw/*.elf | sed 's|.*/||; s|\.elf$$||'); exit 2; }
-	@$(BUILD)/bin/smmuv3-vp --firmware $(BUILD)/sw/$(DEMO_FW).elf $(DEMO_ARGS)
+	@$(BUILD)/bin/smmuv3-vp --firmware $(BUILD)/sw/$(DEMO_FW).elf --max-sim-time $(DEMO_MAX_TIME) $(DEMO_ARGS)
 
 # The scenarios of waves/scenarios.txt (the demo among them) with --vcd into $(BUILD)/waves/, each with a save file
 # that names its VCD: `gtkwave $(BUILD)/waves/smmu_dma.gtkw`.
