@@ -307,18 +307,6 @@ pcie_ep *edu_ep(edu *e) {
     return e->ep;
 }
 
-typedef struct prefix_ctx {
-    void (*cb)(void *arg, const char *name, uint64_t value);
-    void *arg;
-} prefix_ctx;
-
-static void dma_prefixed(void *arg, const char *name, uint64_t value) {
-    prefix_ctx *pc = arg;
-    char full[64];
-    snprintf(full, sizeof full, "agent_%s", name);
-    pc->cb(pc->arg, full, value);
-}
-
 void edu_stats(const edu *e, void (*cb)(void *arg, const char *name, uint64_t value), void *arg) {
     const edu_counters *c = &e->c;
     const struct {
@@ -330,6 +318,5 @@ void edu_stats(const edu *e, void (*cb)(void *arg, const char *name, uint64_t va
     };
     for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++)
         cb(arg, rows[k].name, rows[k].value);
-    prefix_ctx pc = {cb, arg};
-    pcie_agent_stats_each(e->ag, dma_prefixed, &pc);
+    pcie_agent_stats_each(e->ag, "agent_", cb, arg);
 }

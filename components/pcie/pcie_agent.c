@@ -1,6 +1,7 @@
 /* The page-by-page DMA logic of a PCIe function; see pcie_agent.h. */
 #include "pcie_agent.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -724,8 +725,8 @@ void pcie_agent_get_stats(const pcie_agent *ag, pcie_agent_stats *stats) {
     *stats = ag->stats;
 }
 
-void pcie_agent_stats_each(const pcie_agent *ag, void (*cb)(void *arg, const char *name, uint64_t value),
-                           void *arg) {
+void pcie_agent_stats_each(const pcie_agent *ag, const char *prefix,
+                           void (*cb)(void *arg, const char *name, uint64_t value), void *arg) {
     const pcie_agent_stats *s = &ag->stats;
     const struct {
         const char *name;
@@ -750,6 +751,9 @@ void pcie_agent_stats_each(const pcie_agent *ag, void (*cb)(void *arg, const cha
         {"retry_limit_hits", s->retry_limit_hits},
         {"stops", s->stops},
     };
-    for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++)
-        cb(arg, rows[k].name, rows[k].value);
+    char name[64];
+    for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++) {
+        snprintf(name, sizeof name, "%s%s", prefix ? prefix : "", rows[k].name);
+        cb(arg, name, rows[k].value);
+    }
 }

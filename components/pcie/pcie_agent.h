@@ -108,8 +108,8 @@ typedef struct pcie_agent_stats {
 } pcie_agent_stats;
 void pcie_agent_get_stats(const pcie_agent *ag, pcie_agent_stats *stats);
 /* The counters as `name value` pairs, named like the members, in member order. */
-void pcie_agent_stats_each(const pcie_agent *ag, void (*cb)(void *arg, const char *name, uint64_t value),
-                           void *arg);
+void pcie_agent_stats_each(const pcie_agent *ag, const char *prefix,
+                           void (*cb)(void *arg, const char *name, uint64_t value), void *arg);
 
 #ifdef __cplusplus
 }

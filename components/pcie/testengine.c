@@ -816,18 +816,6 @@ pcie_ep *testengine_ep(testengine *te) {
     return te->ep;
 }
 
-typedef struct prefix_ctx {
-    void (*cb)(void *arg, const char *name, uint64_t value);
-    void *arg;
-} prefix_ctx;
-
-static void dma_prefixed(void *arg, const char *name, uint64_t value) {
-    prefix_ctx *pc = arg;
-    char full[64];
-    snprintf(full, sizeof full, "agent_%s", name);
-    pc->cb(pc->arg, full, value);
-}
-
 void testengine_stats(const testengine *te, void (*cb)(void *arg, const char *name, uint64_t value),
                       void *arg) {
     const te_counters *c = &te->c;
@@ -849,6 +837,5 @@ void testengine_stats(const testengine *te, void (*cb)(void *arg, const char *na
     };
     for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++)
         cb(arg, rows[k].name, rows[k].value);
-    prefix_ctx pc = {cb, arg};
-    pcie_agent_stats_each(te->ag, dma_prefixed, &pc);
+    pcie_agent_stats_each(te->ag, "agent_", cb, arg);
 }
