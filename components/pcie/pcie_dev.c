@@ -58,6 +58,7 @@ static const key_desc testengine_keys[] = {
     TE_KEY(msix_vectors, KEY_U16, 1, 2048),
     TE_KEY(prg_pages, KEY_U32, 1, PCIE_EP_PRG_INDEXES),
     TE_KEY(chunk, KEY_U32, 8, 4096),
+    TE_KEY(max_attempts, KEY_U32, 1, UINT32_MAX),
 };
 
 static void te_defaults(void *p) {

@@ -699,7 +699,8 @@ void testengine_default_params(testengine_params *p) {
                              .pri_capacity = 64,
                              .msix_vectors = 64,
                              .prg_pages = 1,
-                             .chunk = 64};
+                             .chunk = 64,
+                             .max_attempts = 64};
 }
 
 static uint64_t pow2_at_least(uint64_t v) {
@@ -777,6 +778,8 @@ testengine *testengine_create(const testengine_params *p, const pcie_ep_host_ops
     te->frames = calloc(te->nframes, sizeof *te->frames);
     te->ep = te->frames ? pcie_ep_create(&ep, ops, ctx) : NULL;
     te->ag = te->ep ? pcie_agent_create(te->ep, agent_done, te) : NULL;
+    if (te->ag)
+        pcie_agent_set_max_attempts(te->ag, p->max_attempts);
     if (!te->ag) {
         set_err(err, err_len,
                 te->frames && !te->ep ? "testengine: the function core refused the parameters (ATC geometry, "

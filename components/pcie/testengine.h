@@ -122,6 +122,10 @@ typedef struct testengine_params {
     uint16_t msix_vectors; /* 1..2048 */
     uint32_t prg_pages;    /* pages per page request group, 1..512 */
     uint32_t chunk;        /* bytes per transaction with stride 1: a power of two, 8..4096 */
+    /* Translation Requests one access may need before the engine gives up with ENGINE_ERROR (pcie_agent's
+     * bound against a host that never lets it through). Every PRG Response Success costs one: while software
+     * leaves a PRI queue overflow unacknowledged, the SMMU's automatic responses spend them quickly. */
+    uint32_t max_attempts;
 } testengine_params;
 
 void testengine_default_params(testengine_params *p);

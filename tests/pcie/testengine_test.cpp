@@ -491,6 +491,20 @@ TEST_F(TestEngineSva, InvalidRequestIsAnError) {
     EXPECT_EQ(r64(user(0) + UDATA + 16) & ~0xFFull, 0x10'0000'0100ull);
 }
 
+TEST_F(TestEngineSva, MaxAttemptsBoundsRetriesOfAHostThatNeverMaps) {
+    make({{"max_attempts", "3"}, {"inflight", "1"}});
+    sva(0, 7);
+    host.pri_policy = fake::PriPolicy::SucceedWithoutMapping;
+    program(0, 0x10'0000'0100ull, 0x10'0000'0107ull); // one 8-byte transaction
+    w32(user(0) + CMD, RAND48);
+    ASSERT_TRUE(host.run(100000));
+    EXPECT_EQ(r32(user(0) + CMD), ERROR);
+    EXPECT_EQ(r64(user(0) + UDATA + 16), 0x10'0000'0100ull);
+    EXPECT_EQ(host.count_at(PCIE_EP_AT_TRANSLATION_REQ), 3u)
+        << "max_attempts=3 Translation Requests, then give up";
+    EXPECT_EQ(host.page_requests().size(), 3u) << "each answered Success without a mapping";
+}
+
 TEST_F(TestEngineSva, NoPriMeansAFault) {
     sva(0, 7);
     w32(priv(0) + PCTRL, 0x100); // ATS only

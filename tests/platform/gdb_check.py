@@ -43,7 +43,7 @@ def check_session(vp, elf, gdb):
     commands = [
         "set confirm off",
         "set pagination off",
-        f"target remote localhost:{port}",
+        f"target remote 127.0.0.1:{port}",  # not "localhost": a minimal root may not resolve it
         "printf \"entry-pc=%#lx\\n\", $pc",
         "break main",
         "continue",
