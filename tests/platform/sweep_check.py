@@ -14,8 +14,45 @@ def fail(message):
     sys.exit(1)
 
 
+def check_firmware_params(sweep_tool, vp, fw_dir):
+    """vary.fw.SYMBOL patches a firmware global per point: study_unmap with 16 and 32 pages, strict and batched.
+    The patch must take effect: the pages count shows in the SMMU's CMD_SYNC count, and strict unmap issues more
+    CMD_SYNCs than batched."""
+    with tempfile.TemporaryDirectory() as tmp:
+        sweep = os.path.join(tmp, "fw.sweep")
+        with open(sweep, "w") as f:
+            f.write("scenario = study_unmap\n"
+                    "args = --max-sim-time 1s\n"
+                    "vary.fw.study_unmap_pages = 16, 32\n"
+                    "vary.fw.study_unmap_batched = 0, 1\n"
+                    "derive.ns_per_page = out('unmap_ps_per_page') / 1000\n")
+        out = os.path.join(tmp, "out")
+        r = subprocess.run([sys.executable, sweep_tool, "run", sweep, "-j", "2", "-o", out, "--vp", vp,
+                            "--fw", fw_dir], capture_output=True, text=True)
+        if r.returncode != 0:
+            fail("firmware-parameter sweep failed: " + r.stdout + r.stderr)
+        rows = {(r["fw.study_unmap_pages"], r["fw.study_unmap_batched"]): r
+                for r in csv.DictReader(open(os.path.join(out, "results.csv")))}
+        if len(rows) != 4 or any(r["exit_status"] != "0" for r in rows.values()):
+            fail(f"firmware-parameter sweep: {len(rows)} points, statuses {[r['exit_status'] for r in rows.values()]}")
+        syncs = {k: int(r["smmu.cmd.SYNC"]) for k, r in rows.items()}
+        for pages in ("16", "32"):
+            if not syncs[(pages, "0")] > syncs[(pages, "1")]:
+                fail(f"{pages} pages: strict unmap issued {syncs[(pages, '0')]} CMD_SYNCs, batched "
+                     f"{syncs[(pages, '1')]}: the patched globals did not take effect")
+        if not syncs[("32", "0")] > syncs[("16", "0")]:
+            fail("strict unmap of 32 pages issued no more CMD_SYNCs than of 16: study_unmap_pages was not patched")
+        for r in rows.values():
+            if not float(r["ns_per_page"]) > 0:
+                fail("out('unmap_ps_per_page') gave no figure")
+    print("sweep: firmware globals patched per point: ok")
+
+
 def main():
     sweep_tool, vp, fw_dir = sys.argv[1:4]
+    if len(sys.argv) > 4 and sys.argv[4] == "firmware-params":
+        check_firmware_params(sweep_tool, vp, fw_dir)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         sweep = os.path.join(tmp, "quanta.sweep")
         with open(sweep, "w") as f:
