@@ -1,5 +1,5 @@
 // Checks and byte-order helpers shared by register blocks made of 32- and 64-bit little-endian registers
-// (SMMUv3, DMA test master): the rules for what such a block accepts live here once.
+// (SMMUv3, DMA test master, the PCIe shells): the rules for what such a block accepts live here once.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +27,15 @@ inline tlm::tlm_response_status check_register_access(const tlm::tlm_generic_pay
                 return tlm::TLM_GENERIC_ERROR_RESPONSE;
     }
     return tlm::TLM_OK_RESPONSE;
+}
+
+// A plain load or store as a CPU makes it: 1, 2 or 4 bytes (and 8 when allowed), naturally aligned, no byte
+// enables. What PCIe configuration (up to 4 bytes) and BAR accesses (up to 8) take.
+inline bool is_single_access(const tlm::tlm_generic_payload &gp, bool allow8 = true) {
+    const unsigned len = gp.get_data_length();
+    const bool size_ok = len == 1 || len == 2 || len == 4 || (allow8 && len == 8);
+    return size_ok && gp.get_address() % len == 0 && gp.get_streaming_width() >= len &&
+           gp.get_byte_enable_ptr() == nullptr;
 }
 
 inline uint64_t load_le(const unsigned char *bytes, unsigned len) {

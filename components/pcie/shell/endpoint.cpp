@@ -7,6 +7,8 @@
 #include <ostream>
 #include <stdexcept>
 
+#include "reg_access.h"
+
 #ifdef VP_HAVE_PCIE_DEV
 #include "pcie_dev.h"
 #endif
@@ -18,18 +20,6 @@ using sc_core::sc_time;
 namespace {
 
 constexpr uint32_t kConfigInterruptPin = 0x3D;
-
-uint64_t load_le(const unsigned char *data, unsigned len) {
-    uint64_t value = 0;
-    for (unsigned i = 0; i < len; ++i)
-        value |= uint64_t{data[i]} << (8 * i);
-    return value;
-}
-
-void store_le(unsigned char *data, uint64_t value, unsigned len) {
-    for (unsigned i = 0; i < len; ++i)
-        data[i] = static_cast<unsigned char>(value >> (8 * i));
-}
 
 // What a requester hears back for a TLM error: an address nobody claims (no RID mapping, a translation fault
 // or an unmapped bus address) is an Unsupported Request; any other refusal is a Completer Abort.
@@ -48,13 +38,6 @@ uint8_t log2_of(uint64_t size) {
 
 uint64_t ps_of(const sc_time &t) {
     return static_cast<uint64_t>(std::llround(t.to_seconds() * 1e12));
-}
-
-bool single_access(const tlm::tlm_generic_payload &gp, bool allow8) {
-    const unsigned len = gp.get_data_length();
-    const bool size_ok = len == 1 || len == 2 || len == 4 || (allow8 && len == 8);
-    return size_ok && gp.get_address() % len == 0 && gp.get_streaming_width() >= len &&
-           gp.get_byte_enable_ptr() == nullptr;
 }
 
 } // namespace
@@ -538,7 +521,7 @@ void PcieEndpoint::link_down_b_transport(tlm::tlm_generic_payload &gp, sc_time &
     unsigned char *data = gp.get_data_ptr();
     switch (kind) {
     case TxnKind::ConfigRequest: {
-        if (!single_access(gp, false) || addr >= PCIE_EP_CFG_SIZE) {
+        if (!is_single_access(gp, false) || addr >= PCIE_EP_CFG_SIZE) {
             gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
             return;
         }
@@ -561,7 +544,7 @@ void PcieEndpoint::link_down_b_transport(tlm::tlm_generic_payload &gp, sc_time &
         return;
     }
     case TxnKind::Memory: {
-        if (!single_access(gp, true)) {
+        if (!is_single_access(gp, true)) {
             gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
             return;
         }
@@ -625,7 +608,7 @@ void PcieEndpoint::link_down_b_transport(tlm::tlm_generic_payload &gp, sc_time &
 unsigned PcieEndpoint::link_down_transport_dbg(tlm::tlm_generic_payload &gp) {
     // Configuration space only: BAR reads may have side effects in the device logic.
     const TxnAttr *attr = TxnAttr::of(gp);
-    if (!attr || attr->kind != TxnKind::ConfigRequest || !gp.is_read() || !single_access(gp, false) ||
+    if (!attr || attr->kind != TxnKind::ConfigRequest || !gp.is_read() || !is_single_access(gp, false) ||
         gp.get_address() >= PCIE_EP_CFG_SIZE)
         return 0;
     uint32_t value = 0;

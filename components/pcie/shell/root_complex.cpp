@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "endpoint.h"
+#include "reg_access.h"
 
 namespace vp {
 
@@ -14,25 +15,6 @@ using sc_core::sc_time;
 namespace {
 
 constexpr uint32_t kAllOnes = 0xFFFFFFFF;
-
-uint64_t load_le(const unsigned char *data, unsigned len) {
-    uint64_t value = 0;
-    for (unsigned i = 0; i < len; ++i)
-        value |= uint64_t{data[i]} << (8 * i);
-    return value;
-}
-
-void store_le(unsigned char *data, uint64_t value, unsigned len) {
-    for (unsigned i = 0; i < len; ++i)
-        data[i] = static_cast<unsigned char>(value >> (8 * i));
-}
-
-// 1, 2, 4 or 8 bytes, naturally aligned, no byte enables: what a CPU load or store makes.
-bool single_access(const tlm::tlm_generic_payload &gp) {
-    const unsigned len = gp.get_data_length();
-    return (len == 1 || len == 2 || len == 4 || len == 8) && gp.get_address() % len == 0 &&
-           gp.get_streaming_width() >= len && gp.get_byte_enable_ptr() == nullptr;
-}
 
 void validate_rid_map(const std::vector<PcieRidRange> &map) {
     for (size_t i = 0; i < map.size(); ++i) {
@@ -227,7 +209,7 @@ bool PcieRootComplex::config_write(uint16_t bdf, uint32_t reg, unsigned size, ui
 void PcieRootComplex::ecam_b_transport(tlm::tlm_generic_payload &gp, sc_time &delay) {
     const uint64_t offset = gp.get_address();
     const unsigned len = gp.get_data_length();
-    if (!single_access(gp) || offset >= kEcamSize) {
+    if (!is_single_access(gp) || offset >= kEcamSize) {
         ++counters_.ecam_errors;
         gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
         return;
@@ -259,7 +241,7 @@ void PcieRootComplex::ecam_b_transport(tlm::tlm_generic_payload &gp, sc_time &de
 }
 
 unsigned PcieRootComplex::ecam_transport_dbg(tlm::tlm_generic_payload &gp) {
-    if (!gp.is_read() || !single_access(gp) || gp.get_address() >= kEcamSize)
+    if (!gp.is_read() || !is_single_access(gp) || gp.get_address() >= kEcamSize)
         return 0;
     const uint64_t offset = gp.get_address();
     const unsigned len = gp.get_data_length();
@@ -288,7 +270,7 @@ int PcieRootComplex::claiming_port(uint64_t bus_addr, unsigned size) const {
 // As QEMU's generic host bridge does: an address no BAR claims, or a BAR access the function refuses (UR),
 // reads as all-ones and drops a write, instead of a bus error (Linux and firmware probe this way).
 void PcieRootComplex::mmio_b_transport(tlm::tlm_generic_payload &gp, sc_time &delay) {
-    if (!single_access(gp)) {
+    if (!is_single_access(gp)) {
         gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
         return;
     }
