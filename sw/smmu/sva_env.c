@@ -3,6 +3,7 @@
 
 #include <fw/gic.h>
 #include <fw/mm.h>
+#include <fw/page_alloc.h>
 #include <fw/pci.h>
 #include <fw/platform.h>
 #include <fwsmmu/sva_env.h>
@@ -53,4 +54,47 @@ enum sva_env_result sva_env_setup(struct sva_env *env, unsigned int priq_log2, u
         }
     }
     return SVA_ENV_READY;
+}
+
+bool sva_env_unmap_and_mark(struct mm_struct *mm, uint64_t va, uint64_t bytes, uint64_t marker,
+                            uint64_t **grabbed, unsigned int *count) {
+    enum { MAX_PAGES = 64 };
+    const unsigned int pages = (unsigned int)(bytes / PAGE_SIZE);
+    uint64_t old[MAX_PAGES];
+    *count = 0;
+    if (pages > MAX_PAGES)
+        return false;
+    for (unsigned int i = 0; i < pages; i++)
+        old[i] = mm_va_to_pa(mm, va + i * PAGE_SIZE);
+    if (mm_unmap(mm, va, bytes) != 0)
+        return false;
+    /* The allocator hands freed pages out again; take pages until every old one is held by the CPU. */
+    static uint64_t *others[MAX_PAGES];
+    unsigned int other_count = 0;
+    for (unsigned int tries = 0; tries < MAX_PAGES && *count < pages; tries++) {
+        uint64_t *page = alloc_page();
+        if (!page)
+            break;
+        bool freed_by_unmap = false;
+        for (unsigned int i = 0; i < pages; i++)
+            freed_by_unmap |= (uintptr_t)page == old[i];
+        if (!freed_by_unmap) {
+            others[other_count++] = page;
+            continue;
+        }
+        for (unsigned int w = 0; w < PAGE_SIZE / 8; w++)
+            page[w] = marker;
+        grabbed[(*count)++] = page;
+    }
+    for (unsigned int i = 0; i < other_count; i++)
+        free_page(others[i]);
+    return *count == pages && mm_map(mm, va, bytes, MM_PROT_READ | MM_PROT_WRITE, 0) == 0;
+}
+
+bool sva_env_marked(uint64_t *const *pages, unsigned int count, uint64_t marker) {
+    for (unsigned int i = 0; i < count; i++)
+        for (unsigned int w = 0; w < PAGE_SIZE / 8; w++)
+            if (pages[i][w] != marker)
+                return false;
+    return true;
 }

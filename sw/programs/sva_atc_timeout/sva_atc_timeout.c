@@ -88,36 +88,6 @@ static void provoke_by_hand(struct smmu_master *master, uint32_t pasid) {
           "command queue drained (CONS = PROD)");
 }
 
-/* munmap whose ATC invalidation times out; the freed pages are taken and marked by the CPU. */
-static bool unmap_and_mark(struct mm_struct *mm, uint64_t **grabbed, unsigned int *count) {
-    uint64_t old[PAGES];
-    for (unsigned int i = 0; i < PAGES; i++)
-        old[i] = mm_va_to_pa(mm, VA_BUFFER + i * PAGE_SIZE);
-    if (mm_unmap(mm, VA_BUFFER, BYTES) != 0)
-        return false;
-    static uint64_t *others[64];
-    unsigned int other_count = 0;
-    *count = 0;
-    for (unsigned int tries = 0; tries < 64 && *count < PAGES; tries++) {
-        uint64_t *page = alloc_page();
-        if (!page)
-            break;
-        bool freed_by_unmap = false;
-        for (unsigned int i = 0; i < PAGES; i++)
-            freed_by_unmap |= (uintptr_t)page == old[i];
-        if (!freed_by_unmap) {
-            others[other_count++] = page;
-            continue;
-        }
-        for (unsigned int w = 0; w < PAGE_SIZE / 8; w++)
-            page[w] = MARKER;
-        grabbed[(*count)++] = page;
-    }
-    for (unsigned int i = 0; i < other_count; i++)
-        free_page(others[i]);
-    return *count == PAGES && mm_map(mm, VA_BUFFER, BYTES, MM_PROT_READ | MM_PROT_WRITE, 0) == 0;
-}
-
 int main(void) {
     enum sva_env_result setup = sva_env_setup(&env, 8, 32);
     if (setup == SVA_ENV_SKIP)
@@ -149,7 +119,7 @@ int main(void) {
     uint32_t errors = env.smmu.atc_inv_sync_errors;
     uint64_t *grabbed[PAGES];
     unsigned int grabbed_count = 0;
-    check(unmap_and_mark(mm, grabbed, &grabbed_count),
+    check(sva_env_unmap_and_mark(mm, VA_BUFFER, BYTES, MARKER, grabbed, &grabbed_count),
           "munmap, freed pages taken and marked, range mapped again");
     check(env.smmu.atc_inv_sync_errors > errors && env.smmu.last_cerror == 0x3U,
           "munmap's ATC invalidation SYNC timed out and was recovered");
@@ -157,10 +127,7 @@ int main(void) {
     state = te_run(te, 0, TE_ENGINE_RAND48, VA_BUFFER, VA_BUFFER + BYTES - 1, 0, 0x301, TIMEOUT_MS);
     check(state == TE_ENGINE_HALTED && master->faults >= faults + PAGES,
           "the next run faults again, once per unmapped page");
-    bool marked = true;
-    for (unsigned int i = 0; i < grabbed_count; i++)
-        for (unsigned int w = 0; w < PAGE_SIZE / 8; w++)
-            marked &= grabbed[i][w] == MARKER;
+    bool marked = sva_env_marked(grabbed, grabbed_count, MARKER);
     check(rand48_ok(mm, 0x301) && marked,
           "new data at the VAs, old pages untouched (no stale translation used)");
     for (unsigned int i = 0; i < grabbed_count; i++)

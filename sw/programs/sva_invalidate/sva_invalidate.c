@@ -35,47 +35,6 @@ static bool data_ok(struct mm_struct *mm, uint32_t seed, uint64_t va, uint64_t b
     return ok;
 }
 
-/* Unmaps [va, va + bytes), grabs the freed pages and marks them, maps the range again lazily. */
-static bool remap(struct mm_struct *mm, uint64_t va, uint64_t bytes, uint64_t **grabbed,
-                  unsigned int *count) {
-    uint64_t old[PAGES];
-    unsigned int pages = (unsigned int)(bytes / PAGE_SIZE);
-    for (unsigned int i = 0; i < pages; i++)
-        old[i] = mm_va_to_pa(mm, va + i * PAGE_SIZE);
-    if (mm_unmap(mm, va, bytes) != 0)
-        return false;
-    *count = 0;
-    /* The allocator hands freed pages out again; take pages until every old one is held by the CPU. */
-    static uint64_t *held[64];
-    unsigned int held_count = 0;
-    for (unsigned int tries = 0; tries < 64 && *count < pages; tries++) {
-        uint64_t *page = alloc_page();
-        if (!page)
-            break;
-        bool was_old = false;
-        for (unsigned int i = 0; i < pages; i++)
-            was_old |= (uintptr_t)page == old[i];
-        if (was_old) {
-            for (unsigned int w = 0; w < PAGE_SIZE / 8; w++)
-                page[w] = MARKER;
-            grabbed[(*count)++] = page;
-        } else {
-            held[held_count++] = page;
-        }
-    }
-    for (unsigned int i = 0; i < held_count; i++)
-        free_page(held[i]);
-    return *count == pages && mm_map(mm, va, bytes, MM_PROT_READ | MM_PROT_WRITE, 0) == 0;
-}
-
-static bool markers_intact(uint64_t **pages, unsigned int count) {
-    for (unsigned int i = 0; i < count; i++)
-        for (unsigned int w = 0; w < PAGE_SIZE / 8; w++)
-            if (pages[i][w] != MARKER)
-                return false;
-    return true;
-}
-
 static void round(struct te_device *te, struct smmu_master *master, struct mm_struct *mm, uint64_t va,
                   uint64_t bytes, uint32_t seed, const char *name) {
     char what[112];
@@ -89,14 +48,14 @@ static void round(struct te_device *te, struct smmu_master *master, struct mm_st
     uint64_t *grabbed[PAGES];
     unsigned int grabbed_count = 0;
     snprintf(what, sizeof(what), "%s: munmap, freed pages taken and marked, range mapped again", name);
-    check(remap(mm, va, bytes, grabbed, &grabbed_count), what);
+    check(sva_env_unmap_and_mark(mm, va, bytes, MARKER, grabbed, &grabbed_count), what);
     faults = master->faults;
     state = te_run(te, 0, TE_ENGINE_RAND48, VA_BUFFER, VA_BUFFER + BYTES - 1, 0, seed + 1, TIMEOUT_MS);
     snprintf(what, sizeof(what), "%s: the next access faults again, once per unmapped page", name);
     check(state == TE_ENGINE_HALTED && master->faults >= faults + bytes / PAGE_SIZE, what);
     snprintf(what, sizeof(what), "%s: new data at the VAs, old pages untouched (no stale ATC entry used)",
              name);
-    check(data_ok(mm, seed + 1, VA_BUFFER, BYTES) && markers_intact(grabbed, grabbed_count), what);
+    check(data_ok(mm, seed + 1, VA_BUFFER, BYTES) && sva_env_marked(grabbed, grabbed_count, MARKER), what);
     for (unsigned int i = 0; i < grabbed_count; i++)
         free_page(grabbed[i]);
 }

@@ -24,4 +24,13 @@ enum sva_env_result { SVA_ENV_READY, SVA_ENV_SKIP, SVA_ENV_FAILED };
  * On SKIP prints "SKIP: <reason>". */
 enum sva_env_result sva_env_setup(struct sva_env *env, unsigned int priq_log2, uint32_t pri_requests);
 
+/* The munmap half of the stale-translation checks: unmaps [va, va + bytes) (at most 64 pages), takes back
+ * from the page allocator every page the unmap freed and fills it with `marker`, then maps the range again,
+ * lazily. A device that used a stale translation afterwards would overwrite a marked page. The pages are
+ * returned in grabbed[] (*count of them; the caller frees them); false if any step failed. */
+bool sva_env_unmap_and_mark(struct mm_struct *mm, uint64_t va, uint64_t bytes, uint64_t marker,
+                            uint64_t **grabbed, unsigned int *count);
+/* Whether every word of the count pages still holds marker. */
+bool sva_env_marked(uint64_t *const *pages, unsigned int count, uint64_t marker);
+
 #endif
